@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian package Blimp needs to build, test and demo.
+# Idempotent: a second run installs nothing and is quick.
+set -euo pipefail
+
+packages=(
+  # Build: Bazel (offline), the compiler, pkg-config for system libraries.
+  bazel-bootstrap g++ pkg-config
+  # The stack.
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev libgoogle-glog-dev libgflags-dev libgtest-dev libgmock-dev
+  libseccomp-dev libevent-dev
+  # Fuzzing and sanitizers with clang.
+  clang libclang-rt-14-dev
+  # Tests, peers and validators: curl for REST, QEMU as the benchmark peer,
+  # iasl to check our ACPI tables, busybox for the Linux guest's initramfs.
+  curl qemu-system-x86 acpica-tools busybox-static cpio zstd xz-utils
+  linux-libc-dev procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo_cmd apt-get update -q
+  $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all packages present"
+fi
