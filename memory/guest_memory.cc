@@ -1,0 +1,109 @@
+#include "memory/guest_memory.h"
+
+#include <sys/mman.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/errno_status.h"
+#include "base/status_macros.h"
+
+namespace blimp::memory {
+namespace {
+
+absl::Status OutOfRange(GuestAddress addr, uint64_t len) {
+  return absl::OutOfRangeError(absl::StrFormat(
+      "guest range [%#x, +%#x) is not inside guest RAM", addr.value(), len));
+}
+
+}  // namespace
+
+absl::StatusOr<GuestMemory> GuestMemory::CreateRam(uint64_t ram_size) {
+  if (ram_size == 0 || ram_size % kPageSize != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "guest RAM size ", ram_size, " is not a positive multiple of 4 KiB"));
+  }
+  std::vector<Range> ranges;
+  uint64_t low = std::min(ram_size, kMmioHoleStart);
+  ranges.push_back({GuestAddress(0), low});
+  if (ram_size > low) ranges.push_back({GuestAddress(kMmioHoleEnd), ram_size - low});
+  return Create(ranges);
+}
+
+absl::StatusOr<GuestMemory> GuestMemory::Create(const std::vector<Range>& ranges) {
+  std::vector<GuestRegion> regions;
+  uint64_t next_free = 0;
+  for (const Range& range : ranges) {
+    if (range.start.value() % kPageSize != 0 || range.size == 0 ||
+        range.size % kPageSize != 0 || !range.start.CheckedAdd(range.size) ||
+        range.start.value() < next_free) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "bad guest region [%#x, +%#x): regions must be page-aligned, "
+          "non-empty, sorted and disjoint",
+          range.start.value(), range.size));
+    }
+    ASSIGN_OR_RETURN(MmapRegion mapping, MmapRegion::Create(range.size));
+    regions.push_back({range.start, range.size, std::move(mapping)});
+    next_free = range.start.value() + range.size;
+  }
+  if (regions.empty()) return absl::InvalidArgumentError("no guest memory regions");
+  return GuestMemory(std::move(regions));
+}
+
+uint64_t GuestMemory::total_size() const {
+  uint64_t total = 0;
+  for (const GuestRegion& region : regions_) total += region.size;
+  return total;
+}
+
+const GuestRegion* GuestMemory::Find(GuestAddress addr, uint64_t len) const {
+  for (const GuestRegion& region : regions_) {
+    if (addr < region.start) continue;
+    uint64_t offset = addr.value() - region.start.value();
+    // Written so that no sum can overflow.
+    if (offset < region.size && len <= region.size - offset) return &region;
+    if (offset < region.size) return nullptr;  // Starts inside, runs past the end.
+  }
+  return nullptr;
+}
+
+bool GuestMemory::Contains(GuestAddress addr, uint64_t len) const {
+  return Find(addr, len) != nullptr;
+}
+
+absl::StatusOr<uint8_t*> GuestMemory::HostAddress(GuestAddress addr,
+                                                  uint64_t len) const {
+  const GuestRegion* region = Find(addr, len);
+  if (region == nullptr) return OutOfRange(addr, len);
+  return region->mapping.data() + (addr.value() - region->start.value());
+}
+
+absl::Status GuestMemory::Read(GuestAddress addr, void* dst, size_t len) const {
+  ASSIGN_OR_RETURN(uint8_t* host, HostAddress(addr, len));
+  std::memcpy(dst, host, len);
+  return absl::OkStatus();
+}
+
+absl::Status GuestMemory::Write(GuestAddress addr, const void* src,
+                                size_t len) const {
+  ASSIGN_OR_RETURN(uint8_t* host, HostAddress(addr, len));
+  std::memcpy(host, src, len);
+  return absl::OkStatus();
+}
+
+absl::Status GuestMemory::Discard(GuestAddress addr, uint64_t len) const {
+  if (addr.value() % kPageSize != 0 || len % kPageSize != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "discard of [%#x, +%#x) is not page-aligned", addr.value(), len));
+  }
+  ASSIGN_OR_RETURN(uint8_t* host, HostAddress(addr, len));
+  // SAFETY: [host, host + len) lies inside one of our private anonymous
+  // mappings (checked above), so only this guest's pages are dropped.
+  if (::madvise(host, len, MADV_DONTNEED) < 0) {
+    return base::ErrnoStatus("madvise(MADV_DONTNEED)");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace blimp::memory

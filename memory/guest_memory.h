@@ -1,0 +1,88 @@
+// GuestMemory: the guest's RAM, as host mappings at guest-physical addresses.
+// Every access is bounds-checked and must lie inside one region; nothing here
+// can produce a host pointer outside guest RAM.
+#ifndef BLIMP_MEMORY_GUEST_MEMORY_H_
+#define BLIMP_MEMORY_GUEST_MEMORY_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "memory/guest_address.h"
+#include "memory/mmap_region.h"
+
+namespace blimp::memory {
+
+inline constexpr uint64_t kPageSize = 4096;
+inline constexpr uint64_t kMiB = 1024 * 1024;
+// x86's 32-bit MMIO hole (LAPIC, IOAPIC, virtio-mmio devices): RAM that does
+// not fit below it continues at 4 GiB.
+inline constexpr uint64_t kMmioHoleStart = 3ull << 30;
+inline constexpr uint64_t kMmioHoleEnd = 4ull << 30;
+
+struct GuestRegion {
+  GuestAddress start;
+  uint64_t size;
+  MmapRegion mapping;
+
+  GuestAddress end() const { return start.Offset(size); }  // Exclusive.
+};
+
+class GuestMemory {
+ public:
+  // `ram_size` bytes of RAM from guest address 0, split around the MMIO hole.
+  static absl::StatusOr<GuestMemory> CreateRam(uint64_t ram_size);
+  // One region per (start, size); page-aligned, sorted, not overlapping.
+  struct Range {
+    GuestAddress start;
+    uint64_t size;
+  };
+  static absl::StatusOr<GuestMemory> Create(const std::vector<Range>& ranges);
+
+  GuestMemory(GuestMemory&&) = default;
+  GuestMemory& operator=(GuestMemory&&) = default;
+
+  const std::vector<GuestRegion>& regions() const { return regions_; }
+  uint64_t total_size() const;
+  // True if [addr, addr + len) lies inside one region.
+  bool Contains(GuestAddress addr, uint64_t len) const;
+
+  // The host address of [addr, addr + len), which must lie inside one region.
+  absl::StatusOr<uint8_t*> HostAddress(GuestAddress addr, uint64_t len) const;
+
+  absl::Status Read(GuestAddress addr, void* dst, size_t len) const;
+  absl::Status Write(GuestAddress addr, const void* src, size_t len) const;
+
+  template <typename T>
+  absl::StatusOr<T> ReadObj(GuestAddress addr) const {
+    static_assert(std::is_trivially_copyable_v<T>);
+    T value;
+    absl::Status status = Read(addr, &value, sizeof(T));
+    if (!status.ok()) return status;
+    return value;
+  }
+  template <typename T>
+  absl::Status WriteObj(GuestAddress addr, const T& value) const {
+    static_assert(std::is_trivially_copyable_v<T>);
+    return Write(addr, &value, sizeof(T));
+  }
+
+  // Gives the host pages of [addr, addr + len) back to the kernel
+  // (MADV_DONTNEED); the guest reads zeroes there afterwards. The range must
+  // be page-aligned and inside one region.
+  absl::Status Discard(GuestAddress addr, uint64_t len) const;
+
+ private:
+  explicit GuestMemory(std::vector<GuestRegion> regions)
+      : regions_(std::move(regions)) {}
+  // The region holding [addr, addr + len), or nullptr.
+  const GuestRegion* Find(GuestAddress addr, uint64_t len) const;
+
+  std::vector<GuestRegion> regions_;
+};
+
+}  // namespace blimp::memory
+
+#endif  // BLIMP_MEMORY_GUEST_MEMORY_H_

@@ -1,0 +1,39 @@
+// MmapRegion: an owned MAP_PRIVATE|MAP_ANONYMOUS mapping, unmapped on
+// destruction. Private anonymous memory is what makes the balloon safe: after
+// MADV_DONTNEED the next access sees zeroes, never another process's data.
+#ifndef BLIMP_MEMORY_MMAP_REGION_H_
+#define BLIMP_MEMORY_MMAP_REGION_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+
+namespace blimp::memory {
+
+class MmapRegion {
+ public:
+  // Maps `size` bytes (a multiple of the 4 KiB page size) of zeroed memory
+  // with MAP_NORESERVE: pages are only backed when touched.
+  static absl::StatusOr<MmapRegion> Create(size_t size);
+
+  MmapRegion(MmapRegion&& other) noexcept;
+  MmapRegion& operator=(MmapRegion&& other) noexcept;
+  MmapRegion(const MmapRegion&) = delete;
+  MmapRegion& operator=(const MmapRegion&) = delete;
+  ~MmapRegion();
+
+  uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  MmapRegion(uint8_t* data, size_t size) : data_(data), size_(size) {}
+  void Unmap();
+
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace blimp::memory
+
+#endif  // BLIMP_MEMORY_MMAP_REGION_H_
