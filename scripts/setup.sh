@@ -15,7 +15,7 @@ packages=(
   # Tests, peers and validators: curl for REST, QEMU as the benchmark peer,
   # iasl to check our ACPI tables, busybox for the Linux guest's initramfs.
   curl qemu-system-x86 acpica-tools busybox-static cpio zstd xz-utils
-  linux-libc-dev procps
+  linux-libc-dev procps python3
 )
 
 missing=()

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds everything and runs every test tier:
+# unit tests, KVM tests with the test guest, end-to-end tests.
+# Ends with one line: "N passed, N failed, N skipped"; non-zero on failure.
+#
+#   scripts/test.sh            all default tiers
+#   scripts/test.sh --asan     the same under AddressSanitizer + UBSan
+#   scripts/test.sh --linux    also the (slow, opt-in) real-Linux tier
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bazel_flags=()
+test_filters=("-linux")
+for arg in "$@"; do
+  case "$arg" in
+    --asan) bazel_flags+=(--config=asan) ;;
+    --linux) test_filters=() ;;
+    *) echo "usage: $0 [--asan] [--linux]" >&2; exit 2 ;;
+  esac
+done
+
+bash scripts/setup.sh || exit 1
+
+if [ ! -c /dev/kvm ]; then
+  echo "!!! /dev/kvm is missing: every KVM test will SKIP (they need real KVM) !!!" >&2
+fi
+
+filter=""
+if ((${#test_filters[@]})); then filter="--test_tag_filters=$(IFS=,; echo "${test_filters[*]}")"; fi
+
+bazel build "${bazel_flags[@]}" //... || { echo "0 passed, 1 failed, 0 skipped (build failed)"; exit 1; }
+# Remove logs of earlier runs so only this run is counted.
+rm -rf "$(bazel info "${bazel_flags[@]}" bazel-testlogs 2>/dev/null)"
+bazel test "${bazel_flags[@]}" ${filter:+"$filter"} //...
+bazel_status=$?
+
+summary=$(python3 scripts/count_tests.py "$(bazel info "${bazel_flags[@]}" bazel-testlogs)")
+count_status=$?
+echo "$summary"
+if [ $bazel_status -ne 0 ] || [ $count_status -ne 0 ]; then exit 1; fi
