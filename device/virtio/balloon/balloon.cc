@@ -1,0 +1,329 @@
+#include "device/virtio/balloon/balloon.h"
+
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "device/virtio/balloon/pfn_ranges.h"
+#include "device/virtio/virtio_defs.h"
+#include "glog/logging.h"
+
+namespace blimp::device::virtio::balloon {
+namespace {
+
+constexpr uint16_t kQueueSize = 256;
+// Linux sends at most 256 PFNs per buffer; allow slack, refuse the absurd.
+constexpr uint32_t kMaxPfnBytes = 64 * 1024;
+constexpr uint32_t kMaxStatsBytes = 64 * kStatEntrySize;
+
+bool Has(uint64_t features, int bit) { return features & (1ull << bit); }
+
+}  // namespace
+
+Balloon::Balloon(const BalloonOptions& options, std::function<void()> on_stats)
+    : options_(options), on_stats_(std::move(on_stats)) {
+  config_.num_pages = options.target_pages;
+}
+
+uint32_t Balloon::device_id() const { return kDeviceIdBalloon; }
+
+uint64_t Balloon::offered_features() const {
+  uint64_t features = 1ull << kFeatureVersion1;
+  if (options_.stats) features |= 1ull << kFeatureStatsVq;
+  if (options_.deflate_on_oom) features |= 1ull << kFeatureDeflateOnOom;
+  if (options_.free_page_hinting) features |= 1ull << kFeatureFreePageHint;
+  if (options_.free_page_reporting) features |= 1ull << kFeatureReporting;
+  return features;
+}
+
+std::vector<uint16_t> Balloon::queue_max_sizes() const {
+  size_t count = 2 + options_.stats + options_.free_page_hinting + options_.free_page_reporting;
+  return std::vector<uint16_t>(count, kQueueSize);
+}
+
+void Balloon::ReadConfig(uint64_t offset, absl::Span<uint8_t> data) {
+  std::fill(data.begin(), data.end(), 0);
+  if (offset >= sizeof(config_)) return;
+  size_t n = std::min<size_t>(data.size(), sizeof(config_) - offset);
+  std::memcpy(data.data(), reinterpret_cast<const uint8_t*>(&config_) + offset, n);
+}
+
+void Balloon::WriteConfig(uint64_t offset, absl::Span<const uint8_t> data) {
+  // Only `actual` belongs to the driver.
+  if (offset < kConfigActualOffset || offset + data.size() > kConfigActualOffset + 4) {
+    CountFailure(absl::StrFormat("config write at %#x (+%u) outside 'actual'", offset,
+                                 data.size()));
+    return;
+  }
+  // SAFETY: [offset, offset + size) lies inside config_.actual (checked).
+  std::memcpy(reinterpret_cast<uint8_t*>(&config_) + offset, data.data(), data.size());
+}
+
+absl::Status Balloon::Activate(const ActivateContext& context) {
+  std::vector<Queue> kinds = {Queue::kInflate, Queue::kDeflate};
+  // Queues exist only for features the driver accepted, in this order.
+  if (Has(context.acked_features, kFeatureStatsVq)) kinds.push_back(Queue::kStats);
+  if (Has(context.acked_features, kFeatureFreePageHint)) kinds.push_back(Queue::kHint);
+  if (Has(context.acked_features, kFeatureReporting)) kinds.push_back(Queue::kReporting);
+  queues_.clear();
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    if (i >= context.queues.size() || !context.queues[i]->ready()) {
+      return absl::FailedPreconditionError(
+          absl::StrFormat("balloon queue %u is not set up", i));
+    }
+    queues_.push_back({kinds[i], context.queues[i]});
+  }
+  memory_ = context.memory;
+  interrupt_ = context.interrupt;
+  acked_features_ = context.acked_features;
+  active_ = true;
+  return absl::OkStatus();
+}
+
+void Balloon::Reset() {
+  active_ = false;
+  queues_.clear();
+  memory_ = nullptr;
+  interrupt_ = nullptr;
+  acked_features_ = 0;
+  held_stats_head_.reset();
+  config_.actual = 0;
+  hinting_.guest_cmd.reset();
+}
+
+std::optional<Balloon::Queue> Balloon::QueueAt(size_t index) const {
+  if (index >= queues_.size()) return std::nullopt;
+  return queues_[index].first;
+}
+
+SplitQueue* Balloon::queue(Queue q) {
+  for (auto& [kind, queue] : queues_) {
+    if (kind == q) return queue;
+  }
+  return nullptr;
+}
+
+void Balloon::CountFailure(const std::string& what) {
+  if (metrics_.event_fails++ < 32) LOG(WARNING) << "balloon: " << what;
+}
+
+void Balloon::ProcessQueue(size_t index) {
+  if (!active_) return;
+  std::optional<Queue> which = QueueAt(index);
+  if (!which) {
+    CountFailure(absl::StrFormat("notification for queue %u, which does not exist", index));
+    return;
+  }
+  switch (*which) {
+    case Queue::kInflate:
+    case Queue::kDeflate: ProcessPfnQueue(*which); break;
+    case Queue::kStats: ProcessStatsQueue(); break;
+    case Queue::kHint: ProcessHintQueue(); break;
+    case Queue::kReporting: ProcessReportingQueue(); break;
+  }
+}
+
+bool Balloon::ReadPfns(const DescriptorChain& chain, std::vector<uint32_t>* pfns) {
+  for (const DescriptorBuffer& buffer : chain.buffers) {
+    if (buffer.device_writable) {
+      CountFailure("PFN buffer is device-writable; it must be read-only");
+      return false;
+    }
+    if (buffer.len % 4 != 0 || buffer.len > kMaxPfnBytes) {
+      CountFailure(absl::StrFormat("PFN buffer of %u bytes (not a whole u32 array, or huge)",
+                                   buffer.len));
+      return false;
+    }
+    size_t first = pfns->size();
+    pfns->resize(first + buffer.len / 4);
+    if (!memory_->Read(buffer.addr, pfns->data() + first, buffer.len).ok()) {
+      CountFailure("PFN buffer unreadable");
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Balloon::DiscardRange(memory::GuestAddress start, uint64_t bytes) {
+  absl::Status status = memory_->Discard(start, bytes);
+  if (!status.ok()) {
+    CountFailure(std::string(status.message()));
+    return false;
+  }
+  metrics_.discarded_bytes += bytes;
+  return true;
+}
+
+void Balloon::ProcessPfnQueue(Queue which) {
+  SplitQueue* q = queue(which);
+  bool used = false;
+  while (true) {
+    auto chain = q->Pop(*memory_);
+    if (!chain.ok()) {
+      CountFailure(std::string(chain.status().message()));
+      used = true;  // A malformed chain went back to the driver.
+      continue;
+    }
+    if (!chain->has_value()) break;
+    std::vector<uint32_t> pfns;
+    if (ReadPfns(**chain, &pfns)) {
+      if (which == Queue::kInflate) {
+        ++metrics_.inflate_count;
+        PfnRanges ranges = CompactPfns(std::move(pfns), *memory_);
+        if (ranges.invalid > 0) {
+          metrics_.invalid_pfns += ranges.invalid;
+          CountFailure(absl::StrFormat("%u inflated PFNs outside guest RAM ignored",
+                                       ranges.invalid));
+        }
+        for (const PageRange& range : ranges.ranges) DiscardRange(range.start, range.bytes);
+      } else {
+        // Deflated pages were discarded on inflate: they read as zero already.
+        ++metrics_.deflate_count;
+      }
+    }
+    q->AddUsed(*memory_, (*chain)->head, 0).IgnoreError();
+    used = true;
+  }
+  if (used && q->NeedsInterrupt(*memory_)) interrupt_->SignalUsedBuffers();
+}
+
+bool Balloon::ParseStats(const DescriptorChain& chain) {
+  std::vector<uint8_t> bytes;
+  for (const DescriptorBuffer& buffer : chain.buffers) {
+    if (buffer.device_writable || bytes.size() + buffer.len > kMaxStatsBytes) return false;
+    size_t first = bytes.size();
+    bytes.resize(first + buffer.len);
+    if (!memory_->Read(buffer.addr, bytes.data() + first, buffer.len).ok()) return false;
+  }
+  if (bytes.size() % kStatEntrySize != 0) return false;
+  bool all_known = true;
+  for (size_t i = 0; i < bytes.size(); i += kStatEntrySize) {
+    uint16_t tag;
+    uint64_t value;
+    std::memcpy(&tag, &bytes[i], 2);
+    std::memcpy(&value, &bytes[i + 2], 8);
+    if (tag >= kStatTagCount) {
+      all_known = false;  // Counted; the known tags still apply.
+      continue;
+    }
+    stats_[tag] = value;
+  }
+  return all_known;
+}
+
+void Balloon::ProcessStatsQueue() {
+  SplitQueue* q = queue(Queue::kStats);
+  bool used = false;
+  while (true) {
+    auto chain = q->Pop(*memory_);
+    if (!chain.ok()) {
+      ++metrics_.stats_update_fails;
+      CountFailure(std::string(chain.status().message()));
+      used = true;
+      continue;
+    }
+    if (!chain->has_value()) break;
+    if (held_stats_head_) {
+      // The driver queued a second buffer: give the older one back.
+      q->AddUsed(*memory_, *held_stats_head_, 0).IgnoreError();
+      used = true;
+    }
+    if (ParseStats(**chain)) {
+      ++metrics_.stats_updates_count;
+    } else {
+      ++metrics_.stats_update_fails;
+    }
+    held_stats_head_ = (*chain)->head;
+    if (on_stats_) on_stats_();
+  }
+  if (used && q->NeedsInterrupt(*memory_)) interrupt_->SignalUsedBuffers();
+}
+
+void Balloon::RequestStats() {
+  SplitQueue* q = active_ ? queue(Queue::kStats) : nullptr;
+  if (q == nullptr || !held_stats_head_) return;
+  q->AddUsed(*memory_, *held_stats_head_, 0).IgnoreError();
+  held_stats_head_.reset();
+  interrupt_->SignalUsedBuffers();
+}
+
+void Balloon::ProcessReportingQueue() {
+  SplitQueue* q = queue(Queue::kReporting);
+  bool used = false;
+  while (true) {
+    auto chain = q->Pop(*memory_);
+    if (!chain.ok()) {
+      CountFailure(std::string(chain.status().message()));
+      used = true;
+      continue;
+    }
+    if (!chain->has_value()) break;
+    ++metrics_.free_page_report_count;
+    for (const DescriptorBuffer& buffer : (*chain)->buffers) {
+      if (DiscardRange(buffer.addr, buffer.len)) metrics_.free_page_report_freed += buffer.len;
+    }
+    q->AddUsed(*memory_, (*chain)->head, 0).IgnoreError();
+    used = true;
+  }
+  if (used && q->NeedsInterrupt(*memory_)) interrupt_->SignalUsedBuffers();
+}
+
+void Balloon::ProcessHintQueue() {
+  SplitQueue* q = queue(Queue::kHint);
+  bool used = false;
+  while (true) {
+    auto chain = q->Pop(*memory_);
+    if (!chain.ok()) {
+      CountFailure(std::string(chain.status().message()));
+      used = true;
+      continue;
+    }
+    if (!chain->has_value()) break;
+    for (const DescriptorBuffer& buffer : (*chain)->buffers) {
+      if (!buffer.device_writable) {
+        // A command id from the driver: the run it belongs to, or STOP.
+        uint32_t cmd;
+        if (buffer.len != sizeof(cmd) || !memory_->Read(buffer.addr, &cmd, sizeof(cmd)).ok()) {
+          CountFailure("free page hint command is not one u32");
+          continue;
+        }
+        hinting_.guest_cmd = cmd;
+        if (cmd == kHintCmdIdStop && hinting_.acknowledge_on_stop &&
+            hinting_.host_cmd >= kHintCmdIdFirst) {
+          SetHintCmd(kHintCmdIdDone);
+        }
+      } else if (hinting_.guest_cmd == hinting_.host_cmd &&
+                 hinting_.host_cmd >= kHintCmdIdFirst) {
+        // Free pages of the current run: the host may drop them.
+        ++metrics_.free_page_hint_count;
+        if (DiscardRange(buffer.addr, buffer.len)) metrics_.free_page_hint_freed += buffer.len;
+      }
+    }
+    q->AddUsed(*memory_, (*chain)->head, 0).IgnoreError();
+    used = true;
+  }
+  if (used && q->NeedsInterrupt(*memory_)) interrupt_->SignalUsedBuffers();
+}
+
+void Balloon::SetTargetPages(uint32_t pages) {
+  config_.num_pages = pages;
+  if (active_) interrupt_->SignalConfigChange();
+}
+
+void Balloon::SetHintCmd(uint32_t cmd) {
+  hinting_.host_cmd = cmd;
+  config_.free_page_hint_cmd_id = cmd;
+  if (active_) interrupt_->SignalConfigChange();
+}
+
+void Balloon::StartHinting(bool acknowledge_on_stop) {
+  hinting_.acknowledge_on_stop = acknowledge_on_stop;
+  uint32_t cmd = next_hint_cmd_++;
+  if (next_hint_cmd_ < kHintCmdIdFirst) next_hint_cmd_ = kHintCmdIdFirst;  // Wrapped.
+  SetHintCmd(cmd);
+}
+
+void Balloon::StopHinting() {
+  SetHintCmd(hinting_.acknowledge_on_stop ? kHintCmdIdDone : kHintCmdIdStop);
+}
+
+}  // namespace blimp::device::virtio::balloon

@@ -1,0 +1,218 @@
+#include "device/virtio/balloon/balloon.h"
+
+#include <cstring>
+
+#include "device/virtio/fake_driver.h"
+#include "device/virtio/virtio_defs.h"
+#include "gtest/gtest.h"
+
+namespace blimp::device::virtio::balloon {
+namespace {
+
+using memory::GuestAddress;
+using memory::GuestMemory;
+
+constexpr uint64_t kMiB = 1 << 20;
+
+class CountingSink : public InterruptSink {
+ public:
+  void SignalUsedBuffers() override { ++used; }
+  void SignalConfigChange() override { ++config; }
+  int used = 0;
+  int config = 0;
+};
+
+// A 16 MiB guest with the balloon's queues laid out in its first pages and
+// PFN/stat buffers at 1 MiB.
+class BalloonTest : public ::testing::Test {
+ protected:
+  static constexpr uint64_t kScratch = 1 * kMiB;
+
+  void Start(const BalloonOptions& options, uint64_t features) {
+    balloon_ = std::make_unique<Balloon>(options, [this] { ++stats_callbacks_; });
+    size_t count = balloon_->queue_max_sizes().size();
+    for (size_t i = 0; i < count; ++i) {
+      uint64_t base = 0x10000 + i * 0x4000;
+      queues_.push_back(std::make_unique<SplitQueue>(256));
+      drivers_.push_back(std::make_unique<FakeDriver>(memory_, 16, base, base + 0x1000,
+                                                      base + 0x2000));
+      ASSERT_TRUE(drivers_.back()->Configure(*queues_.back()).ok());
+    }
+    ActivateContext context{&memory_, {}, features | (1ull << kFeatureVersion1), &sink_};
+    for (auto& q : queues_) context.queues.push_back(q.get());
+    ASSERT_TRUE(balloon_->Activate(context).ok());
+  }
+
+  // Writes PFNs at kScratch and sends them on queue `q`.
+  void SendPfns(size_t q, const std::vector<uint32_t>& pfns, bool writable = false) {
+    ASSERT_TRUE(memory_.Write(GuestAddress(kScratch), pfns.data(), pfns.size() * 4).ok());
+    drivers_[q]->AddChain({{kScratch, static_cast<uint32_t>(pfns.size() * 4), writable}});
+    balloon_->ProcessQueue(q);
+  }
+
+  void SendStats(size_t q, const std::vector<std::pair<uint16_t, uint64_t>>& tags) {
+    std::vector<uint8_t> bytes(tags.size() * kStatEntrySize);
+    for (size_t i = 0; i < tags.size(); ++i) {
+      std::memcpy(&bytes[i * kStatEntrySize], &tags[i].first, 2);
+      std::memcpy(&bytes[i * kStatEntrySize + 2], &tags[i].second, 8);
+    }
+    ASSERT_TRUE(memory_.Write(GuestAddress(kScratch), bytes.data(), bytes.size()).ok());
+    drivers_[q]->AddChain({{kScratch, static_cast<uint32_t>(bytes.size())}});
+    balloon_->ProcessQueue(q);
+  }
+
+  GuestMemory memory_ = *GuestMemory::CreateRam(16 * kMiB);
+  CountingSink sink_;
+  std::unique_ptr<Balloon> balloon_;
+  std::vector<std::unique_ptr<SplitQueue>> queues_;
+  std::vector<std::unique_ptr<FakeDriver>> drivers_;
+  int stats_callbacks_ = 0;
+};
+
+TEST_F(BalloonTest, OffersFeaturesAndQueuesAsConfigured) {
+  Balloon plain(BalloonOptions{});
+  EXPECT_EQ(plain.offered_features(), 1ull << kFeatureVersion1);
+  EXPECT_EQ(plain.queue_max_sizes().size(), 2u);
+  Balloon full(BalloonOptions{0, true, true, true, true});
+  EXPECT_EQ(full.offered_features(),
+            (1ull << kFeatureVersion1) | (1 << kFeatureStatsVq) | (1 << kFeatureDeflateOnOom) |
+                (1 << kFeatureFreePageHint) | (1 << kFeatureReporting));
+  EXPECT_EQ(full.queue_max_sizes().size(), 5u);
+  EXPECT_EQ(full.device_id(), 5u);
+}
+
+TEST_F(BalloonTest, ConfigSpaceTargetAndActual) {
+  Start(BalloonOptions{512}, 0);
+  uint32_t value = 0;
+  balloon_->ReadConfig(0, absl::MakeSpan(reinterpret_cast<uint8_t*>(&value), 4));
+  EXPECT_EQ(value, 512u);
+  uint32_t actual = 300;
+  balloon_->WriteConfig(4, absl::MakeConstSpan(reinterpret_cast<uint8_t*>(&actual), 4));
+  EXPECT_EQ(balloon_->actual_pages(), 300u);
+  // The driver cannot move the target.
+  balloon_->WriteConfig(0, absl::MakeConstSpan(reinterpret_cast<uint8_t*>(&actual), 4));
+  EXPECT_EQ(balloon_->target_pages(), 512u);
+  EXPECT_EQ(balloon_->metrics().event_fails, 1u);
+  balloon_->SetTargetPages(1024);
+  EXPECT_EQ(balloon_->target_pages(), 1024u);
+  EXPECT_EQ(sink_.config, 1);
+  // Reads past the config space see zeroes.
+  balloon_->ReadConfig(100, absl::MakeSpan(reinterpret_cast<uint8_t*>(&value), 4));
+  EXPECT_EQ(value, 0u);
+}
+
+TEST_F(BalloonTest, InflateDiscardsPagesAndDeflateAcknowledges) {
+  Start(BalloonOptions{}, 0);
+  const uint32_t kPfn = 0x800;  // 8 MiB.
+  ASSERT_TRUE(memory_.WriteObj<uint64_t>(GuestAddress(uint64_t{kPfn} << 12), 0xfeed).ok());
+  ASSERT_TRUE(memory_.WriteObj<uint64_t>(GuestAddress(uint64_t{kPfn + 2} << 12), 0xbeef).ok());
+  SendPfns(0, {kPfn, kPfn + 1, kPfn});
+  EXPECT_EQ(*memory_.ReadObj<uint64_t>(GuestAddress(uint64_t{kPfn} << 12)), 0u);
+  EXPECT_EQ(*memory_.ReadObj<uint64_t>(GuestAddress(uint64_t{kPfn + 2} << 12)), 0xbeefu);
+  EXPECT_EQ(balloon_->metrics().inflate_count, 1u);
+  EXPECT_EQ(balloon_->metrics().discarded_bytes, 2u * 4096);
+  EXPECT_EQ(drivers_[0]->UsedIdx(), 1);
+  EXPECT_EQ(sink_.used, 1);
+  SendPfns(1, {kPfn});
+  EXPECT_EQ(balloon_->metrics().deflate_count, 1u);
+  EXPECT_EQ(drivers_[1]->UsedIdx(), 1);
+}
+
+TEST_F(BalloonTest, HostileInflateTouchesNothingOutsideRam) {
+  Start(BalloonOptions{}, 0);
+  ASSERT_TRUE(memory_.WriteObj<uint64_t>(GuestAddress(0x5000), 0x1234).ok());
+  SendPfns(0, {0x100000, 0xffffffff, 4096});  // All outside 16 MiB.
+  EXPECT_EQ(balloon_->metrics().invalid_pfns, 3u);
+  EXPECT_EQ(balloon_->metrics().discarded_bytes, 0u);
+  SendPfns(0, {5}, /*writable=*/true);  // Write-only where read-only belongs.
+  EXPECT_EQ(*memory_.ReadObj<uint64_t>(GuestAddress(0x5000)), 0x1234u);
+  // Odd-length buffer.
+  drivers_[0]->AddChain({{kScratch, 6}});
+  balloon_->ProcessQueue(0);
+  EXPECT_EQ(*memory_.ReadObj<uint64_t>(GuestAddress(0x5000)), 0x1234u);
+  EXPECT_GE(balloon_->metrics().event_fails, 3u);
+  // Every chain was returned, so the driver does not leak descriptors.
+  EXPECT_EQ(drivers_[0]->UsedIdx(), 3);
+  // A notification for a queue that does not exist.
+  balloon_->ProcessQueue(7);
+  EXPECT_GE(balloon_->metrics().event_fails, 4u);
+}
+
+TEST_F(BalloonTest, StatsAreHeldParsedAndKeptWhenOmitted) {
+  Start(BalloonOptions{0, false, true}, 1ull << kFeatureStatsVq);
+  SendStats(2, {{4, 1000}, {5, 5000}});
+  EXPECT_EQ(balloon_->stats()[4], 1000u);
+  EXPECT_EQ(balloon_->stats()[5], 5000u);
+  EXPECT_FALSE(balloon_->stats()[0].has_value());
+  EXPECT_EQ(balloon_->metrics().stats_updates_count, 1u);
+  EXPECT_EQ(stats_callbacks_, 1);
+  EXPECT_EQ(drivers_[2]->UsedIdx(), 0);  // Held.
+  balloon_->RequestStats();
+  EXPECT_EQ(drivers_[2]->UsedIdx(), 1);  // Handed back.
+  balloon_->RequestStats();              // Nothing held: no-op.
+  EXPECT_EQ(drivers_[2]->UsedIdx(), 1);
+  SendStats(2, {{4, 900}, {99, 1}});  // Tag 5 omitted, tag 99 bogus.
+  EXPECT_EQ(balloon_->stats()[4], 900u);
+  EXPECT_EQ(balloon_->stats()[5], 5000u);
+  EXPECT_EQ(balloon_->metrics().stats_update_fails, 1u);
+}
+
+TEST_F(BalloonTest, MalformedStatsBufferCountsAsFailedUpdate) {
+  Start(BalloonOptions{0, false, true}, 1ull << kFeatureStatsVq);
+  drivers_[2]->AddChain({{kScratch, 7}});
+  balloon_->ProcessQueue(2);
+  EXPECT_EQ(balloon_->metrics().stats_update_fails, 1u);
+  EXPECT_EQ(balloon_->metrics().stats_updates_count, 0u);
+}
+
+TEST_F(BalloonTest, QueuesFollowTheAcceptedFeatures) {
+  // Reporting offered with stats, but the driver took only reporting: the
+  // reporting queue is index 2.
+  Start(BalloonOptions{0, false, true, true}, 1ull << kFeatureReporting);
+  ASSERT_TRUE(memory_.WriteObj<uint64_t>(GuestAddress(2 * kMiB), 0x77).ok());
+  drivers_[2]->AddChain({{2 * kMiB, 2 * kMiB, true}});
+  balloon_->ProcessQueue(2);
+  EXPECT_EQ(*memory_.ReadObj<uint64_t>(GuestAddress(2 * kMiB)), 0u);
+  EXPECT_EQ(balloon_->metrics().free_page_report_count, 1u);
+  EXPECT_EQ(balloon_->metrics().free_page_report_freed, 2 * kMiB);
+  // Unaligned or out-of-RAM reports are refused.
+  drivers_[2]->AddChain({{2 * kMiB + 8, 4096, true}});
+  drivers_[2]->AddChain({{15 * kMiB, 2 * kMiB, true}});
+  balloon_->ProcessQueue(2);
+  EXPECT_EQ(balloon_->metrics().free_page_report_freed, 2 * kMiB);
+  EXPECT_EQ(drivers_[2]->UsedIdx(), 3);
+}
+
+TEST_F(BalloonTest, HintingRunDiscardsHintedPagesAndAcknowledges) {
+  Start(BalloonOptions{0, false, false, false, true}, 1ull << kFeatureFreePageHint);
+  balloon_->StartHinting(true);
+  uint32_t cmd = balloon_->hinting().host_cmd;
+  EXPECT_GE(cmd, kHintCmdIdFirst);
+  EXPECT_EQ(sink_.config, 1);
+  ASSERT_TRUE(memory_.WriteObj(GuestAddress(kScratch), cmd).ok());
+  ASSERT_TRUE(memory_.WriteObj<uint64_t>(GuestAddress(4 * kMiB), 0x99).ok());
+  drivers_[2]->AddChain({{kScratch, 4}});
+  drivers_[2]->AddChain({{4 * kMiB, 1 << 20, true}});
+  balloon_->ProcessQueue(2);
+  EXPECT_EQ(balloon_->hinting().guest_cmd, cmd);
+  EXPECT_EQ(*memory_.ReadObj<uint64_t>(GuestAddress(4 * kMiB)), 0u);
+  EXPECT_EQ(balloon_->metrics().free_page_hint_freed, 1u << 20);
+  // The guest says STOP: acknowledged with DONE.
+  ASSERT_TRUE(memory_.WriteObj<uint32_t>(GuestAddress(kScratch), kHintCmdIdStop).ok());
+  drivers_[2]->AddChain({{kScratch, 4}});
+  balloon_->ProcessQueue(2);
+  EXPECT_EQ(balloon_->hinting().host_cmd, kHintCmdIdDone);
+}
+
+TEST_F(BalloonTest, ResetForgetsTheDriver) {
+  Start(BalloonOptions{0, false, true}, 1ull << kFeatureStatsVq);
+  SendStats(2, {{4, 1}});
+  balloon_->Reset();
+  EXPECT_FALSE(balloon_->active());
+  balloon_->RequestStats();  // Nothing held any more, no queues: no-op.
+  balloon_->ProcessQueue(0);  // Not active: ignored.
+  EXPECT_EQ(balloon_->actual_pages(), 0u);
+}
+
+}  // namespace
+}  // namespace blimp::device::virtio::balloon
