@@ -1,0 +1,116 @@
+#include "kvm/vm.h"
+
+#include <linux/kvm.h>
+
+#include <cstdint>
+
+#include "base/status_macros.h"
+#include "kvm/ioctl.h"
+
+namespace blimp::kvm {
+
+using internal::IoctlPtr;
+using internal::IoctlValue;
+
+absl::Status Vm::SetUserMemoryRegion(uint32_t slot, uint64_t guest_phys_addr,
+                                     uint64_t size, void* host_addr,
+                                     uint32_t flags) {
+  kvm_userspace_memory_region region{};
+  region.slot = slot;
+  region.flags = flags;
+  region.guest_phys_addr = guest_phys_addr;
+  region.memory_size = size;
+  // SAFETY: the integer KVM wants for the host address; the caller keeps
+  // that mapping alive while the slot exists (see the header).
+  region.userspace_addr = reinterpret_cast<uintptr_t>(host_addr);
+  // SAFETY: KVM_SET_USER_MEMORY_REGION reads a kvm_userspace_memory_region.
+  return IoctlPtr(fd_, KVM_SET_USER_MEMORY_REGION,
+                  "KVM_SET_USER_MEMORY_REGION", &region)
+      .status();
+}
+
+absl::Status Vm::SetTssAddr(uint64_t addr) {
+  return IoctlValue(fd_, KVM_SET_TSS_ADDR, "KVM_SET_TSS_ADDR", addr).status();
+}
+
+absl::Status Vm::SetIdentityMapAddr(uint64_t addr) {
+  // SAFETY: KVM_SET_IDENTITY_MAP_ADDR reads a __u64.
+  return IoctlPtr(fd_, KVM_SET_IDENTITY_MAP_ADDR, "KVM_SET_IDENTITY_MAP_ADDR",
+                  &addr)
+      .status();
+}
+
+absl::Status Vm::CreateIrqchip() {
+  return IoctlValue(fd_, KVM_CREATE_IRQCHIP, "KVM_CREATE_IRQCHIP").status();
+}
+
+absl::Status Vm::CreatePit2(uint32_t flags) {
+  kvm_pit_config config{};
+  config.flags = flags;
+  // SAFETY: KVM_CREATE_PIT2 reads a kvm_pit_config.
+  return IoctlPtr(fd_, KVM_CREATE_PIT2, "KVM_CREATE_PIT2", &config).status();
+}
+
+absl::Status Vm::SetIrqLine(uint32_t irq, bool level) {
+  kvm_irq_level irq_level{};
+  irq_level.irq = irq;
+  irq_level.level = level ? 1 : 0;
+  // SAFETY: KVM_IRQ_LINE reads a kvm_irq_level.
+  return IoctlPtr(fd_, KVM_IRQ_LINE, "KVM_IRQ_LINE", &irq_level).status();
+}
+
+absl::Status Vm::RegisterIrqfd(int eventfd, uint32_t gsi) {
+  kvm_irqfd irqfd{};
+  irqfd.fd = static_cast<uint32_t>(eventfd);
+  irqfd.gsi = gsi;
+  // SAFETY: KVM_IRQFD reads a kvm_irqfd.
+  return IoctlPtr(fd_, KVM_IRQFD, "KVM_IRQFD", &irqfd).status();
+}
+
+absl::Status Vm::UnregisterIrqfd(int eventfd, uint32_t gsi) {
+  kvm_irqfd irqfd{};
+  irqfd.fd = static_cast<uint32_t>(eventfd);
+  irqfd.gsi = gsi;
+  irqfd.flags = KVM_IRQFD_FLAG_DEASSIGN;
+  // SAFETY: KVM_IRQFD reads a kvm_irqfd.
+  return IoctlPtr(fd_, KVM_IRQFD, "KVM_IRQFD(deassign)", &irqfd).status();
+}
+
+absl::Status Vm::RegisterIoeventfd(int eventfd, uint64_t addr, uint32_t len,
+                                   bool mmio,
+                                   std::optional<uint64_t> datamatch) {
+  return Ioeventfd(eventfd, addr, len, mmio, datamatch, /*deassign=*/false);
+}
+
+absl::Status Vm::UnregisterIoeventfd(int eventfd, uint64_t addr, uint32_t len,
+                                     bool mmio,
+                                     std::optional<uint64_t> datamatch) {
+  return Ioeventfd(eventfd, addr, len, mmio, datamatch, /*deassign=*/true);
+}
+
+absl::Status Vm::Ioeventfd(int eventfd, uint64_t addr, uint32_t len, bool mmio,
+                           std::optional<uint64_t> datamatch, bool deassign) {
+  kvm_ioeventfd ioeventfd{};
+  ioeventfd.fd = eventfd;
+  ioeventfd.addr = addr;
+  ioeventfd.len = len;
+  if (!mmio) ioeventfd.flags |= KVM_IOEVENTFD_FLAG_PIO;
+  if (datamatch.has_value()) {
+    ioeventfd.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
+    ioeventfd.datamatch = *datamatch;
+  }
+  if (deassign) ioeventfd.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+  // SAFETY: KVM_IOEVENTFD reads a kvm_ioeventfd.
+  return IoctlPtr(fd_, KVM_IOEVENTFD,
+                  deassign ? "KVM_IOEVENTFD(deassign)" : "KVM_IOEVENTFD",
+                  &ioeventfd)
+      .status();
+}
+
+absl::StatusOr<Vcpu> Vm::CreateVcpu(uint32_t id, int mmap_size) {
+  ASSIGN_OR_RETURN(int fd,
+                   IoctlValue(fd_, KVM_CREATE_VCPU, "KVM_CREATE_VCPU", id));
+  return Vcpu::Create(base::UniqueFd(fd), id, mmap_size);
+}
+
+}  // namespace blimp::kvm
