@@ -1,0 +1,184 @@
+#include "vmm/vcpu_runner.h"
+
+#include <signal.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "glog/logging.h"
+#include "vmm/guest_code.h"
+
+namespace blimp::vmm {
+namespace {
+
+// Real-time signal used only to interrupt KVM_RUN; the handler does nothing.
+int KickSignal() { return SIGRTMIN; }
+
+void OnKick(int) {}
+
+// KVM_SYSTEM_EVENT types (linux/kvm.h).
+ExitReason SystemEventReason(uint32_t type) {
+  switch (type) {
+    case KVM_SYSTEM_EVENT_SHUTDOWN: return ExitReason::kPowerOff;
+    case KVM_SYSTEM_EVENT_RESET: return ExitReason::kReboot;
+    default: return ExitReason::kError;
+  }
+}
+
+}  // namespace
+
+void InstallKickSignalHandler() {
+  struct sigaction action {};
+  action.sa_handler = OnKick;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;  // No SA_RESTART: KVM_RUN must return EINTR.
+  CHECK_EQ(sigaction(KickSignal(), &action, nullptr), 0);
+}
+
+VcpuRunner::VcpuRunner(kvm::Vcpu vcpu, const device::Bus& pio, const device::Bus& mmio,
+                       const memory::GuestMemory& memory, ExitRequest exit_request,
+                       const std::atomic<bool>& stopping)
+    : vcpu_(std::move(vcpu)),
+      pio_(pio),
+      mmio_(mmio),
+      memory_(memory),
+      exit_request_(std::move(exit_request)),
+      stopping_(stopping) {}
+
+VcpuRunner::~VcpuRunner() {
+  if (thread_.joinable()) {
+    Kick();
+    Join();
+  }
+}
+
+void VcpuRunner::Start() {
+  thread_ = std::thread([this] {
+    native_ = pthread_self();
+    running_ = true;
+    Loop();
+    running_ = false;
+  });
+}
+
+void VcpuRunner::Kick() {
+  // immediate_exit covers the window before the thread enters KVM_RUN; the
+  // signal interrupts a KVM_RUN already in progress.
+  vcpu_.SetImmediateExit(true);
+  if (running_) pthread_kill(native_.load(), KickSignal());
+}
+
+void VcpuRunner::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void VcpuRunner::Loop() {
+  while (!stopping_) {
+    absl::StatusOr<kvm::VcpuExit> exit = vcpu_.Run();
+    if (!exit.ok()) {
+      LOG(ERROR) << "vCPU " << vcpu_.id() << ": " << exit.status();
+      exit_request_(ExitReason::kError);
+      return;
+    }
+    ++counters_.exits;
+    if (!HandleExit(*exit)) return;
+  }
+}
+
+bool VcpuRunner::HandleExit(const kvm::VcpuExit& exit) {
+  using Kind = kvm::VcpuExit::Kind;
+  switch (exit.kind) {
+    case Kind::kIoIn:
+    case Kind::kIoOut:
+      HandlePio(exit);
+      return true;
+    case Kind::kMmioRead:
+    case Kind::kMmioWrite:
+      HandleMmio(exit);
+      return true;
+    case Kind::kInterrupted:
+      vcpu_.SetImmediateExit(false);
+      return !stopping_;
+    case Kind::kHlt:
+      // Only without an in-kernel irqchip; nothing can wake the vCPU then.
+      LOG(WARNING) << "vCPU " << vcpu_.id() << " halted";
+      return true;
+    case Kind::kShutdown:
+      LOG(WARNING) << "vCPU " << vcpu_.id() << ": triple fault";
+      exit_request_(ExitReason::kShutdown);
+      return false;
+    case Kind::kSystemEvent:
+      exit_request_(SystemEventReason(exit.system_event_type));
+      return false;
+    case Kind::kInternalError:
+      ReportInternalError(exit);
+      exit_request_(ExitReason::kError);
+      return false;
+    case Kind::kFailEntry:
+      LOG(ERROR) << absl::StrFormat("vCPU %u: KVM entry failed, reason %#x", vcpu_.id(),
+                                    exit.hardware_entry_failure_reason);
+      exit_request_(ExitReason::kError);
+      return false;
+    case Kind::kUnknown:
+      break;
+  }
+  LOG(ERROR) << "vCPU " << vcpu_.id() << ": unexpected KVM exit " << exit.raw_exit_reason;
+  exit_request_(ExitReason::kError);
+  return false;
+}
+
+void VcpuRunner::HandlePio(const kvm::VcpuExit& exit) {
+  // String I/O (rep ins/outs) arrives as `count` accesses of `size` bytes.
+  for (uint32_t i = 0; i < exit.count; ++i) {
+    absl::Span<uint8_t> data = exit.data.subspan(i * exit.size, exit.size);
+    bool handled = exit.kind == kvm::VcpuExit::Kind::kIoIn
+                       ? pio_.Read(exit.port, data)
+                       : pio_.Write(exit.port, data);
+    if (!handled) {
+      // Guests probe ports that do not exist; reads see an idle bus.
+      if (exit.kind == kvm::VcpuExit::Kind::kIoIn) std::fill(data.begin(), data.end(), 0xff);
+      if (counters_.unhandled_pio++ < 16) {
+        VLOG(1) << absl::StrFormat("vCPU %u: no device at port %#x", vcpu_.id(), exit.port);
+      }
+    }
+  }
+}
+
+void VcpuRunner::HandleMmio(const kvm::VcpuExit& exit) {
+  bool handled = exit.kind == kvm::VcpuExit::Kind::kMmioRead
+                     ? mmio_.Read(exit.address, exit.data)
+                     : mmio_.Write(exit.address, exit.data);
+  if (!handled) {
+    if (exit.kind == kvm::VcpuExit::Kind::kMmioRead) {
+      std::fill(exit.data.begin(), exit.data.end(), 0xff);
+    }
+    if (counters_.unhandled_mmio++ < 16) {
+      LOG(WARNING) << absl::StrFormat("vCPU %u: no device at MMIO %#x", vcpu_.id(),
+                                      exit.address);
+    }
+  }
+}
+
+void VcpuRunner::ReportInternalError(const kvm::VcpuExit& exit) {
+  std::string where = "registers unavailable";
+  absl::StatusOr<kvm_regs> regs = vcpu_.GetRegs();
+  absl::StatusOr<kvm_sregs> sregs = vcpu_.GetSregs();
+  if (regs.ok() && sregs.ok()) {
+    where = absl::StrFormat("RIP %#x", regs->rip);
+    auto code = ReadGuestCode(memory_, *sregs, sregs->cs.base + regs->rip);
+    if (code.ok()) {
+      std::vector<std::string> hex;
+      for (uint8_t b : *code) hex.push_back(absl::StrFormat("%02x", b));
+      absl::StrAppend(&where, ", bytes ", absl::StrJoin(hex, " "), " (",
+                      GuessMnemonic(*code), ")");
+    } else {
+      absl::StrAppend(&where, ", code unreadable: ", code.status().ToString());
+    }
+  }
+  LOG(ERROR) << absl::StrFormat(
+      "vCPU %u: KVM cannot run the guest's instruction (internal error, suberror %u) "
+      "at %s",
+      vcpu_.id(), exit.internal_suberror, where);
+}
+
+}  // namespace blimp::vmm

@@ -1,0 +1,66 @@
+// VcpuRunner: one thread per vCPU running KVM_RUN and dispatching its exits:
+// port and MMIO accesses to the buses, power events to the exit request.
+// Anything the guest does wrong is logged and counted; only what cannot go
+// on (an instruction KVM cannot emulate, a triple fault) ends the VM.
+#ifndef BLIMP_VMM_VCPU_RUNNER_H_
+#define BLIMP_VMM_VCPU_RUNNER_H_
+
+#include <pthread.h>
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+
+#include "device/bus.h"
+#include "kvm/vcpu.h"
+#include "memory/guest_memory.h"
+#include "vmm/power_devices.h"
+
+namespace blimp::vmm {
+
+struct VcpuCounters {
+  std::atomic<uint64_t> exits{0};
+  std::atomic<uint64_t> unhandled_pio{0};
+  std::atomic<uint64_t> unhandled_mmio{0};
+};
+
+class VcpuRunner {
+ public:
+  VcpuRunner(kvm::Vcpu vcpu, const device::Bus& pio, const device::Bus& mmio,
+             const memory::GuestMemory& memory, ExitRequest exit_request,
+             const std::atomic<bool>& stopping);
+  ~VcpuRunner();
+
+  void Start();
+  // Makes KVM_RUN return (and the thread finish, once `stopping` is set).
+  void Kick();
+  void Join();
+
+  const VcpuCounters& counters() const { return counters_; }
+
+ private:
+  void Loop();
+  // Returns false when the vCPU must stop.
+  bool HandleExit(const kvm::VcpuExit& exit);
+  void HandlePio(const kvm::VcpuExit& exit);
+  void HandleMmio(const kvm::VcpuExit& exit);
+  void ReportInternalError(const kvm::VcpuExit& exit);
+
+  kvm::Vcpu vcpu_;
+  const device::Bus& pio_;
+  const device::Bus& mmio_;
+  const memory::GuestMemory& memory_;
+  ExitRequest exit_request_;
+  const std::atomic<bool>& stopping_;
+  VcpuCounters counters_;
+  std::thread thread_;
+  std::atomic<pthread_t> native_{};
+  std::atomic<bool> running_{false};
+};
+
+// Installs the (empty) signal handler that interrupts KVM_RUN on Kick().
+void InstallKickSignalHandler();
+
+}  // namespace blimp::vmm
+
+#endif  // BLIMP_VMM_VCPU_RUNNER_H_
