@@ -13,42 +13,65 @@
 
 namespace blimp::vmm {
 
+absl::StatusOr<BootSourceConfig> FromProto(const blimp::v1::BootSource& proto) {
+  RETURN_IF_ERROR(api::ValidateBootSource(proto));
+  return BootSourceConfig{proto.kernel_image_path(), proto.initrd_path(), proto.boot_args()};
+}
+
+absl::StatusOr<MachineConfig> FromProto(const blimp::v1::MachineConfig& proto) {
+  RETURN_IF_ERROR(api::ValidateMachineConfig(proto));
+  return MachineConfig{proto.vcpu_count(), proto.mem_size_mib(), proto.smt()};
+}
+
+absl::StatusOr<BalloonConfig> FromProto(const blimp::v1::Balloon& proto) {
+  RETURN_IF_ERROR(api::ValidateBalloon(proto));
+  return BalloonConfig{proto.amount_mib(), proto.deflate_on_oom(),
+                       proto.stats_polling_interval_s(), proto.free_page_reporting(),
+                       proto.free_page_hinting()};
+}
+
+blimp::v1::BootSource ToProto(const BootSourceConfig& boot_source) {
+  blimp::v1::BootSource proto;
+  proto.set_kernel_image_path(boot_source.kernel_image_path);
+  proto.set_initrd_path(boot_source.initrd_path);
+  proto.set_boot_args(boot_source.boot_args);
+  return proto;
+}
+
+blimp::v1::MachineConfig ToProto(const MachineConfig& machine) {
+  blimp::v1::MachineConfig proto;
+  proto.set_vcpu_count(machine.vcpu_count);
+  proto.set_mem_size_mib(machine.mem_size_mib);
+  proto.set_smt(machine.smt);
+  return proto;
+}
+
+blimp::v1::Balloon ToProto(const BalloonConfig& balloon) {
+  blimp::v1::Balloon proto;
+  proto.set_amount_mib(balloon.amount_mib);
+  proto.set_deflate_on_oom(balloon.deflate_on_oom);
+  proto.set_stats_polling_interval_s(balloon.stats_polling_interval_s);
+  proto.set_free_page_reporting(balloon.free_page_reporting);
+  proto.set_free_page_hinting(balloon.free_page_hinting);
+  return proto;
+}
+
 absl::StatusOr<VmConfig> FromProto(const blimp::v1::VmConfig& proto) {
   RETURN_IF_ERROR(api::ValidateVmConfig(proto));
   VmConfig config;
-  config.boot_source.kernel_image_path = proto.boot_source().kernel_image_path();
-  config.boot_source.initrd_path = proto.boot_source().initrd_path();
-  config.boot_source.boot_args = proto.boot_source().boot_args();
-  config.machine.vcpu_count = proto.machine_config().vcpu_count();
-  config.machine.mem_size_mib = proto.machine_config().mem_size_mib();
-  config.machine.smt = proto.machine_config().smt();
+  ASSIGN_OR_RETURN(config.boot_source, FromProto(proto.boot_source()));
+  ASSIGN_OR_RETURN(config.machine, FromProto(proto.machine_config()));
   if (proto.has_balloon()) {
-    const blimp::v1::Balloon& b = proto.balloon();
-    config.balloon = BalloonConfig{b.amount_mib(), b.deflate_on_oom(),
-                                   b.stats_polling_interval_s(),
-                                   b.free_page_reporting(), b.free_page_hinting()};
+    ASSIGN_OR_RETURN(config.balloon, FromProto(proto.balloon()));
   }
   return config;
 }
 
 blimp::v1::VmConfig ToProto(const VmConfig& config) {
   blimp::v1::VmConfig proto;
-  auto* boot = proto.mutable_boot_source();
-  boot->set_kernel_image_path(config.boot_source.kernel_image_path);
-  boot->set_initrd_path(config.boot_source.initrd_path);
-  boot->set_boot_args(config.boot_source.boot_args);
-  auto* machine = proto.mutable_machine_config();
-  machine->set_vcpu_count(config.machine.vcpu_count);
-  machine->set_mem_size_mib(config.machine.mem_size_mib);
-  machine->set_smt(config.machine.smt);
-  if (config.balloon) {
-    auto* b = proto.mutable_balloon();
-    b->set_amount_mib(config.balloon->amount_mib);
-    b->set_deflate_on_oom(config.balloon->deflate_on_oom);
-    b->set_stats_polling_interval_s(config.balloon->stats_polling_interval_s);
-    b->set_free_page_reporting(config.balloon->free_page_reporting);
-    b->set_free_page_hinting(config.balloon->free_page_hinting);
-  }
+  *proto.mutable_boot_source() = ToProto(config.boot_source);
+  *proto.mutable_machine_config() = ToProto(config.machine);
+  if (config.balloon) *proto.mutable_balloon() = ToProto(*config.balloon);
   return proto;
 }
 

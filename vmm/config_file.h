@@ -13,7 +13,15 @@
 
 namespace blimp::vmm {
 
-// Validates the proto (contract rules) and converts it.
+// Each piece, validated (contract rules) and converted.
+absl::StatusOr<BootSourceConfig> FromProto(const blimp::v1::BootSource& proto);
+absl::StatusOr<MachineConfig> FromProto(const blimp::v1::MachineConfig& proto);
+absl::StatusOr<BalloonConfig> FromProto(const blimp::v1::Balloon& proto);
+blimp::v1::BootSource ToProto(const BootSourceConfig& boot_source);
+blimp::v1::MachineConfig ToProto(const MachineConfig& machine);
+blimp::v1::Balloon ToProto(const BalloonConfig& balloon);
+
+// Validates the whole config (contract rules) and converts it.
 absl::StatusOr<VmConfig> FromProto(const blimp::v1::VmConfig& proto);
 blimp::v1::VmConfig ToProto(const VmConfig& config);
 
