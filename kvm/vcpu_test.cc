@@ -2,8 +2,14 @@
 
 #include <linux/kvm.h>
 
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "kvm/kvm_test_util.h"
@@ -168,6 +174,39 @@ TEST_F(VcpuTest, ImmediateExitReturnsInterruptedWithoutRunning) {
   vcpu_->SetImmediateExit(false);
   exit = RunOnce();
   EXPECT_EQ(exit.kind, Kind::kIoOut) << ExitKindName(exit.kind);
+}
+
+// What vmm/ does to stop a vCPU: immediate_exit for a vCPU about to enter
+// KVM_RUN, plus a signal (handler installed without SA_RESTART) for one
+// already running guest code.
+TEST_F(VcpuTest, SignalAndImmediateExitInterruptARunningGuest) {
+  constexpr uint8_t kSpin[] = {0xeb, 0xfe};  // jmp $
+  std::memcpy(ram_->data(), kSpin, sizeof(kSpin));
+  struct sigaction action {};
+  action.sa_handler = [](int) {};
+  sigemptyset(&action.sa_mask);
+  ASSERT_EQ(sigaction(SIGUSR2, &action, nullptr), 0);
+
+  std::atomic<bool> started{false};
+  std::atomic<bool> done{false};
+  absl::StatusOr<VcpuExit> exit;
+  std::thread runner([&] {
+    started = true;
+    exit = vcpu_->Run();
+    done = true;
+  });
+  while (!started) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(done);  // Still spinning in the guest.
+  vcpu_->SetImmediateExit(true);
+  for (int i = 0; i < 200 && !done; ++i) {
+    pthread_kill(runner.native_handle(), SIGUSR2);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  runner.join();
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_EQ(exit->kind, Kind::kInterrupted) << ExitKindName(exit->kind);
+  signal(SIGUSR2, SIG_DFL);
 }
 
 TEST_F(VcpuTest, RegistersRoundTrip) {
