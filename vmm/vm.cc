@@ -1,0 +1,273 @@
+#include "vmm/vm.h"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "arch/x86_64/boot.h"
+#include "arch/x86_64/layout.h"
+#include "base/status_macros.h"
+#include "glog/logging.h"
+#include "vmm/power_devices.h"
+#include "vmm/vcpu_setup.h"
+
+namespace blimp::vmm {
+namespace {
+
+namespace x86 = arch::x86_64;
+using device::virtio::balloon::Balloon;
+using device::virtio::balloon::BalloonOptions;
+
+// Where KVM keeps its real-mode TSS and identity page (3 pages below 4 GiB,
+// inside the MMIO hole, as QEMU and Firecracker place them).
+constexpr uint64_t kKvmTssAddr = 0xfffbd000;
+constexpr uint64_t kKvmIdentityMapAddr = 0xfffbc000;
+constexpr uint32_t kPitSpeakerDummy = 1;  // KVM_PIT_SPEAKER_DUMMY
+constexpr uint64_t kI8042Base = 0x60;
+constexpr uint64_t kI8042Len = 5;  // 0x60..0x64
+constexpr uint64_t kAcpiPortsLen = 3;
+constexpr uint64_t kQueueNotifyOffset = 0x50;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Vm>> Vm::Launch(const VmConfig& config,
+                                              const VmOptions& options) {
+  ASSIGN_OR_RETURN(kvm::Kvm kvm, kvm::Kvm::Open());
+  ASSIGN_OR_RETURN(kvm::Vm kvm_vm, kvm.CreateVm());
+  ASSIGN_OR_RETURN(memory::GuestMemory memory,
+                   memory::GuestMemory::CreateRam(uint64_t{config.machine.mem_size_mib}
+                                                  << 20));
+  ASSIGN_OR_RETURN(std::unique_ptr<base::EventLoop> loop, base::EventLoop::Create());
+  std::unique_ptr<Vm> vm(
+      new Vm(std::move(kvm_vm), std::move(memory), std::move(loop), config, options));
+  RETURN_IF_ERROR(vm->SetUpMemory());
+  RETURN_IF_ERROR(vm->SetUpDevices());
+  RETURN_IF_ERROR(vm->SetUpVcpus(kvm));
+  RETURN_IF_ERROR(vm->SetUpConsoleInput());
+  vm->Start();
+  return vm;
+}
+
+Vm::Vm(kvm::Vm kvm_vm, memory::GuestMemory memory, std::unique_ptr<base::EventLoop> loop,
+       const VmConfig& config, const VmOptions& options)
+    : config_(config),
+      options_(options),
+      kvm_vm_(std::move(kvm_vm)),
+      memory_(std::move(memory)),
+      loop_(std::move(loop)) {}
+
+Vm::~Vm() {
+  RequestExit(ExitReason::kStopped);
+  Wait();
+}
+
+absl::Status Vm::SetUpMemory() {
+  RETURN_IF_ERROR(kvm_vm_.SetTssAddr(kKvmTssAddr));
+  RETURN_IF_ERROR(kvm_vm_.SetIdentityMapAddr(kKvmIdentityMapAddr));
+  RETURN_IF_ERROR(kvm_vm_.CreateIrqchip());
+  RETURN_IF_ERROR(kvm_vm_.CreatePit2(kPitSpeakerDummy));
+  uint32_t slot = 0;
+  for (const memory::GuestRegion& region : memory_.regions()) {
+    RETURN_IF_ERROR(kvm_vm_.SetUserMemoryRegion(slot++, region.start.value(), region.size,
+                                                region.mapping.data()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Vm::SetUpDevices() {
+  ExitRequest exit = [this](ExitReason reason) { RequestExit(reason); };
+  ASSIGN_OR_RETURN(serial_irq_, IrqfdLine::Create(kvm_vm_, x86::kCom1Irq));
+  int out_fd = options_.console_out_fd;
+  serial_ = std::make_shared<device::Serial>(*serial_irq_, [out_fd](absl::Span<const uint8_t> bytes) {
+    // The console is best effort: a closed or full sink drops output.
+    if (out_fd >= 0) (void)!::write(out_fd, bytes.data(), bytes.size());
+  });
+  RETURN_IF_ERROR(pio_bus_.Insert(serial_, x86::kCom1Port, x86::kCom1PortCount));
+  RETURN_IF_ERROR(pio_bus_.Insert(std::make_shared<AcpiPowerDevice>(exit),
+                                  x86::kAcpiSleepControlPort, kAcpiPortsLen));
+  RETURN_IF_ERROR(pio_bus_.Insert(std::make_shared<I8042Device>(exit), kI8042Base, kI8042Len));
+  if (config_.balloon) RETURN_IF_ERROR(SetUpBalloon());
+  return absl::OkStatus();
+}
+
+absl::Status Vm::SetUpBalloon() {
+  const BalloonConfig& b = *config_.balloon;
+  BalloonOptions options{b.amount_mib * device::virtio::balloon::kPagesPerMib,
+                         b.deflate_on_oom, b.stats_polling_interval_s != 0,
+                         b.free_page_reporting, b.free_page_hinting};
+  auto balloon = std::make_unique<Balloon>(options, [this] {
+    absl::MutexLock lock(&stats_mu_);
+    ++stats_generation_;
+  });
+  balloon_ = balloon.get();
+  const uint64_t base = x86::kVirtioMmioStart;  // Slot 0.
+  const uint32_t irq = x86::kVirtioMmioFirstIrq;
+  ASSIGN_OR_RETURN(balloon_irq_, IrqfdLine::Create(kvm_vm_, irq));
+  balloon_transport_ =
+      std::make_shared<device::virtio::MmioTransport>(std::move(balloon), memory_, *balloon_irq_);
+  RETURN_IF_ERROR(mmio_bus_.Insert(balloon_transport_, base, x86::kVirtioMmioSlotSize));
+  // Queue notifications arrive as eventfds, without a trip through a vCPU
+  // thread's MMIO exit.
+  for (uint32_t q = 0; q < balloon_->queue_max_sizes().size(); ++q) {
+    ASSIGN_OR_RETURN(base::EventFd notifier, base::EventFd::Create());
+    RETURN_IF_ERROR(kvm_vm_.RegisterIoeventfd(notifier.fd(), base + kQueueNotifyOffset, 4,
+                                              /*mmio=*/true, q));
+    int fd = notifier.fd();
+    queue_notifiers_.push_back(std::move(notifier));
+    RETURN_IF_ERROR(loop_->Add(fd, EPOLLIN, [this, q, fd](uint32_t) {
+      uint64_t value;
+      (void)!::read(fd, &value, sizeof(value));
+      balloon_transport_->NotifyQueue(q);
+    }));
+  }
+  if (b.stats_polling_interval_s != 0) {
+    ASSIGN_OR_RETURN(stats_timer_, base::TimerFd::Create());
+    absl::Duration period = absl::Seconds(b.stats_polling_interval_s);
+    RETURN_IF_ERROR(stats_timer_->Arm(period, period));
+    RETURN_IF_ERROR(loop_->Add(stats_timer_->fd(), EPOLLIN, [this](uint32_t) {
+      stats_timer_->Read().IgnoreError();
+      WithBalloon([](Balloon& balloon) { balloon.RequestStats(); });
+    }));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Vm::SetUpConsoleInput() {
+  if (options_.console_in_fd < 0) return absl::OkStatus();
+  int fd = options_.console_in_fd;
+  return loop_->Add(fd, EPOLLIN, [this, fd](uint32_t events) {
+    // Take only what the UART's FIFO has room for; the rest waits in the
+    // fd until the guest has read some.
+    uint8_t buffer[64];
+    size_t space = std::min(serial_->InputSpace(), sizeof(buffer));
+    if (space == 0) {
+      absl::SleepFor(absl::Milliseconds(1));
+      return;
+    }
+    ssize_t n = ::read(fd, buffer, space);
+    if (n > 0) {
+      serial_->EnqueueInput(absl::MakeConstSpan(buffer, n));
+    } else if (n == 0 || (events & (EPOLLHUP | EPOLLERR))) {
+      loop_->Remove(fd).IgnoreError();  // End of input: the guest keeps running.
+    }
+  });
+}
+
+absl::Status Vm::SetUpVcpus(const kvm::Kvm& kvm) {
+  x86::BootConfig boot;
+  boot.kernel_path = config_.boot_source.kernel_image_path;
+  boot.initrd_path = config_.boot_source.initrd_path;
+  boot.cmdline = config_.boot_source.boot_args;
+  boot.vcpu_count = config_.machine.vcpu_count;
+  boot.smt = config_.machine.smt;
+  if (config_.balloon) {
+    boot.virtio_devices.push_back(
+        {x86::kVirtioMmioStart, x86::kVirtioMmioSlotSize, x86::kVirtioMmioFirstIrq});
+  }
+  ASSIGN_OR_RETURN(x86::BootState state, x86::SetUpBoot(memory_, boot));
+  ASSIGN_OR_RETURN(int mmap_size, kvm.GetVcpuMmapSize());
+  ASSIGN_OR_RETURN(std::vector<kvm_cpuid_entry2> supported, kvm.GetSupportedCpuid());
+  ExitRequest exit = [this](ExitReason reason) { RequestExit(reason); };
+  for (uint32_t id = 0; id < config_.machine.vcpu_count; ++id) {
+    ASSIGN_OR_RETURN(kvm::Vcpu vcpu, kvm_vm_.CreateVcpu(id, mmap_size));
+    RETURN_IF_ERROR(ConfigureVcpu(vcpu, supported, config_.machine, state));
+    vcpus_.push_back(std::make_unique<VcpuRunner>(std::move(vcpu), pio_bus_, mmio_bus_,
+                                                  memory_, exit, stopping_));
+  }
+  return absl::OkStatus();
+}
+
+void Vm::Start() {
+  InstallKickSignalHandler();
+  loop_thread_ = std::thread([this] {
+    absl::Status status = loop_->Run();
+    if (!status.ok()) {
+      LOG(ERROR) << "event loop: " << status;
+      RequestExit(ExitReason::kError);
+    }
+  });
+  for (auto& vcpu : vcpus_) vcpu->Start();
+}
+
+void Vm::RequestExit(ExitReason reason) {
+  {
+    absl::MutexLock lock(&exit_mu_);
+    if (!exit_reason_) {
+      exit_reason_ = reason;
+      LOG(INFO) << "VM stopping: " << ExitReasonName(reason);
+    }
+  }
+  stopping_ = true;
+  loop_->Stop();
+  for (auto& vcpu : vcpus_) vcpu->Kick();
+}
+
+ExitReason Vm::Wait() {
+  {
+    absl::MutexLock lock(&exit_mu_);
+    exit_mu_.Await(absl::Condition(
+        +[](std::optional<ExitReason>* r) { return r->has_value(); }, &exit_reason_));
+    if (joined_) return *exit_reason_;
+    joined_ = true;
+  }
+  for (auto& vcpu : vcpus_) {
+    vcpu->Kick();
+    vcpu->Join();
+  }
+  if (loop_thread_.joinable()) loop_thread_.join();
+  absl::MutexLock lock(&exit_mu_);
+  return *exit_reason_;
+}
+
+std::optional<ExitReason> Vm::exit_reason() {
+  absl::MutexLock lock(&exit_mu_);
+  return exit_reason_;
+}
+
+void Vm::WithBalloon(const std::function<void(Balloon&)>& fn) {
+  if (balloon_transport_ == nullptr) return;
+  balloon_transport_->WithDevice([&](device::virtio::VirtioDevice&) { fn(*balloon_); });
+}
+
+void Vm::SetBalloonTarget(uint32_t pages) {
+  WithBalloon([pages](Balloon& balloon) { balloon.SetTargetPages(pages); });
+}
+
+BalloonSnapshot Vm::GetBalloon() {
+  BalloonSnapshot snapshot;
+  WithBalloon([&](Balloon& balloon) {
+    snapshot.target_pages = balloon.target_pages();
+    snapshot.actual_pages = balloon.actual_pages();
+    snapshot.stats = balloon.stats();
+    snapshot.metrics = balloon.metrics();
+    snapshot.hinting = balloon.hinting();
+  });
+  absl::MutexLock lock(&stats_mu_);
+  snapshot.stats_generation = stats_generation_;
+  return snapshot;
+}
+
+void Vm::SetStatsInterval(uint32_t seconds) {
+  if (!stats_timer_) return;
+  absl::Duration period = absl::Seconds(seconds);
+  absl::Status status = stats_timer_->Arm(period, period);
+  if (!status.ok()) LOG(ERROR) << "statistics timer: " << status;
+  WithBalloon([](Balloon& balloon) { balloon.RequestStats(); });
+}
+
+void Vm::StartHinting(bool acknowledge_on_stop) {
+  WithBalloon([&](Balloon& balloon) { balloon.StartHinting(acknowledge_on_stop); });
+}
+
+void Vm::StopHinting() {
+  WithBalloon([](Balloon& balloon) { balloon.StopHinting(); });
+}
+
+uint64_t Vm::WaitForStats(uint64_t seen, absl::Duration timeout) {
+  absl::MutexLock lock(&stats_mu_);
+  auto changed = [&] { return stats_generation_ != seen; };
+  stats_mu_.AwaitWithTimeout(absl::Condition(&changed), timeout);
+  return stats_generation_;
+}
+
+}  // namespace blimp::vmm
