@@ -91,7 +91,9 @@ void kmain(void) {
   __asm__ volatile("lidt %0" ::"m"(idtr));
 
   /* syscall/sysret: kernel CS 0x08 (SS 0x10); sysret: CS 0x23, SS 0x1b. */
-  wrmsr(0xc0000080, rdmsr(0xc0000080) | 1);  /* EFER.SCE */
+  uint32_t a = 0x80000001, b, c = 0, d;
+  __asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+  if (d & (1u << 11)) wrmsr(0xc0000080, rdmsr(0xc0000080) | 1); /* EFER.SCE, if CPUID has it */
   wrmsr(0xc0000081, ((uint64_t)0x10 << 48) | ((uint64_t)SEL_KCODE << 32));
   wrmsr(0xc0000082, (uint64_t)syscall_entry);
   wrmsr(0xc0000084, 0x47700);  /* clear IF, DF, TF, AC, NT on entry */

@@ -41,7 +41,7 @@ pm32_to_long:
     mov %eax, %cr3
     mov $0xc0000080, %ecx   /* EFER */
     rdmsr
-    or $0x101, %eax         /* LME | SCE */
+    or $0x100, %eax         /* LME */
     wrmsr
     mov %cr0, %eax
     or $0x80000001, %eax    /* PG | PE */
