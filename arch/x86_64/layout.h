@@ -69,6 +69,17 @@ inline constexpr uint64_t kKernelLoadAddr = kHimemStart;
 inline constexpr uint64_t kVirtioMmioStart = 0xd0000000;
 inline constexpr uint64_t kVirtioMmioSlotSize = 0x1000;
 inline constexpr uint32_t kVirtioMmioFirstIrq = 5;
+// One virtio-mmio device as the guest sees it.
+struct VirtioMmioSlot {
+  uint64_t base = 0;
+  uint64_t size = kVirtioMmioSlotSize;
+  uint32_t irq = 0;
+};
+// The n-th slot of the window: base kVirtioMmioStart + n * 4 KiB, IRQ 5 + n.
+constexpr VirtioMmioSlot VirtioMmioSlotAt(uint32_t n) {
+  return VirtioMmioSlot{kVirtioMmioStart + n * kVirtioMmioSlotSize, kVirtioMmioSlotSize,
+                        kVirtioMmioFirstIrq + n};
+}
 // The IOAPIC (KVM's in-kernel one): standard address, 24 pins, GSI base 0.
 inline constexpr uint64_t kIoapicAddr = 0xfec00000;
 inline constexpr uint32_t kIoapicPins = 24;
