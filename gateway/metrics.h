@@ -1,0 +1,29 @@
+// GET /metrics: per-VM state, memory and balloon counters in the Prometheus
+// text exposition format (version 0.0.4). Metric names start with `blimp_`;
+// every sample carries the label vm="<id>".
+#ifndef BLIMP_GATEWAY_METRICS_H_
+#define BLIMP_GATEWAY_METRICS_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proto/blimp/v1/config.pb.h"
+#include "proto/blimp/v1/vm_service.pb.h"
+
+namespace blimp::gateway {
+
+inline constexpr char kPrometheusContentType[] = "text/plain; version=0.0.4; charset=utf-8";
+
+struct VmSample {
+  blimp::v1::Vm vm;
+  // The balloon device's counters, for VMs that run with a balloon.
+  std::optional<blimp::v1::BalloonMetrics> balloon;
+};
+
+// One `# HELP`/`# TYPE` block per metric, then a sample per VM that has it.
+std::string RenderPrometheus(const std::vector<VmSample>& samples);
+
+}  // namespace blimp::gateway
+
+#endif  // BLIMP_GATEWAY_METRICS_H_

@@ -1,0 +1,87 @@
+// Router: the REST gateway's translation from HTTP+JSON to the gRPC
+// VmService and BalloonService, with no sockets and no VM logic (every rule
+// is enforced behind gRPC). Two route sets:
+//  - single VM: Firecracker's own paths (PUT /balloon, GET /, ...) for one
+//    fixed VM, as served on a VM's firecracker.socket / blimp-vmm --api-sock;
+//  - daemon: every VM under /vms/{id}/..., plus /vms, /vms/{id} and /metrics.
+// Success is 204 (PUT/PATCH/DELETE) or 200 with JSON (GET); errors carry
+// {"fault_message": "..."} (see http_status.h for the codes).
+// Handle() is const and thread-safe (gRPC stubs are).
+#ifndef BLIMP_GATEWAY_ROUTER_H_
+#define BLIMP_GATEWAY_ROUTER_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "proto/blimp/v1/balloon_service.grpc.pb.h"
+#include "proto/blimp/v1/vm_service.grpc.pb.h"
+
+namespace blimp::gateway {
+
+// Largest request body accepted; bigger ones are 413.
+inline constexpr size_t kMaxBodyBytes = 64 * 1024;
+inline constexpr char kJsonContentType[] = "application/json";
+
+struct HttpRequest {
+  std::string method;  // "GET", "PUT", "PATCH", "DELETE", ...
+  std::string path;    // As sent (percent-encoded), without the query.
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string body;          // Empty for 204.
+  std::string content_type;  // Set when body is not empty.
+  std::vector<std::pair<std::string, std::string>> headers;  // E.g. Allow.
+};
+
+struct RouterOptions {
+  // Deadline of every gRPC call.
+  absl::Duration deadline = absl::Seconds(10);
+  // "vmm_version" in GET / (InstanceInfo).
+  std::string vmm_version = "0.1.0";
+};
+
+class Router {
+ public:
+  using BalloonStub = blimp::v1::BalloonService::StubInterface;
+  using VmStub = blimp::v1::VmService::StubInterface;
+
+  // Firecracker's paths for the VM `vm_id`. The stubs must outlive the router.
+  static Router ForSingleVm(std::string vm_id, BalloonStub* balloon, VmStub* vms,
+                            RouterOptions options = {});
+  // Every VM under /vms/{id}.
+  static Router ForDaemon(BalloonStub* balloon, VmStub* vms, RouterOptions options = {});
+
+  HttpResponse Handle(const HttpRequest& request) const;
+
+  // The endpoints (defined in router.cc).
+  enum class Op;
+
+ private:
+
+  Router(bool daemon, std::string vm_id, BalloonStub* balloon, VmStub* vms,
+         RouterOptions options);
+
+  HttpResponse Dispatch(Op op, const std::string& vm_id, const std::string& body) const;
+  HttpResponse Metrics() const;
+  // A response for a failed call; NOT_FOUND from a balloon call is 404 only
+  // when the VM itself is unknown.
+  HttpResponse Failure(const grpc::Status& status, bool balloon_call,
+                       const std::string& vm_id) const;
+  std::unique_ptr<grpc::ClientContext> Context() const;
+
+  bool daemon_;
+  std::string vm_id_;
+  BalloonStub* balloon_;
+  VmStub* vms_;
+  RouterOptions options_;
+};
+
+}  // namespace blimp::gateway
+
+#endif  // BLIMP_GATEWAY_ROUTER_H_
