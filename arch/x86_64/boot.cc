@@ -1,0 +1,112 @@
+#include "arch/x86_64/boot.h"
+
+#include <glog/logging.h>
+
+#include "absl/strings/str_format.h"
+#include "arch/x86_64/acpi.h"
+#include "arch/x86_64/boot_data.h"
+#include "arch/x86_64/cpu_state.h"
+#include "arch/x86_64/cpuid.h"
+#include "arch/x86_64/e820.h"
+#include "arch/x86_64/gdt.h"
+#include "arch/x86_64/kernel_loader.h"
+#include "arch/x86_64/page_tables.h"
+#include "arch/x86_64/zero_page.h"
+#include "base/status_macros.h"
+
+namespace blimp::arch::x86_64 {
+
+std::string VirtioMmioCmdline(const std::vector<VirtioMmioSlot>& devices) {
+  // Format parsed by vm_cmdline_set() in drivers/virtio/virtio_mmio.c:
+  // <size>@<baseaddr>:<irq>, size through memparse (K suffix allowed).
+  std::string out;
+  for (const VirtioMmioSlot& d : devices) {
+    if (d.size % 1024 == 0) {
+      absl::StrAppendFormat(&out, " virtio_mmio.device=%dK@%#x:%d", d.size / 1024, d.base,
+                            d.irq);
+    } else {
+      absl::StrAppendFormat(&out, " virtio_mmio.device=%d@%#x:%d", d.size, d.base, d.irq);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<BootState> SetUpBoot(const memory::GuestMemory& mem, const BootConfig& config) {
+  RETURN_IF_ERROR(ValidateAcpiInput(config.vcpu_count, config.virtio_devices));
+  ASSIGN_OR_RETURN(std::vector<E820Entry> e820, BuildE820Map(mem));
+  ASSIGN_OR_RETURN(LoadedKernel kernel, LoadKernel(mem, config.kernel_path));
+
+  BootState state;
+  state.kernel_load_addr = kernel.load_addr;
+  state.kernel_end = kernel.kernel_end;
+  if (config.prefer_pvh && kernel.pvh_entry) {
+    state.protocol = BootProtocol::kPvh;
+    state.entry = *kernel.pvh_entry;
+  } else {
+    if (config.prefer_pvh) {
+      LOG(INFO) << "kernel " << config.kernel_path
+                << " has no PVH entry note; using the 64-bit boot protocol";
+    }
+    state.protocol = BootProtocol::kLinux64;
+    state.entry = kernel.entry;
+  }
+
+  state.cmdline = config.cmdline;
+  if (config.virtio_mmio_cmdline) {
+    std::string devices = VirtioMmioCmdline(config.virtio_devices);
+    state.cmdline += state.cmdline.empty() && !devices.empty() ? devices.substr(1) : devices;
+  }
+  RETURN_IF_ERROR(WriteCmdline(mem, state.cmdline, kernel.cmdline_max_len));
+
+  if (!config.initrd_path.empty()) {
+    ASSIGN_OR_RETURN(LoadedInitrd initrd, LoadInitrd(mem, config.initrd_path, kernel.kernel_end,
+                                                     kernel.initrd_addr_max));
+    state.initrd_addr = initrd.addr;
+    state.initrd_size = initrd.size;
+  }
+
+  ASSIGN_OR_RETURN(state.rsdp_addr,
+                   WriteAcpiTables(mem, config.vcpu_count, config.virtio_devices));
+  RETURN_IF_ERROR(WriteGdtAndIdt(mem));
+  RETURN_IF_ERROR(WriteIdentityPageTables(mem));
+
+  BootInfo info;
+  info.cmdline_addr = kCmdlineAddr;
+  info.initrd_addr = state.initrd_addr;
+  info.initrd_size = state.initrd_size;
+  info.rsdp_addr = state.rsdp_addr;
+  info.e820 = std::move(e820);
+  if (state.protocol == BootProtocol::kPvh) {
+    RETURN_IF_ERROR(WriteStartInfo(mem, info));
+    ConfigurePvhRegs(state.entry, &state.regs);
+  } else {
+    RETURN_IF_ERROR(WriteBootParams(mem, kernel.header, info));
+    ConfigureLinux64Regs(state.entry, &state.regs);
+  }
+  return state;
+}
+
+void ConfigureBspSregs(const BootState& boot, kvm_sregs* sregs) {
+  if (boot.protocol == BootProtocol::kPvh) {
+    ConfigurePvhSregs(sregs);
+  } else {
+    ConfigureLongModeSregs(sregs);
+  }
+}
+
+absl::StatusOr<VcpuBootState> BuildVcpuBootState(
+    const BootConfig& config, const std::vector<kvm_cpuid_entry2>& supported_cpuid,
+    uint32_t index) {
+  VcpuBootState state;
+  CpuidConfig cpuid;
+  cpuid.vcpu_index = index;
+  cpuid.vcpu_count = config.vcpu_count;
+  cpuid.smt = config.smt;
+  cpuid.pvm_workarounds = config.pvm_workarounds;
+  ASSIGN_OR_RETURN(state.cpuid, BuildVcpuCpuid(supported_cpuid, cpuid));
+  state.msrs = BootMsrEntries();
+  ConfigureFpu(&state.fpu);
+  return state;
+}
+
+}  // namespace blimp::arch::x86_64
