@@ -214,12 +214,21 @@ static const char *const exc_names[32] = {
     "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS", "#NP", "#SS", "#GP", "#PF", "?",
     "#MF", "#AC", "#MC", "#XM", "#VE", "#CP"};
 
+void shell_run(void);
+
+/* A fault in ring 3 ends the running command with an error line and
+ * restarts the shell on a fresh stack; a fault in ring 0 is fatal. */
 void exception_handler(struct exc_frame *f) {
   uint64_t cr2;
   __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+  const char *name = exc_names[f->vector & 31] ? exc_names[f->vector & 31] : "?";
+  if ((f->cs & 3) == 3) {
+    kprintf0("error: exception %lu %s in ring 3 err=0x%lx rip=0x%lx rsp=0x%lx cr2=0x%lx\n", f->vector, name,
+             f->error, f->rip, f->rsp, cr2);
+    enter_user((uint64_t)shell_run, (uint64_t)ustack_top);
+  }
   kprintf0("\nfatal: exception %lu %s err=0x%lx rip=0x%lx cs=0x%lx rsp=0x%lx cr2=0x%lx rflags=0x%lx\n", f->vector,
-          exc_names[f->vector & 31] ? exc_names[f->vector & 31] : "?", f->error, f->rip, f->cs, f->rsp, cr2,
-          f->rflags);
+           name, f->error, f->rip, f->cs, f->rsp, cr2, f->rflags);
   for (;;) __asm__ volatile("cli; hlt");
 }
 
