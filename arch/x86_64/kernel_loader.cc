@@ -210,7 +210,9 @@ absl::StatusOr<LoadedKernel> LoadBzImage(const memory::GuestMemory& mem,
     return addr >= kHimemStart && !AddOverflows(addr, footprint) &&
            addr + footprint <= low_end;
   };
-  uint64_t load_addr = version >= 0x020a ? hdr.pref_address : kKernelLoadAddr;
+  // (Copies, not references: hdr is packed.)
+  const uint64_t pref_address = hdr.pref_address;
+  uint64_t load_addr = version >= 0x020a ? pref_address : kKernelLoadAddr;
   if (!fits(load_addr)) {
     uint32_t alignment = hdr.kernel_alignment;
     if (!hdr.relocatable_kernel) {
