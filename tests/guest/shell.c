@@ -42,9 +42,7 @@ static int cmd_touch(int argc, char **argv) {
     touched_pages++;
   }
   uint64_t t1 = rdtsc();
-  uint64_t old = touched_head;
   touched_head = head;
-  (void)old;
   kprintf("touched: %lu MiB in %lu us\n", mib, tsc_to_us(t1 - t0));
   return 0;
 }
