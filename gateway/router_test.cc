@@ -1,0 +1,357 @@
+#include "gateway/router.h"
+
+#include <regex>
+#include <set>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gateway/test_services.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace blimp::gateway {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// The seed's curl bodies as the shell hands them over (a backslash-newline
+// inside double quotes disappears; the first newline stays).
+constexpr char kSeedPutBalloon[] =
+    "{\n        \"amount_mib\": 64,         \"deflate_on_oom\": true,         "
+    "\"stats_polling_interval_s\": 1     }";
+constexpr char kSeedPatchBalloon[] =
+    "{\n        \"amount_mib\": 32,         \"stats_polling_interval_s\": 1     }";
+constexpr char kSeedPatchStatistics[] = "{ \"stats_polling_interval_s\": 5 }";
+
+vmm::BalloonConfig Balloon(uint32_t amount, uint32_t interval = 1, bool hinting = false) {
+  vmm::BalloonConfig b;
+  b.amount_mib = amount;
+  b.stats_polling_interval_s = interval;
+  b.free_page_hinting = hinting;
+  return b;
+}
+
+class SingleVmRouterTest : public ::testing::Test {
+ protected:
+  void Make(std::optional<vmm::BalloonConfig> balloon) {
+    vm_ = std::make_unique<testing::SingleVm>(balloon);
+    router_ = std::make_unique<Router>(
+        Router::ForSingleVm("vm0", vm_->balloon_stub.get(), vm_->vm_stub.get()));
+  }
+  HttpResponse Do(const std::string& method, const std::string& path,
+                  const std::string& body = "") {
+    return router_->Handle({method, path, body});
+  }
+  // A 400/404/... with {"fault_message": ...} containing `text`.
+  void ExpectFault(const HttpResponse& r, int status, const std::string& text) {
+    EXPECT_EQ(r.status, status) << r.body;
+    EXPECT_EQ(r.content_type, "application/json");
+    EXPECT_THAT(r.body, StartsWith("{\"fault_message\":\""));
+    EXPECT_THAT(r.body, HasSubstr(text));
+  }
+  void ExpectNoContent(const HttpResponse& r) {
+    EXPECT_EQ(r.status, 204) << r.body;
+    EXPECT_EQ(r.body, "");
+  }
+
+  std::unique_ptr<testing::SingleVm> vm_;
+  std::unique_ptr<Router> router_;
+};
+
+TEST_F(SingleVmRouterTest, SeedCommandsBeforeAndAfterBoot) {
+  Make(std::nullopt);
+  ExpectNoContent(Do("PUT", "/balloon", kSeedPutBalloon));
+  HttpResponse get = Do("GET", "/balloon");
+  EXPECT_EQ(get.status, 200);
+  EXPECT_EQ(get.content_type, "application/json");
+  EXPECT_EQ(get.body,
+            "{\"amount_mib\":64,\"deflate_on_oom\":true,\"stats_polling_interval_s\":1,"
+            "\"free_page_reporting\":false,\"free_page_hinting\":false}");
+  // Pre-boot: PATCH and statistics are refused.
+  ExpectFault(Do("PATCH", "/balloon", "{\"amount_mib\": 32}"), 400, "before starting");
+  ExpectFault(Do("GET", "/balloon/statistics"), 400, "before starting");
+  ExpectFault(Do("PATCH", "/balloon/statistics", kSeedPatchStatistics), 400, "before starting");
+
+  ExpectNoContent(Do("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"));
+  EXPECT_EQ(Do("GET", "/").body,
+            "{\"app_name\":\"blimp\",\"id\":\"vm0\",\"state\":\"Running\","
+            "\"vmm_version\":\"0.1.0\"}");
+
+  // The seed's PATCH /balloon carries stats_polling_interval_s: rejected.
+  ExpectFault(Do("PATCH", "/balloon", kSeedPatchBalloon), 400, "BalloonUpdate");
+  ExpectFault(Do("PATCH", "/balloon", kSeedPatchStatistics), 400, "BalloonUpdate");
+  ExpectNoContent(Do("PATCH", "/balloon", "{\"amount_mib\": 32}"));
+  EXPECT_THAT(Do("GET", "/balloon").body, HasSubstr("\"amount_mib\":32,"));
+
+  HttpResponse stats = Do("GET", "/balloon/statistics");
+  EXPECT_EQ(stats.status, 200);
+  EXPECT_EQ(stats.body,
+            "{\"target_pages\":8192,\"actual_pages\":0,\"target_mib\":32,\"actual_mib\":0}");
+  vm_->host.fake->snapshot.stats[4] = 12345;  // free_memory
+  EXPECT_THAT(Do("GET", "/balloon/statistics").body, HasSubstr("\"free_memory\":12345"));
+  ExpectNoContent(Do("PATCH", "/balloon/statistics", kSeedPatchStatistics));
+  ExpectFault(Do("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 0}"), 400,
+              "");
+
+  // Post-boot: the pre-boot objects are refused.
+  ExpectFault(Do("PUT", "/balloon", kSeedPutBalloon), 400, "after starting");
+  ExpectFault(Do("PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 512}"), 400,
+              "after starting");
+  ExpectFault(Do("PATCH", "/balloon", "{\"amount_mib\": 300}"), 400, "256 MiB");
+
+  ExpectNoContent(Do("PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}"));
+  EXPECT_THAT(Do("GET", "/").body, HasSubstr("\"state\":\"Stopped\""));
+}
+
+TEST_F(SingleVmRouterTest, PreBootObjects) {
+  Make(std::nullopt);
+  EXPECT_THAT(Do("GET", "/").body, HasSubstr("\"state\":\"Not started\""));
+  ExpectNoContent(Do("PUT", "/boot-source",
+                     "{\"kernel_image_path\": \"/k\", \"boot_args\": \"console=ttyS0\"}"));
+  ExpectNoContent(Do("PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 512}"));
+  HttpResponse machine = Do("GET", "/machine-config");
+  EXPECT_EQ(machine.status, 200);
+  EXPECT_EQ(machine.body, "{\"vcpu_count\":2,\"mem_size_mib\":512,\"smt\":false}");
+  ExpectFault(Do("PUT", "/balloon", "{\"amount_mib\": 600, \"deflate_on_oom\": false}"), 400,
+              "too large");
+  HttpResponse config = Do("GET", "/vm/config");
+  EXPECT_EQ(config.status, 200);
+  EXPECT_THAT(config.body, StartsWith("{\"boot-source\":{\"kernel_image_path\":\"/k\","));
+  EXPECT_THAT(config.body, HasSubstr("\"machine-config\":{\"vcpu_count\":2,"));
+  ExpectFault(Do("PUT", "/actions", "{\"action_type\": \"Reboot\"}"), 400, "Reboot");
+  ExpectFault(Do("PUT", "/actions", "{}"), 400, "action_type");
+  ExpectFault(Do("PUT", "/machine-config", "{\"vcpu_count\": 0, \"mem_size_mib\": 512}"), 400,
+              "vcpu");
+}
+
+TEST_F(SingleVmRouterTest, NoBalloonIsDeviceNotFound) {
+  Make(std::nullopt);
+  ExpectFault(Do("GET", "/balloon"), 400, "not found");
+  ExpectNoContent(Do("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"));
+  ExpectFault(Do("PATCH", "/balloon", "{\"amount_mib\": 1}"), 400, "not found");
+  ExpectFault(Do("GET", "/balloon/statistics"), 400, "not found");
+}
+
+TEST_F(SingleVmRouterTest, Hinting) {
+  Make(Balloon(0, 0, true));
+  ExpectFault(Do("PATCH", "/balloon/hinting/start"), 400, "before starting");
+  ExpectNoContent(Do("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"));
+  ExpectFault(Do("GET", "/balloon/statistics"), 400, "not enabled");
+  ExpectNoContent(Do("PATCH", "/balloon/hinting/start"));  // Empty body.
+  EXPECT_EQ(Do("GET", "/balloon/hinting/status").body, "{\"host_cmd\":2}");
+  ExpectNoContent(Do("PATCH", "/balloon/hinting/start", "{\"acknowledge_on_stop\": false}"));
+  vm_->host.fake->snapshot.hinting.guest_cmd = 3;
+  HttpResponse status = Do("GET", "/balloon/hinting/status");
+  EXPECT_EQ(status.status, 200);
+  EXPECT_EQ(status.body, "{\"host_cmd\":3,\"guest_cmd\":3}");
+  ExpectFault(Do("PATCH", "/balloon/hinting/start", "{\"ack\": true}"), 400, "HintingStart");
+  ExpectNoContent(Do("PATCH", "/balloon/hinting/stop"));
+  EXPECT_THAT(Do("GET", "/balloon/hinting/status").body, StartsWith("{\"host_cmd\":1"));
+}
+
+TEST_F(SingleVmRouterTest, BadRequests) {
+  Make(std::nullopt);
+  ExpectFault(Do("PUT", "/balloon", "{\"amount_mib\": 1, \"deflate_on_oom\": true, \"x\": 1}"),
+              400, "Balloon");
+  ExpectFault(Do("PUT", "/balloon", "{\"amount_mib\": 1, "), 400, "invalid Balloon JSON");
+  ExpectFault(Do("PUT", "/balloon", "{\"amount_mib\": \"lots\", \"deflate_on_oom\": true}"), 400,
+              "invalid Balloon JSON");
+  ExpectFault(Do("PUT", "/balloon", "{\"amount_mib\": 1, \"deflate_on_oom\": 3}"), 400,
+              "invalid Balloon JSON");
+  ExpectFault(Do("PUT", "/balloon", ""), 400, "Balloon");
+  ExpectFault(Do("PUT", "/balloon", "{\"amount_mib\": 1}"), 400, "deflate_on_oom");
+  ExpectFault(Do("PUT", "/balloon", std::string(kMaxBodyBytes + 1, ' ')), 413, "larger");
+  ExpectFault(Do("GET", "/nope"), 404, "no such path");
+  ExpectFault(Do("GET", "/balloon/nope"), 404, "no such path");
+  ExpectFault(Do("GET", "/vms/vm0/balloon"), 404, "no such path");  // Daemon path.
+  ExpectFault(Do("GET", "/metrics"), 404, "no such path");
+  ExpectFault(Do("GET", "/balloon/"), 400, "empty segment");
+  ExpectFault(Do("GET", "/balloon/../balloon"), 400, "'..'");
+
+  HttpResponse wrong = Do("DELETE", "/balloon");
+  ExpectFault(wrong, 405, "DELETE");
+  ASSERT_EQ(wrong.headers.size(), 1u);
+  EXPECT_EQ(wrong.headers[0].first, "Allow");
+  EXPECT_EQ(wrong.headers[0].second, "PUT, GET, PATCH");
+  const std::pair<const char*, const char*> kAllowed[] = {
+      {"/boot-source", "PUT"},          {"/machine-config", "PUT, GET"},
+      {"/actions", "PUT"},              {"/", "GET"},
+      {"/balloon/statistics", "GET, PATCH"}, {"/balloon/hinting/start", "PATCH"},
+      {"/balloon/hinting/status", "GET"},    {"/balloon/hinting/stop", "PATCH"},
+      {"/vm/config", "GET"}};
+  for (const auto& [path, allow] : kAllowed) {
+    HttpResponse r = Do("POST", path, "{}");
+    EXPECT_EQ(r.status, 405) << path;
+    ASSERT_EQ(r.headers.size(), 1u) << path;
+    EXPECT_EQ(r.headers[0].second, allow) << path;
+  }
+}
+
+class DaemonRouterTest : public ::testing::Test {
+ protected:
+  DaemonRouterTest()
+      : router_(Router::ForDaemon(daemon_.balloon_stub.get(), daemon_.vm_stub.get())) {}
+
+  HttpResponse Do(const std::string& method, const std::string& path,
+                  const std::string& body = "") {
+    return router_.Handle({method, path, body});
+  }
+  void Create(const std::string& id, bool balloon) {
+    std::string config =
+        "{\"boot-source\": {\"kernel_image_path\": \"/k\"}, "
+        "\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 256}";
+    if (balloon) {
+      config += ", \"balloon\": {\"amount_mib\": 16, \"deflate_on_oom\": false, "
+                "\"stats_polling_interval_s\": 1}";
+    }
+    HttpResponse r = Do("PUT", "/vms/" + id, config + "}");
+    ASSERT_EQ(r.status, 204) << r.body;
+  }
+
+  testing::Daemon daemon_;
+  Router router_;
+};
+
+TEST_F(DaemonRouterTest, VmLifecycle) {
+  EXPECT_EQ(Do("GET", "/vms").body, "{\"vms\":[]}");
+  Create("a", true);
+  Create("b", false);
+  HttpResponse again = Do("PUT", "/vms/a", "{}");
+  EXPECT_EQ(again.status, 400);
+  EXPECT_THAT(again.body, HasSubstr("already exists"));
+  HttpResponse bad_config = Do("PUT", "/vms/c", "{\"kernel\": 1}");
+  EXPECT_EQ(bad_config.status, 400);
+  EXPECT_THAT(bad_config.body, HasSubstr("VmConfig"));
+
+  HttpResponse list = Do("GET", "/vms");
+  EXPECT_EQ(list.status, 200);
+  EXPECT_THAT(list.body, HasSubstr("\"vm_id\":\"a\""));
+  EXPECT_THAT(list.body, HasSubstr("\"vm_id\":\"b\""));
+  HttpResponse vm = Do("GET", "/vms/a");
+  EXPECT_EQ(vm.status, 200);
+  EXPECT_THAT(vm.body, StartsWith("{\"vm_id\":\"a\",\"state\":\"VM_STATE_CREATED\""));
+
+  EXPECT_EQ(Do("PUT", "/vms/a/actions", "{\"action_type\": \"InstanceStart\"}").status, 204);
+  EXPECT_THAT(Do("GET", "/vms/a/").body, HasSubstr("empty segment"));
+  EXPECT_EQ(Do("GET", "/vms/a/balloon").status, 200);
+  EXPECT_EQ(Do("PATCH", "/vms/a/balloon", "{\"amount_mib\": 8}").status, 204);
+  HttpResponse stats = Do("GET", "/vms/a/balloon/statistics");
+  EXPECT_EQ(stats.status, 200);
+  EXPECT_THAT(stats.body, StartsWith("{\"target_pages\":2048,"));
+  EXPECT_EQ(Do("GET", "/vms/a/machine-config").body,
+            "{\"vcpu_count\":1,\"mem_size_mib\":256,\"smt\":false}");
+
+  // No balloon: device not found is 400; no VM is 404.
+  HttpResponse no_device = Do("GET", "/vms/b/balloon");
+  EXPECT_EQ(no_device.status, 400);
+  EXPECT_THAT(no_device.body, HasSubstr("not found"));
+  HttpResponse no_vm = Do("GET", "/vms/nope/balloon");
+  EXPECT_EQ(no_vm.status, 404);
+  EXPECT_THAT(no_vm.body, HasSubstr("no VM 'nope'"));
+  EXPECT_EQ(Do("GET", "/vms/nope").status, 404);
+  EXPECT_EQ(Do("PUT", "/vms/nope/actions", "{\"action_type\": \"InstanceStart\"}").status, 404);
+  EXPECT_EQ(Do("PUT", "/vms/nope/boot-source", "{\"kernel_image_path\": \"/k\"}").status, 404);
+
+  EXPECT_EQ(Do("DELETE", "/vms/b").status, 204);
+  EXPECT_EQ(Do("GET", "/vms/b").status, 404);
+  EXPECT_EQ(Do("DELETE", "/vms/b").status, 404);
+}
+
+TEST_F(DaemonRouterTest, PathsAndMethods) {
+  EXPECT_EQ(Do("GET", "/").status, 404);
+  EXPECT_EQ(Do("GET", "/balloon").status, 404);  // Single-VM path.
+  EXPECT_EQ(Do("GET", "/vmsx").status, 404);
+  EXPECT_EQ(Do("GET", "/vms/a/nope").status, 404);
+  HttpResponse post = Do("POST", "/vms");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(post.headers.at(0).second, "GET");
+  HttpResponse patch = Do("PATCH", "/vms/a");
+  EXPECT_EQ(patch.status, 405);
+  EXPECT_EQ(patch.headers.at(0).second, "PUT, GET, DELETE");
+  EXPECT_EQ(Do("GET", "/vms/a/actions").status, 405);
+  EXPECT_EQ(Do("PUT", "/metrics").status, 405);
+  EXPECT_EQ(daemon_.calls.load(), 0);
+}
+
+TEST_F(DaemonRouterTest, UnsafeVmIdsCallNothing) {
+  const char* kPaths[] = {
+      "/vms/..",          "/vms/../etc",       "/vms/a%2Fb",     "/vms/a%2fb/balloon",
+      "/vms/%2e%2e",      "/vms/%2E%2E/balloon", "/vms/.",       "/vms/.hidden",
+      "/vms/a%00b",       "/vms/a%5cb",        "/vms/a%zz",      "/vms/a%2",
+      "/vms/a$b",         "/vms/a%20b",        "/vms//balloon",  "/vms/../../etc/passwd",
+  };
+  for (const char* path : kPaths) {
+    for (const char* method : {"GET", "PUT", "DELETE"}) {
+      HttpResponse r = Do(method, path, "{}");
+      EXPECT_EQ(r.status, 400) << method << " " << path << ": " << r.body;
+      EXPECT_THAT(r.body, StartsWith("{\"fault_message\":"));
+    }
+  }
+  const std::string long_id(65, 'a');
+  EXPECT_EQ(Do("GET", "/vms/" + long_id).status, 400);
+  EXPECT_EQ(daemon_.calls.load(), 0);
+}
+
+TEST_F(DaemonRouterTest, Metrics) {
+  Create("a", true);
+  Create("b", false);
+  Create("c", true);  // Has a balloon, never started.
+  ASSERT_EQ(Do("PUT", "/vms/a/actions", "{\"action_type\": \"InstanceStart\"}").status, 204);
+  ASSERT_EQ(Do("PUT", "/vms/b/actions", "{\"action_type\": \"InstanceStart\"}").status, 204);
+  auto& metrics = daemon_.Find("a")->fake->snapshot.metrics;
+  metrics.inflate_count = 7;
+  metrics.discarded_bytes = 4096;
+  metrics.invalid_pfns = 2;
+  daemon_.Find("a")->fake->snapshot.actual_pages = 1024;
+
+  HttpResponse r = Do("GET", "/metrics");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  const std::string& text = r.body;
+  EXPECT_THAT(text, HasSubstr("# TYPE blimp_vm_state gauge\n"));
+  EXPECT_THAT(text, HasSubstr("blimp_vm_state{vm=\"a\",state=\"running\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("blimp_vm_state{vm=\"a\",state=\"stopped\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("blimp_vm_state{vm=\"c\",state=\"not_started\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE blimp_vmm_rss_bytes gauge\n"));
+  EXPECT_THAT(text, HasSubstr("blimp_balloon_target_mib{vm=\"a\"} 16\n"));
+  EXPECT_THAT(text, HasSubstr("blimp_balloon_actual_mib{vm=\"a\"} 4\n"));
+  EXPECT_THAT(text, HasSubstr("blimp_balloon_target_mib{vm=\"c\"} 16\n"));
+  EXPECT_THAT(text, HasSubstr("# HELP blimp_balloon_inflate_count "));
+  EXPECT_THAT(text, HasSubstr("# TYPE blimp_balloon_inflate_count counter\n"));
+  EXPECT_THAT(text, HasSubstr("blimp_balloon_inflate_count{vm=\"a\"} 7\n"));
+  EXPECT_THAT(text, HasSubstr("blimp_balloon_discarded_bytes{vm=\"a\"} 4096\n"));
+  EXPECT_THAT(text, HasSubstr("blimp_balloon_invalid_pfns{vm=\"a\"} 2\n"));
+  for (const char* counter :
+       {"deflate_count", "stats_updates_count", "stats_update_fails", "free_page_report_count",
+        "free_page_report_freed", "event_fails"}) {
+    EXPECT_THAT(text, HasSubstr(absl::StrCat("blimp_balloon_", counter, "{vm=\"a\"} 0\n")));
+  }
+  // Only running VMs with a balloon have balloon counters.
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("blimp_balloon_inflate_count{vm=\"b\"}")));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("blimp_balloon_inflate_count{vm=\"c\"}")));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("blimp_balloon_target_mib{vm=\"b\"}")));
+
+  // Every line is a comment or a sample; each family is introduced once,
+  // before its samples.
+  const std::regex sample(R"(^(blimp_[a-z_]+)\{vm="[a-z]+"(,state="[a-z_]+")?\} [0-9]+$)");
+  const std::regex comment(R"(^# (HELP|TYPE) (blimp_[a-z_]+) .+$)");
+  std::set<std::string> typed;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    std::smatch m;
+    const std::string l(line);
+    if (std::regex_match(l, m, comment)) {
+      if (m[1] == "TYPE") {
+        EXPECT_TRUE(typed.insert(m[2]).second) << l;
+      }
+    } else {
+      ASSERT_TRUE(std::regex_match(l, m, sample)) << l;
+      EXPECT_TRUE(typed.count(m[1])) << l;
+    }
+  }
+  EXPECT_EQ(text.back(), '\n');
+}
+
+}  // namespace
+}  // namespace blimp::gateway
