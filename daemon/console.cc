@@ -1,0 +1,176 @@
+#include "daemon/console.h"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "base/errno_status.h"
+#include "base/status_macros.h"
+#include "daemon/run_dir.h"
+#include "glog/logging.h"
+
+namespace blimp::daemon {
+namespace {
+
+absl::Status SetNonBlocking(int fd) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    return base::ErrnoStatus("fcntl(O_NONBLOCK)");
+  }
+  return absl::OkStatus();
+}
+
+void WriteAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<Console>> Console::Create(base::EventLoop& loop,
+                                                         base::UniqueFd output,
+                                                         base::UniqueFd input,
+                                                         const std::string& log_path,
+                                                         const std::string& socket_path) {
+  std::shared_ptr<Console> console(new Console(loop, socket_path));
+  RETURN_IF_ERROR(SetNonBlocking(output.get()));
+  RETURN_IF_ERROR(SetNonBlocking(input.get()));
+  base::UniqueFd log(
+      ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!log.valid()) return base::ErrnoStatus(absl::StrCat("open ", log_path));
+  ASSIGN_OR_RETURN(base::UniqueFd listener, ListenUnix(socket_path));
+  {
+    absl::MutexLock lock(&console->mu_);
+    console->output_ = std::move(output);
+    console->input_ = std::move(input);
+    console->log_ = std::move(log);
+    console->listener_ = std::move(listener);
+  }
+  RETURN_IF_ERROR(console->Watch());
+  return console;
+}
+
+Console::~Console() { Close(); }
+
+absl::Status Console::Watch() {
+  std::weak_ptr<Console> weak = weak_from_this();
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(loop_.Add(output_.get(), EPOLLIN, [weak](uint32_t) {
+    if (auto self = weak.lock()) self->OnOutput();
+  }));
+  return loop_.Add(listener_.get(), EPOLLIN, [weak](uint32_t) {
+    if (auto self = weak.lock()) self->OnAccept();
+  });
+}
+
+bool Console::DrainOutputLocked() {
+  char buffer[4096];
+  while (output_.valid()) {
+    ssize_t n = ::read(output_.get(), buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return true;
+    if (n <= 0) return false;
+    WriteAll(log_.get(), buffer, static_cast<size_t>(n));
+    for (size_t i = 0; i < clients_.size();) {
+      ssize_t sent = ::send(clients_[i].get(), buffer, static_cast<size_t>(n),
+                            MSG_DONTWAIT | MSG_NOSIGNAL);
+      // A client too slow to keep up loses output rather than stall the VM.
+      if (sent < 0 && errno != EAGAIN && errno != EINTR) {
+        RemoveClientLocked(clients_[i].get());
+        continue;
+      }
+      ++i;
+    }
+  }
+  return false;
+}
+
+void Console::OnOutput() {
+  absl::MutexLock lock(&mu_);
+  if (closed_) return;
+  if (!DrainOutputLocked() && output_.valid()) {
+    loop_.Remove(output_.get()).IgnoreError();
+    output_.Reset();
+  }
+}
+
+void Console::OnAccept() {
+  absl::MutexLock lock(&mu_);
+  if (closed_) return;
+  while (true) {
+    int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    std::weak_ptr<Console> weak = weak_from_this();
+    absl::Status added = loop_.Add(fd, EPOLLIN | EPOLLRDHUP, [weak, fd](uint32_t events) {
+      if (auto self = weak.lock()) self->OnClient(fd, events);
+    });
+    if (!added.ok()) {
+      LOG(WARNING) << "console client: " << added;
+      ::close(fd);
+      continue;
+    }
+    clients_.emplace_back(fd);
+  }
+}
+
+void Console::OnClient(int fd, uint32_t events) {
+  absl::MutexLock lock(&mu_);
+  if (closed_) return;
+  char buffer[4096];
+  while (true) {
+    ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    if (n <= 0) {
+      RemoveClientLocked(fd);
+      return;
+    }
+    // Input the guest cannot take right now is dropped, as on a real UART.
+    if (input_.valid() && ::write(input_.get(), buffer, static_cast<size_t>(n)) < 0 &&
+        errno == EPIPE) {
+      input_.Reset();
+    }
+  }
+  if (events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) RemoveClientLocked(fd);
+}
+
+void Console::RemoveClientLocked(int fd) {
+  auto it = std::find_if(clients_.begin(), clients_.end(),
+                         [fd](const base::UniqueFd& client) { return client.get() == fd; });
+  if (it == clients_.end()) return;
+  loop_.Remove(fd).IgnoreError();
+  clients_.erase(it);
+}
+
+void Console::Close() {
+  absl::MutexLock lock(&mu_);
+  if (closed_) return;
+  DrainOutputLocked();
+  closed_ = true;
+  if (output_.valid()) loop_.Remove(output_.get()).IgnoreError();
+  if (listener_.valid()) loop_.Remove(listener_.get()).IgnoreError();
+  for (const base::UniqueFd& client : clients_) loop_.Remove(client.get()).IgnoreError();
+  clients_.clear();
+  output_.Reset();
+  input_.Reset();
+  listener_.Reset();
+  log_.Reset();
+  ::unlink(socket_path_.c_str());
+}
+
+int Console::client_count() {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(clients_.size());
+}
+
+}  // namespace blimp::daemon

@@ -1,0 +1,64 @@
+// A VM's serial console in the daemon: the child's stdout is appended to
+// console.log and sent to every client of console.sock (a unix stream socket,
+// 0600); whatever a client writes goes to the child's stdin. Clients attach
+// and detach (close) at will and see the output from the moment they attach.
+// All I/O runs on the daemon's EventLoop thread; Close() may be called from
+// any thread.
+#ifndef BLIMP_DAEMON_CONSOLE_H_
+#define BLIMP_DAEMON_CONSOLE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "base/event_loop.h"
+#include "base/unique_fd.h"
+
+namespace blimp::daemon {
+
+class Console : public std::enable_shared_from_this<Console> {
+ public:
+  // `output`: read end of the child's stdout pipe; `input`: write end of its
+  // stdin pipe. Creates `log_path` (append, 0600) and listens on
+  // `socket_path`.
+  static absl::StatusOr<std::shared_ptr<Console>> Create(base::EventLoop& loop,
+                                                         base::UniqueFd output,
+                                                         base::UniqueFd input,
+                                                         const std::string& log_path,
+                                                         const std::string& socket_path);
+  ~Console();
+
+  // Copies what is left in the output pipe to the log and the clients, then
+  // disconnects every client and removes the socket. Idempotent.
+  void Close();
+
+  int client_count();
+
+ private:
+  Console(base::EventLoop& loop, std::string socket_path)
+      : loop_(loop), socket_path_(std::move(socket_path)) {}
+
+  absl::Status Watch();
+  void OnOutput();
+  void OnAccept();
+  void OnClient(int fd, uint32_t events);
+  // Reads the output pipe until it would block; false at EOF or error.
+  bool DrainOutputLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RemoveClientLocked(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  base::EventLoop& loop_;
+  const std::string socket_path_;
+  absl::Mutex mu_;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  base::UniqueFd output_ ABSL_GUARDED_BY(mu_);
+  base::UniqueFd input_ ABSL_GUARDED_BY(mu_);
+  base::UniqueFd log_ ABSL_GUARDED_BY(mu_);
+  base::UniqueFd listener_ ABSL_GUARDED_BY(mu_);
+  std::vector<base::UniqueFd> clients_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace blimp::daemon
+
+#endif  // BLIMP_DAEMON_CONSOLE_H_

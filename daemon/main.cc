@@ -1,0 +1,133 @@
+// blimpd: hosts many microVMs, one blimp-vmm child process each, behind the
+// public gRPC API (unix socket <run-dir>/blimp.grpc.sock, optional TCP).
+// SIGTERM/SIGINT stop every VM cleanly and remove the sockets.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "daemon/run_dir.h"
+#include "daemon/services.h"
+#include "daemon/supervisor.h"
+#include "glog/logging.h"
+
+ABSL_FLAG(std::string, run_dir, "/run/blimp",
+          "Run directory: sockets, lock file and one folder per VM");
+ABSL_FLAG(std::string, vmm_binary, "",
+          "Path of blimp-vmm (default: ../vmm/blimp-vmm next to this binary)");
+ABSL_FLAG(std::string, grpc_listen, "", "Also serve gRPC on TCP HOST:PORT");
+ABSL_FLAG(std::string, http_listen, "", "Also serve the REST API on TCP HOST:PORT");
+
+namespace blimp::daemon {
+namespace {
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "blimpd: %s\n", message.c_str());
+  return 1;
+}
+
+std::string DefaultVmmBinary() {
+  char self[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) return "blimp-vmm";
+  std::string path(self, static_cast<size_t>(n));
+  std::string dir = path.substr(0, path.rfind('/'));
+  return dir + "/../vmm/blimp-vmm";
+}
+
+int Run(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "blimpd [--run-dir /run/blimp] [--grpc-listen HOST:PORT] [--http-listen HOST:PORT]\n"
+      "Hosts microVMs, one blimp-vmm process each, behind a gRPC API.");
+  absl::ParseCommandLine(argc, argv);
+  ::umask(0077);  // Every file and socket blimpd makes is owner-only.
+
+  // Blocked before any thread starts: only sigwait below sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  const std::string run_dir = absl::GetFlag(FLAGS_run_dir);
+  absl::StatusOr<base::UniqueFd> lock = LockRunDir(run_dir);
+  if (!lock.ok()) return Fail(std::string(lock.status().message()));
+  if (int stale = RemoveStaleSockets(run_dir); stale > 0) {
+    LOG(WARNING) << "removed " << stale << " stale socket(s) from " << run_dir;
+  }
+
+  SupervisorOptions options;
+  options.run_dir = run_dir;
+  options.vmm_binary = absl::GetFlag(FLAGS_vmm_binary);
+  if (options.vmm_binary.empty()) options.vmm_binary = DefaultVmmBinary();
+  if (::access(options.vmm_binary.c_str(), X_OK) != 0) {
+    return Fail(absl::StrCat("cannot run blimp-vmm at ", options.vmm_binary,
+                             " (see --vmm-binary)"));
+  }
+  absl::StatusOr<std::unique_ptr<Supervisor>> supervisor = Supervisor::Create(options);
+  if (!supervisor.ok()) return Fail(supervisor.status().ToString());
+
+  DaemonVmService vm_service(**supervisor);
+  DaemonBalloonService balloon_service(**supervisor);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  const std::string grpc_socket = absl::StrCat(run_dir, "/", kGrpcSocket);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + grpc_socket, grpc::InsecureServerCredentials());
+  const std::string grpc_listen = absl::GetFlag(FLAGS_grpc_listen);
+  int tcp_port = 0;
+  if (!grpc_listen.empty()) {
+    builder.AddListeningPort(grpc_listen, grpc::InsecureServerCredentials(), &tcp_port);
+  }
+  builder.RegisterService(&vm_service);
+  builder.RegisterService(&balloon_service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr) return Fail("cannot serve gRPC on " + grpc_socket);
+  ::chmod(grpc_socket.c_str(), 0600);
+  if (!grpc_listen.empty()) {
+    if (tcp_port == 0) return Fail("cannot serve gRPC on " + grpc_listen);
+    LOG(INFO) << "gRPC on TCP port " << tcp_port;
+  }
+  // The REST gateway reaches the services through this channel.
+  std::shared_ptr<grpc::Channel> in_process = server->InProcessChannel(grpc::ChannelArguments());
+  if (!absl::GetFlag(FLAGS_http_listen).empty()) {
+    LOG(WARNING) << "--http-listen: the REST gateway is not wired yet";
+  }
+  LOG(INFO) << "blimpd serving on " << grpc_socket << " (blimp-vmm: " << options.vmm_binary
+            << ")";
+
+  int signal_number = 0;
+  while (sigwait(&stop_signals, &signal_number) != 0) {
+  }
+  LOG(INFO) << "blimpd: signal " << signal_number << ", stopping every VM";
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  (*supervisor)->Shutdown();
+  supervisor->reset();
+  ::unlink(grpc_socket.c_str());
+  LOG(INFO) << "blimpd: stopped";
+  return 0;
+}
+
+}  // namespace
+}  // namespace blimp::daemon
+
+int main(int argc, char** argv) {
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
+  return blimp::daemon::Run(argc, argv);
+}
