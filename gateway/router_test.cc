@@ -4,7 +4,10 @@
 #include <set>
 #include <string>
 
+#include <grpcpp/grpcpp.h>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/strings/str_split.h"
 #include "gateway/test_services.h"
 #include "gmock/gmock.h"
@@ -351,6 +354,52 @@ TEST_F(DaemonRouterTest, Metrics) {
     }
   }
   EXPECT_EQ(text.back(), '\n');
+}
+
+// Transport and server failures map to 5xx.
+class FailingVmService final : public blimp::v1::VmService::Service {
+ public:
+  grpc::Status GetVm(grpc::ServerContext*, const blimp::v1::GetVmRequest*,
+                     blimp::v1::Vm*) override {
+    absl::SleepFor(absl::Milliseconds(300));
+    return grpc::Status::OK;
+  }
+  grpc::Status StartVm(grpc::ServerContext*, const blimp::v1::StartVmRequest*,
+                       blimp::v1::Vm*) override {
+    return grpc::Status(grpc::StatusCode::INTERNAL, "boom");
+  }
+  grpc::Status ListVms(grpc::ServerContext*, const blimp::v1::ListVmsRequest*,
+                       blimp::v1::ListVmsResponse*) override {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "restarting");
+  }
+};
+
+TEST(RouterFailureTest, ServerErrorsAndDeadlines) {
+  FailingVmService vms;
+  blimp::v1::BalloonService::Service balloons;  // Everything UNIMPLEMENTED.
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&vms);
+  builder.RegisterService(&balloons);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  auto channel = server->InProcessChannel({});
+  auto vm_stub = blimp::v1::VmService::NewStub(channel);
+  auto balloon_stub = blimp::v1::BalloonService::NewStub(channel);
+  RouterOptions options;
+  options.deadline = absl::Milliseconds(50);
+  Router single = Router::ForSingleVm("vm0", balloon_stub.get(), vm_stub.get(), options);
+  Router daemon = Router::ForDaemon(balloon_stub.get(), vm_stub.get(), options);
+
+  HttpResponse slow = single.Handle({"GET", "/", ""});
+  EXPECT_EQ(slow.status, 504) << slow.body;
+  EXPECT_THAT(slow.body, StartsWith("{\"fault_message\":"));
+  EXPECT_EQ(single.Handle({"PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"}).body,
+            "{\"fault_message\":\"boom\"}");
+  EXPECT_EQ(single.Handle({"PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"}).status,
+            500);
+  EXPECT_EQ(single.Handle({"GET", "/balloon", ""}).status, 501);
+  EXPECT_EQ(daemon.Handle({"GET", "/vms", ""}).status, 503);
+  EXPECT_EQ(daemon.Handle({"GET", "/metrics", ""}).status, 503);
+  server->Shutdown();
 }
 
 }  // namespace

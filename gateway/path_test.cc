@@ -1,0 +1,43 @@
+#include "gateway/path.h"
+
+#include "gateway/http_status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace blimp::gateway {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+TEST(SplitPathTest, Decodes) {
+  EXPECT_THAT(*SplitPath("/"), IsEmpty());
+  EXPECT_THAT(*SplitPath("/balloon/statistics"), ElementsAre("balloon", "statistics"));
+  EXPECT_THAT(*SplitPath("/vms/my%2Dvm"), ElementsAre("vms", "my-vm"));
+  EXPECT_THAT(*SplitPath("/vms/a%20b"), ElementsAre("vms", "a b"));  // ValidateVmId refuses.
+}
+
+TEST(SplitPathTest, RefusesAmbiguousPaths) {
+  for (const char* path : {"", "balloon", "//", "/a//b", "/a/", "/..", "/.", "/a/../b",
+                           "/%2e%2e", "/%2E", "/a%2fb", "/a%2Fb", "/a%5Cb", "/a%00", "/a%",
+                           "/a%4", "/a%zz"}) {
+    EXPECT_EQ(SplitPath(path).status().code(), absl::StatusCode::kInvalidArgument) << path;
+  }
+}
+
+TEST(HttpStatusTest, ContractMapping) {
+  EXPECT_EQ(HttpStatusFor(grpc::StatusCode::INVALID_ARGUMENT, false), 400);
+  EXPECT_EQ(HttpStatusFor(grpc::StatusCode::FAILED_PRECONDITION, false), 400);
+  EXPECT_EQ(HttpStatusFor(grpc::StatusCode::ALREADY_EXISTS, false), 400);
+  EXPECT_EQ(HttpStatusFor(grpc::StatusCode::NOT_FOUND, false), 400);
+  EXPECT_EQ(HttpStatusFor(grpc::StatusCode::NOT_FOUND, true), 404);
+  EXPECT_EQ(HttpStatusFor(grpc::StatusCode::INTERNAL, false), 500);
+  EXPECT_EQ(HttpStatusFor(grpc::StatusCode::UNKNOWN, false), 500);
+  EXPECT_EQ(HttpStatusFor(grpc::StatusCode::UNAVAILABLE, false), 503);
+  EXPECT_EQ(HttpStatusFor(grpc::StatusCode::DEADLINE_EXCEEDED, false), 504);
+  EXPECT_EQ(ReasonPhrase(204), "No Content");
+  EXPECT_EQ(ReasonPhrase(413), "Payload Too Large");
+}
+
+}  // namespace
+}  // namespace blimp::gateway
