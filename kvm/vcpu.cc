@@ -178,7 +178,9 @@ void Vcpu::SetImmediateExit(bool value) {
 absl::StatusOr<VcpuExit> Vcpu::Run() {
   int err = 0;
   if (internal::IoctlPtrRaw(fd_, KVM_RUN, nullptr, &err) < 0) {
-    if (err == EINTR) {
+    // EAGAIN: an application processor left its wait-for-SIPI state inside
+    // the kernel; KVM_RUN must simply be called again (as QEMU does).
+    if (err == EINTR || err == EAGAIN) {
       VcpuExit exit;
       exit.kind = VcpuExit::Kind::kInterrupted;
       exit.raw_exit_reason = KVM_EXIT_INTR;

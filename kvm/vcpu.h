@@ -44,8 +44,9 @@ class Vcpu {
   absl::StatusOr<kvm_vcpu_events> GetVcpuEvents() const;    // KVM_GET_VCPU_EVENTS
   absl::Status SetVcpuEvents(const kvm_vcpu_events& events);  // KVM_SET_VCPU_EVENTS
 
-  // KVM_RUN, decoded. EINTR (a signal, or immediate_exit) is not an error:
-  // it comes back as Kind::kInterrupted. The returned exit's `data` points
+  // KVM_RUN, decoded. EINTR (a signal, or immediate_exit) and EAGAIN (an AP
+  // that just received its SIPI) are not errors: they come back as
+  // Kind::kInterrupted. The returned exit's `data` points
   // into kvm_run and must be handled before the next Run(); what the caller
   // writes into it for kIoIn / kMmioRead is what the guest reads.
   absl::StatusOr<VcpuExit> Run();

@@ -13,6 +13,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/synchronization/notification.h"
+#include "base/dashed_flags.h"
 #include "glog/logging.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
@@ -53,7 +54,8 @@ int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "blimp-vmm --config-file vm.json [--control-sock PATH] [--id NAME]\n"
       "Runs one microVM on KVM with a serial console on stdin/stdout.");
-  absl::ParseCommandLine(argc, argv);
+  base::NormalizedArgs args(argc, argv);
+  absl::ParseCommandLine(args.argc(), args.argv());
   const std::string config_path = absl::GetFlag(FLAGS_config_file);
   const std::string control_sock = absl::GetFlag(FLAGS_control_sock);
   if (config_path.empty() && control_sock.empty()) {

@@ -4,8 +4,6 @@
 
 #include <cstring>
 
-#include "arch/x86_64/cpu_state.h"
-#include "arch/x86_64/cpuid.h"
 #include "base/status_macros.h"
 #include "glog/logging.h"
 
@@ -43,25 +41,21 @@ bool HostKvmIsPvm() {
 }
 
 absl::Status ConfigureVcpu(kvm::Vcpu& vcpu, const std::vector<kvm_cpuid_entry2>& supported,
-                           const MachineConfig& machine, const x86::BootState& boot) {
-  x86::CpuidConfig cpuid_config{vcpu.id(), machine.vcpu_count, machine.smt, HostKvmIsPvm()};
-  ASSIGN_OR_RETURN(std::vector<kvm_cpuid_entry2> cpuid,
-                   x86::BuildVcpuCpuid(supported, cpuid_config));
-  RETURN_IF_ERROR(vcpu.SetCpuid2(cpuid));
-  RETURN_IF_ERROR(vcpu.SetMsrs(x86::BootMsrEntries()));
-  kvm_fpu fpu;
-  x86::ConfigureFpu(&fpu);
-  RETURN_IF_ERROR(vcpu.SetFpu(fpu));
+                           const x86::BootConfig& config, const x86::BootState& boot) {
+  ASSIGN_OR_RETURN(x86::VcpuBootState state,
+                   x86::BuildVcpuBootState(config, supported, vcpu.id()));
+  RETURN_IF_ERROR(vcpu.SetCpuid2(state.cpuid));
+  RETURN_IF_ERROR(vcpu.SetMsrs(state.msrs));
+  RETURN_IF_ERROR(vcpu.SetFpu(state.fpu));
   ASSIGN_OR_RETURN(kvm_lapic_state lapic, vcpu.GetLapic());
   SetDeliveryMode(&lapic, kApicLvtLint0, kDeliveryModeExtInt);
   SetDeliveryMode(&lapic, kApicLvtLint1, kDeliveryModeNmi);
   RETURN_IF_ERROR(vcpu.SetLapic(lapic));
   if (vcpu.id() != 0) return absl::OkStatus();
-  kvm_regs regs;
   ASSIGN_OR_RETURN(kvm_sregs sregs, vcpu.GetSregs());
-  x86::ConfigureBootVcpu(boot, &regs, &sregs);
+  x86::ConfigureBspSregs(boot, &sregs);
   RETURN_IF_ERROR(vcpu.SetSregs(sregs));
-  return vcpu.SetRegs(regs);
+  return vcpu.SetRegs(boot.regs);
 }
 
 }  // namespace blimp::vmm

@@ -11,7 +11,6 @@
 #include "absl/status/status.h"
 #include "arch/x86_64/boot.h"
 #include "kvm/vcpu.h"
-#include "vmm/vm_config.h"
 
 namespace blimp::vmm {
 
@@ -20,7 +19,8 @@ namespace blimp::vmm {
 bool HostKvmIsPvm();
 
 absl::Status ConfigureVcpu(kvm::Vcpu& vcpu, const std::vector<kvm_cpuid_entry2>& supported,
-                           const MachineConfig& machine, const arch::x86_64::BootState& boot);
+                           const arch::x86_64::BootConfig& config,
+                           const arch::x86_64::BootState& boot);
 
 }  // namespace blimp::vmm
 

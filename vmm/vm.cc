@@ -160,6 +160,7 @@ absl::Status Vm::SetUpVcpus(const kvm::Kvm& kvm) {
   boot.cmdline = config_.boot_source.boot_args;
   boot.vcpu_count = config_.machine.vcpu_count;
   boot.smt = config_.machine.smt;
+  boot.pvm_workarounds = HostKvmIsPvm();
   if (config_.balloon) {
     boot.virtio_devices.push_back(
         {x86::kVirtioMmioStart, x86::kVirtioMmioSlotSize, x86::kVirtioMmioFirstIrq});
@@ -170,7 +171,7 @@ absl::Status Vm::SetUpVcpus(const kvm::Kvm& kvm) {
   ExitRequest exit = [this](ExitReason reason) { RequestExit(reason); };
   for (uint32_t id = 0; id < config_.machine.vcpu_count; ++id) {
     ASSIGN_OR_RETURN(kvm::Vcpu vcpu, kvm_vm_.CreateVcpu(id, mmap_size));
-    RETURN_IF_ERROR(ConfigureVcpu(vcpu, supported, config_.machine, state));
+    RETURN_IF_ERROR(ConfigureVcpu(vcpu, supported, boot, state));
     vcpus_.push_back(std::make_unique<VcpuRunner>(std::move(vcpu), pio_bus_, mmio_bus_,
                                                   memory_, exit, stopping_));
   }
