@@ -16,7 +16,7 @@
 #include <grpcpp/security/credentials.h>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "api/json.h"
 #include "api/validate.h"
 #include "base/errno_status.h"
@@ -211,10 +211,18 @@ absl::Status Supervisor::Launch(const std::shared_ptr<VmProcess>& vm,
                                                 std::move(stdin_write),
                                                 vm->dir + "/console.log",
                                                 vm->dir + "/console.sock"));
-  vm->channel =
-      grpc::CreateChannel("unix:" + control_sock, grpc::InsecureChannelCredentials());
+  grpc::ChannelArguments args;
+  // The socket appears within milliseconds; do not back off for a second.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 10);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 10);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  vm->channel = grpc::CreateCustomChannel("unix:" + control_sock,
+                                          grpc::InsecureChannelCredentials(), args);
   vm->stub = blimp::v1::VmService::NewStub(vm->channel);
-  return WaitUntilReady(*vm);
+  RETURN_IF_ERROR(WaitUntilReady(*vm));
+  // gRPC in blimp-vmm makes it 0777 & ~umask; the folder is 0700 anyway.
+  ::chmod(control_sock.c_str(), 0600);
+  return absl::OkStatus();
 }
 
 absl::Status Supervisor::WaitUntilReady(VmProcess& vm) {
@@ -226,15 +234,22 @@ absl::Status Supervisor::WaitUntilReady(VmProcess& vm) {
         absl::MutexLock lock(&vm.mu);
         wait_status = vm.wait_status;
       }
-      std::string message = absl::StrCat("blimp-vmm for VM '", vm.id, "' ",
-                                         DescribeWaitStatus(wait_status), " during start-up");
-      std::string detail = LastLine(vm.dir + "/vmm.log");
+      std::string message = absl::StrCat("VM '", vm.id, "': ", DescribeWaitStatus(wait_status),
+                                         " during start-up");
+      const std::string last_line = LastLine(vm.dir + "/vmm.log");
+      absl::string_view detail = last_line;
+      absl::ConsumePrefix(&detail, "blimp-vmm: ");
       if (!detail.empty()) absl::StrAppend(&message, ": ", detail);
       // Status 1: blimp-vmm refused its configuration on this host.
       if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 1) {
         return absl::InvalidArgumentError(message);
       }
       return absl::InternalError(message);
+    }
+    struct stat st;
+    if (::stat((vm.dir + "/control.sock").c_str(), &st) != 0) {
+      vm.AwaitExit(absl::Milliseconds(5));
+      continue;
     }
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Milliseconds(200)));
