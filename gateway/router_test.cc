@@ -1,6 +1,5 @@
 #include "gateway/router.h"
 
-#include <regex>
 #include <set>
 #include <string>
 
@@ -8,7 +7,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "gateway/test_services.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -338,20 +340,23 @@ TEST_F(DaemonRouterTest, Metrics) {
 
   // Every line is a comment or a sample; each family is introduced once,
   // before its samples.
-  const std::regex sample(R"(^(blimp_[a-z_]+)\{vm="[a-z]+"(,state="[a-z_]+")?\} [0-9]+$)");
-  const std::regex comment(R"(^# (HELP|TYPE) (blimp_[a-z_]+) .+$)");
   std::set<std::string> typed;
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    std::smatch m;
-    const std::string l(line);
-    if (std::regex_match(l, m, comment)) {
-      if (m[1] == "TYPE") {
-        EXPECT_TRUE(typed.insert(m[2]).second) << l;
-      }
-    } else {
-      ASSERT_TRUE(std::regex_match(l, m, sample)) << l;
-      EXPECT_TRUE(typed.count(m[1])) << l;
+    if (absl::ConsumePrefix(&line, "# HELP ") || absl::ConsumePrefix(&line, "# TYPE ")) {
+      const std::string name(line.substr(0, line.find(' ')));
+      EXPECT_TRUE(absl::StartsWith(name, "blimp_")) << line;
+      typed.insert(name);
+      continue;
     }
+    const size_t brace = line.find('{');
+    const size_t close = line.find("} ");
+    ASSERT_NE(brace, absl::string_view::npos) << line;
+    ASSERT_NE(close, absl::string_view::npos) << line;
+    const std::string name(line.substr(0, brace));
+    EXPECT_TRUE(typed.count(name)) << "sample before its # TYPE: " << line;
+    EXPECT_TRUE(absl::StartsWith(line.substr(brace + 1), "vm=\"")) << line;
+    uint64_t value;
+    EXPECT_TRUE(absl::SimpleAtoi(line.substr(close + 2), &value)) << line;
   }
   EXPECT_EQ(text.back(), '\n');
 }
