@@ -17,6 +17,8 @@
 #include "glog/logging.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
+#include "gateway/http_server.h"
+#include "gateway/router.h"
 #include "vmm/config_file.h"
 #include "vmm/control_service.h"
 #include "vmm/vm.h"
@@ -26,6 +28,8 @@ ABSL_FLAG(std::string, config_file, "",
           "Firecracker-style JSON config (boot-source, machine-config, balloon); the VM "
           "boots at once unless --wait-for-start");
 ABSL_FLAG(std::string, control_sock, "", "Unix socket path for the gRPC control API");
+ABSL_FLAG(std::string, api_sock, "",
+          "Unix socket path for the REST API at Firecracker's paths (/balloon, ...)");
 ABSL_FLAG(std::string, id, "vm0", "This VM's id (requests must name it)");
 ABSL_FLAG(bool, wait_for_start, false,
           "With --config-file: do not boot until InstanceStart (StartVm) arrives");
@@ -52,14 +56,15 @@ std::thread StopSignalThread(const sigset_t& signals, absl::Notification& done,
 
 int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "blimp-vmm --config-file vm.json [--control-sock PATH] [--id NAME]\n"
+      "blimp-vmm [--config-file vm.json] [--api-sock PATH] [--control-sock PATH] [--id NAME]\n"
       "Runs one microVM on KVM with a serial console on stdin/stdout.");
   base::NormalizedArgs args(argc, argv);
   absl::ParseCommandLine(args.argc(), args.argv());
   const std::string config_path = absl::GetFlag(FLAGS_config_file);
   const std::string control_sock = absl::GetFlag(FLAGS_control_sock);
-  if (config_path.empty() && control_sock.empty()) {
-    return Fail("give --config-file, --control-sock, or both (see --help)");
+  const std::string api_sock = absl::GetFlag(FLAGS_api_sock);
+  if (config_path.empty() && control_sock.empty() && api_sock.empty()) {
+    return Fail("give --config-file, --control-sock or --api-sock (see --help)");
   }
 
   PendingConfig pending;
@@ -94,19 +99,42 @@ int Run(int argc, char** argv) {
         return std::unique_ptr<RunningVm>(std::move(*started));
       });
 
+  // The gRPC services serve --control-sock and, through an in-process
+  // channel, the REST gateway on --api-sock.
   std::unique_ptr<grpc::Server> server;
   BalloonControlService balloon_service(controller);
   VmControlService vm_service(controller);
-  if (!control_sock.empty()) {
-    ::unlink(control_sock.c_str());
-    mode_t old_umask = ::umask(0077);  // The socket is created 0600.
+  std::unique_ptr<blimp::v1::BalloonService::Stub> balloon_stub;
+  std::unique_ptr<blimp::v1::VmService::Stub> vm_stub;
+  std::unique_ptr<gateway::Router> router;
+  std::unique_ptr<gateway::HttpServer> http;
+  if (!control_sock.empty() || !api_sock.empty()) {
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("unix:" + control_sock, grpc::InsecureServerCredentials());
+    if (!control_sock.empty()) {
+      ::unlink(control_sock.c_str());
+      builder.AddListeningPort("unix:" + control_sock, grpc::InsecureServerCredentials());
+    }
     builder.RegisterService(&balloon_service);
     builder.RegisterService(&vm_service);
+    mode_t old_umask = ::umask(0077);  // The socket is created 0600.
     server = builder.BuildAndStart();
     ::umask(old_umask);
     if (server == nullptr) return Fail("cannot serve gRPC on " + control_sock);
+  }
+  if (!api_sock.empty()) {
+    auto channel = server->InProcessChannel(grpc::ChannelArguments());
+    balloon_stub = blimp::v1::BalloonService::NewStub(channel);
+    vm_stub = blimp::v1::VmService::NewStub(channel);
+    router = std::make_unique<gateway::Router>(
+        gateway::Router::ForSingleVm(controller.id(), balloon_stub.get(), vm_stub.get()));
+    absl::StatusOr<std::unique_ptr<gateway::HttpServer>> created =
+        gateway::HttpServer::Create(*router);
+    if (!created.ok()) return Fail(std::string(created.status().message()));
+    http = *std::move(created);
+    absl::Status listening = http->ListenUnix(api_sock);
+    if (!listening.ok()) return Fail(std::string(listening.message()));
+    absl::Status serving = http->Start();
+    if (!serving.ok()) return Fail(std::string(serving.message()));
   }
 
   if (!config_path.empty() && !absl::GetFlag(FLAGS_wait_for_start)) {
@@ -135,6 +163,7 @@ int Run(int argc, char** argv) {
   }
   done.Notify();
   signal_thread.join();
+  if (http) http->Stop();
   if (server) {
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
     ::unlink(control_sock.c_str());

@@ -135,7 +135,7 @@ absl::Status Vm::SetUpBalloon() {
 absl::Status Vm::SetUpConsoleInput() {
   if (options_.console_in_fd < 0) return absl::OkStatus();
   int fd = options_.console_in_fd;
-  return loop_->Add(fd, EPOLLIN, [this, fd](uint32_t events) {
+  absl::Status added = loop_->Add(fd, EPOLLIN, [this, fd](uint32_t events) {
     // Take only what the UART's FIFO has room for; the rest waits in the
     // fd until the guest has read some.
     uint8_t buffer[64];
@@ -151,6 +151,12 @@ absl::Status Vm::SetUpConsoleInput() {
       loop_->Remove(fd).IgnoreError();  // End of input: the guest keeps running.
     }
   });
+  if (absl::IsPermissionDenied(added)) {
+    // epoll refuses regular files and /dev/null: there is no input to wait for.
+    LOG(INFO) << "console input is not a pipe, socket or terminal: the guest gets none";
+    return absl::OkStatus();
+  }
+  return added;
 }
 
 absl::Status Vm::SetUpVcpus(const kvm::Kvm& kvm) {
@@ -195,7 +201,7 @@ void Vm::RequestExit(ExitReason reason) {
     absl::MutexLock lock(&exit_mu_);
     if (!exit_reason_) {
       exit_reason_ = reason;
-      LOG(INFO) << "VM stopping: " << ExitReasonName(reason);
+      if (loop_thread_.joinable()) LOG(INFO) << "VM stopping: " << ExitReasonName(reason);
     }
   }
   stopping_ = true;
