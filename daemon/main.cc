@@ -20,6 +20,8 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "base/dashed_flags.h"
+#include "daemon/rest.h"
 #include "daemon/run_dir.h"
 #include "daemon/services.h"
 #include "daemon/supervisor.h"
@@ -53,7 +55,8 @@ int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "blimpd [--run-dir /run/blimp] [--grpc-listen HOST:PORT] [--http-listen HOST:PORT]\n"
       "Hosts microVMs, one blimp-vmm process each, behind a gRPC API.");
-  absl::ParseCommandLine(argc, argv);
+  base::NormalizedArgs args(argc, argv);  // --run-dir as well as --run_dir.
+  absl::ParseCommandLine(args.argc(), args.argv());
   ::umask(0077);  // Every file and socket blimpd makes is owner-only.
 
   // Blocked before any thread starts: only sigwait below sees them.
@@ -105,20 +108,34 @@ int Run(int argc, char** argv) {
   }
   // The REST gateway reaches the services through this channel.
   std::shared_ptr<grpc::Channel> in_process = server->InProcessChannel(grpc::ChannelArguments());
+  const std::string http_socket = absl::StrCat(run_dir, "/", kHttpSocket);
+  absl::StatusOr<std::unique_ptr<RestGateways>> rest =
+      RestGateways::Create(in_process, http_socket, absl::GetFlag(FLAGS_http_listen));
+  if (!rest.ok()) return Fail(absl::StrCat("REST gateway: ", rest.status().message()));
   if (!absl::GetFlag(FLAGS_http_listen).empty()) {
-    LOG(WARNING) << "--http-listen: the REST gateway is not wired yet";
+    LOG(INFO) << "REST on TCP port " << (*rest)->tcp_port();
   }
-  LOG(INFO) << "blimpd serving on " << grpc_socket << " (blimp-vmm: " << options.vmm_binary
-            << ")";
+  RestGateways* gateways = rest->get();
+  (*supervisor)->SetHooks(VmHooks{
+      [gateways](const std::string& vm_id, const std::string& dir) {
+        absl::Status status = gateways->AddVm(vm_id, dir);
+        if (!status.ok()) LOG(WARNING) << "VM '" << vm_id << "' REST socket: " << status;
+      },
+      [gateways](const std::string& vm_id) { gateways->RemoveVm(vm_id); }});
+  LOG(INFO) << "blimpd serving gRPC on " << grpc_socket << ", REST on " << http_socket
+            << " (blimp-vmm: " << options.vmm_binary << ")";
 
   int signal_number = 0;
   while (sigwait(&stop_signals, &signal_number) != 0) {
   }
   LOG(INFO) << "blimpd: signal " << signal_number << ", stopping every VM";
+  (*rest)->StopAll();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   (*supervisor)->Shutdown();
   supervisor->reset();
+  rest->reset();
   ::unlink(grpc_socket.c_str());
+  ::unlink(http_socket.c_str());
   LOG(INFO) << "blimpd: stopped";
   return 0;
 }

@@ -1,0 +1,76 @@
+#include "daemon/rest.h"
+
+#include <utility>
+
+#include "base/status_macros.h"
+#include "glog/logging.h"
+
+namespace blimp::daemon {
+
+RestGateways::RestGateways(std::shared_ptr<grpc::Channel> channel)
+    : channel_(std::move(channel)),
+      balloon_stub_(blimp::v1::BalloonService::NewStub(channel_)),
+      vm_stub_(blimp::v1::VmService::NewStub(channel_)) {}
+
+absl::StatusOr<std::unique_ptr<RestGateways>> RestGateways::Create(
+    std::shared_ptr<grpc::Channel> channel, const std::string& unix_path,
+    const std::string& tcp_listen) {
+  std::unique_ptr<RestGateways> gateways(new RestGateways(std::move(channel)));
+  ASSIGN_OR_RETURN(
+      Served served,
+      Serve(gateway::Router::ForDaemon(gateways->balloon_stub_.get(), gateways->vm_stub_.get()),
+            unix_path, tcp_listen, &gateways->tcp_port_));
+  absl::MutexLock lock(&gateways->mu_);
+  gateways->daemon_ = std::make_unique<Served>(std::move(served));
+  return gateways;
+}
+
+RestGateways::~RestGateways() { StopAll(); }
+
+absl::StatusOr<RestGateways::Served> RestGateways::Serve(gateway::Router router,
+                                                         const std::string& unix_path,
+                                                         const std::string& tcp_listen,
+                                                         int* tcp_port) {
+  Served served;
+  served.router = std::make_unique<gateway::Router>(std::move(router));
+  ASSIGN_OR_RETURN(served.server, gateway::HttpServer::Create(*served.router));
+  RETURN_IF_ERROR(served.server->ListenUnix(unix_path));
+  if (!tcp_listen.empty()) RETURN_IF_ERROR(served.server->ListenTcp(tcp_listen, tcp_port));
+  RETURN_IF_ERROR(served.server->Start());
+  return served;
+}
+
+absl::Status RestGateways::AddVm(const std::string& vm_id, const std::string& dir) {
+  ASSIGN_OR_RETURN(Served served,
+                   Serve(gateway::Router::ForSingleVm(vm_id, balloon_stub_.get(), vm_stub_.get()),
+                         dir + "/firecracker.socket", "", nullptr));
+  absl::MutexLock lock(&mu_);
+  vms_[vm_id] = std::make_unique<Served>(std::move(served));
+  return absl::OkStatus();
+}
+
+void RestGateways::RemoveVm(const std::string& vm_id) {
+  std::unique_ptr<Served> served;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(vm_id);
+    if (it == vms_.end()) return;
+    served = std::move(it->second);
+    vms_.erase(it);
+  }
+  served->server->Stop();
+}
+
+void RestGateways::StopAll() {
+  std::unique_ptr<Served> daemon;
+  std::map<std::string, std::unique_ptr<Served>> vms;
+  {
+    absl::MutexLock lock(&mu_);
+    daemon = std::move(daemon_);
+    vms.swap(vms_);
+  }
+  if (daemon) daemon->server->Stop();
+  for (auto& [id, served] : vms) served->server->Stop();
+}
+
+}  // namespace blimp::daemon
