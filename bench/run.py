@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Prints every benchmark table: Blimp vs QEMU (-M microvm) booting the same
+guest file, measured in the same run. See BENCHMARKS.md.
+
+  python3 bench/run.py [--runs N] [--only boot,balloon]
+"""
+import argparse
+import os
+import platform
+import subprocess
+
+import boot_bench
+
+SECTIONS = {"boot": boot_bench.run}
+
+
+def machine():
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    kvm = "PVM-based KVM (kvm_pvm)" if os.path.exists("/sys/module/kvm_pvm") else "KVM"
+    qemu = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True,
+                          text=True).stdout.splitlines()[0]
+    return f"{os.cpu_count()} x {cpu}, {kvm}, Linux {platform.release()}, {qemu}"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", default=",".join(SECTIONS))
+    args = parser.parse_args()
+    print(f"Machine: {machine()}\n")
+    for name in args.only.split(","):
+        rows, note = SECTIONS[name](runs=args.runs)
+        print(f"### {name} ({note})\n")
+        print("| measure | Blimp | QEMU | Blimp/QEMU |")
+        print("|---|---|---|---|")
+        for label, blimp, qemu in rows:
+            ratio = f"{blimp / qemu:.2f}" if qemu else "-"
+            print(f"| {label} | {blimp:.1f} | {qemu:.1f} | {ratio} |")
+        print()
+
+
+if __name__ == "__main__":
+    main()
