@@ -111,6 +111,34 @@ TEST(VmmBootTest, RebootEndsTheVmm) {
   EXPECT_EQ((*vm)->WaitExit(absl::Seconds(10)), 0);
 }
 
+// A guest instruction KVM cannot emulate ends the VM with a report naming
+// the instruction, its address and bytes, and a non-zero exit.
+class VmmInternalErrorTest : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
+
+TEST_P(VmmInternalErrorTest, IsReportedWithRipAndBytes) {
+  SKIP_WITHOUT_KVM();
+  const auto [kernel, mnemonic] = GetParam();
+  std::string path = absl::StrCat(std::getenv("TEST_SRCDIR"), "/", std::getenv("TEST_WORKSPACE"),
+                                  "/tests/e2e/", kernel, ".elf");
+  auto vm = VmProcess::Start(absl::StrCat(R"({"boot-source": {"kernel_image_path": ")", path,
+                                          R"("}, "machine-config": {"vcpu_count": 1, )",
+                                          R"("mem_size_mib": 64}})"));
+  ASSERT_TRUE(vm.ok()) << vm.status();
+  std::optional<int> status = (*vm)->WaitExit(absl::Seconds(20));
+  std::string log = (*vm)->Stderr();
+  if (status == 0) {
+    GTEST_SKIP() << "SKIPPED: this host's KVM ran " << mnemonic << " in ring 0; nothing to report";
+  }
+  EXPECT_EQ(status, 3) << log;
+  EXPECT_NE(log.find("RIP 0x100000"), std::string::npos) << log;
+  EXPECT_NE(log.find(mnemonic), std::string::npos) << log;
+}
+
+INSTANTIATE_TEST_SUITE_P(Instructions, VmmInternalErrorTest,
+                         ::testing::Values(std::make_pair("cmpxchg16b_guest", "cmpxchg16b"),
+                                           std::make_pair("int3_guest", "int3")),
+                         [](const auto& info) { return std::string(info.param.second); });
+
 struct BadConfig {
   std::string name;
   std::string json;
