@@ -56,6 +56,19 @@ int WaitFor(pid_t pid, absl::Duration timeout) {
   return -1;
 }
 
+// One HTTP/1.0 request over a unix socket; the whole response.
+std::string HttpGet(const std::string& socket, const std::string& path) {
+  absl::StatusOr<base::UniqueFd> fd = ConnectUnix(socket);
+  if (!fd.ok()) return fd.status().ToString();
+  std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  if (::write(fd->get(), request.data(), request.size()) < 0) return "write failed";
+  std::string response;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(fd->get(), buffer, sizeof(buffer))) > 0) response.append(buffer, n);
+  return response;
+}
+
 mode_t Mode(const std::string& path) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) return 0;
@@ -98,6 +111,21 @@ TEST(BlimpdTest, ServesAndShutsDownCleanly) {
     ASSERT_TRUE(status.ok()) << status.error_message();
     pids.push_back(vm.vmm_pid());
   }
+
+  // The REST gateways: daemon routes on blimp.sock, Firecracker's paths on
+  // each VM's firecracker.socket.
+  const std::string http_socket = run_dir.path() + "/" + kHttpSocket;
+  EXPECT_EQ(Mode(http_socket), 0600u);
+  std::string list = HttpGet(http_socket, "/vms");
+  EXPECT_EQ(list.rfind("HTTP/1.0 200", 0), 0u) << list;
+  EXPECT_NE(list.find("\"two\""), std::string::npos) << list;
+  const std::string vm_socket = run_dir.path() + "/one/firecracker.socket";
+  EXPECT_EQ(Mode(vm_socket), 0600u);
+  std::string info = HttpGet(vm_socket, "/");
+  EXPECT_EQ(info.rfind("HTTP/1.0 200", 0), 0u) << info;
+  EXPECT_NE(info.find("\"one\""), std::string::npos) << info;
+  std::string missing = HttpGet(http_socket, "/vms/nope");
+  EXPECT_EQ(missing.rfind("HTTP/1.0 404", 0), 0u) << missing;
 
   // A second daemon on the same run dir refuses to start.
   Daemon second = StartDaemon(run_dir.path());
