@@ -80,6 +80,11 @@ class BootTest : public ::testing::Test {
     v1::Vm vm;
     grpc::Status status = vms_->CreateVm(&create_context, create, &vm);
     EXPECT_TRUE(status.ok()) << status.error_message();
+    return Start(id);
+  }
+  v1::Vm Start(const std::string& id) {
+    v1::Vm vm;
+    grpc::Status status;
     grpc::ClientContext start_context;
     v1::StartVmRequest start;
     start.set_vm_id(id);
@@ -165,10 +170,15 @@ TEST_F(BootTest, CreateStartRunStopDelete) {
 }
 
 TEST_F(BootTest, ConsoleSocketCarriesOutputAndInput) {
-  v1::Vm started = CreateAndStart("shell");
+  ASSERT_TRUE(supervisor_->CreateVm("shell", GuestConfig()).ok());
+  // Attached before boot: the client sees everything from then on.
   absl::StatusOr<base::UniqueFd> client =
       ConnectUnix(run_dir_.path() + "/shell/console.sock");
   ASSERT_TRUE(client.ok()) << client.status();
+  absl::StatusOr<base::UniqueFd> second =
+      ConnectUnix(run_dir_.path() + "/shell/console.sock");
+  ASSERT_TRUE(second.ok()) << second.status();
+  Start("shell");
   ASSERT_TRUE(WaitForConsole("shell", "BLIMP-GUEST-READY", absl::Seconds(30)));
   // The guest's shell powers off on request; its output reaches the client.
   const std::string command = "\npoweroff\n";
@@ -188,7 +198,12 @@ TEST_F(BootTest, ConsoleSocketCarriesOutputAndInput) {
   char buffer[4096];
   ssize_t n;
   while ((n = ::read(client->get(), buffer, sizeof(buffer))) > 0) received.append(buffer, n);
-  EXPECT_NE(received.find("poweroff"), std::string::npos) << received;
+  EXPECT_NE(received.find("BLIMP-GUEST-READY"), std::string::npos) << received;
+  std::string second_received;
+  while ((n = ::read(second->get(), buffer, sizeof(buffer))) > 0) {
+    second_received.append(buffer, n);
+  }
+  EXPECT_EQ(second_received, received);
 }
 
 }  // namespace
