@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
@@ -178,6 +179,15 @@ TEST_F(BootTest, ConsoleSocketCarriesOutputAndInput) {
   absl::StatusOr<base::UniqueFd> second =
       ConnectUnix(run_dir_.path() + "/shell/console.sock");
   ASSERT_TRUE(second.ok()) << second.status();
+  // Real clients read all the time.
+  auto read_all = [](int fd, std::string* out) {
+    char buffer[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buffer, sizeof(buffer))) > 0) out->append(buffer, n);
+  };
+  std::string received, second_received;
+  std::thread reader(read_all, client->get(), &received);
+  std::thread second_reader(read_all, second->get(), &second_received);
   Start("shell");
   ASSERT_TRUE(WaitForConsole("shell", "BLIMP-GUEST-READY", absl::Seconds(30)));
   // The guest's shell powers off on request; its output reaches the client.
@@ -194,16 +204,11 @@ TEST_F(BootTest, ConsoleSocketCarriesOutputAndInput) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   EXPECT_EQ(vm.state(), v1::VM_STATE_STOPPED) << vm.reason();
-  std::string received;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = ::read(client->get(), buffer, sizeof(buffer))) > 0) received.append(buffer, n);
+  reader.join();
+  second_reader.join();
   EXPECT_NE(received.find("BLIMP-GUEST-READY"), std::string::npos) << received;
-  std::string second_received;
-  while ((n = ::read(second->get(), buffer, sizeof(buffer))) > 0) {
-    second_received.append(buffer, n);
-  }
   EXPECT_EQ(second_received, received);
+  EXPECT_EQ(received, ReadFile(run_dir_.path() + "/shell/console.log"));
 }
 
 }  // namespace

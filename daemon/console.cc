@@ -82,17 +82,46 @@ bool Console::DrainOutputLocked() {
     if (n <= 0) return false;
     WriteAll(log_.get(), buffer, static_cast<size_t>(n));
     for (size_t i = 0; i < clients_.size();) {
-      ssize_t sent = ::send(clients_[i].get(), buffer, static_cast<size_t>(n),
-                            MSG_DONTWAIT | MSG_NOSIGNAL);
-      // A client too slow to keep up loses output rather than stall the VM.
-      if (sent < 0 && errno != EAGAIN && errno != EINTR) {
-        RemoveClientLocked(clients_[i].get());
+      if (!SendLocked(*clients_[i], buffer, static_cast<size_t>(n))) {
+        RemoveClientLocked(clients_[i]->fd.get());
         continue;
       }
       ++i;
     }
   }
   return false;
+}
+
+bool Console::SendLocked(Client& client, const char* data, size_t size) {
+  constexpr size_t kMaxPending = 1 << 20;
+  client.pending.append(data, size);
+  if (client.pending.size() > kMaxPending) {
+    // A client too slow to keep up loses output rather than stall the VM.
+    client.pending.erase(0, client.pending.size() - kMaxPending);
+  }
+  while (!client.pending.empty()) {
+    ssize_t sent = ::send(client.fd.get(), client.pending.data(), client.pending.size(),
+                          MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0 && errno == EAGAIN) break;
+    if (sent < 0) return false;
+    client.pending.erase(0, static_cast<size_t>(sent));
+  }
+  WatchClientLocked(client, !client.pending.empty());
+  return true;
+}
+
+void Console::WatchClientLocked(Client& client, bool want_write) {
+  if (client.want_write == want_write) return;
+  client.want_write = want_write;
+  const int fd = client.fd.get();
+  loop_.Remove(fd).IgnoreError();
+  std::weak_ptr<Console> weak = weak_from_this();
+  absl::Status added = loop_.Add(
+      fd, EPOLLIN | EPOLLRDHUP | (want_write ? EPOLLOUT : 0u), [weak, fd](uint32_t events) {
+        if (auto self = weak.lock()) self->OnClient(fd, events);
+      });
+  if (!added.ok()) LOG(WARNING) << "console client: " << added;
 }
 
 void Console::OnOutput() {
@@ -119,13 +148,23 @@ void Console::OnAccept() {
       ::close(fd);
       continue;
     }
-    clients_.emplace_back(fd);
+    auto client = std::make_unique<Client>();
+    client->fd.Reset(fd);
+    clients_.push_back(std::move(client));
   }
 }
 
 void Console::OnClient(int fd, uint32_t events) {
   absl::MutexLock lock(&mu_);
   if (closed_) return;
+  if (events & EPOLLOUT) {
+    for (auto& client : clients_) {
+      if (client->fd.get() == fd && !SendLocked(*client, "", 0)) {
+        RemoveClientLocked(fd);
+        return;
+      }
+    }
+  }
   char buffer[4096];
   while (true) {
     ssize_t n = ::read(fd, buffer, sizeof(buffer));
@@ -146,7 +185,7 @@ void Console::OnClient(int fd, uint32_t events) {
 
 void Console::RemoveClientLocked(int fd) {
   auto it = std::find_if(clients_.begin(), clients_.end(),
-                         [fd](const base::UniqueFd& client) { return client.get() == fd; });
+                         [fd](const auto& client) { return client->fd.get() == fd; });
   if (it == clients_.end()) return;
   loop_.Remove(fd).IgnoreError();
   clients_.erase(it);
@@ -159,7 +198,23 @@ void Console::Close() {
   closed_ = true;
   if (output_.valid()) loop_.Remove(output_.get()).IgnoreError();
   if (listener_.valid()) loop_.Remove(listener_.get()).IgnoreError();
-  for (const base::UniqueFd& client : clients_) loop_.Remove(client.get()).IgnoreError();
+  for (const auto& client : clients_) {
+    loop_.Remove(client->fd.get()).IgnoreError();
+    if (client->pending.empty()) continue;
+    // Last output for clients still reading: a bounded blocking flush.
+    int flags = ::fcntl(client->fd.get(), F_GETFL);
+    ::fcntl(client->fd.get(), F_SETFL, flags & ~O_NONBLOCK);
+    timeval timeout{0, 200 * 1000};
+    ::setsockopt(client->fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+    const std::string& pending = client->pending;
+    for (size_t done = 0; done < pending.size();) {
+      ssize_t n = ::send(client->fd.get(), pending.data() + done, pending.size() - done,
+                         MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+  }
   clients_.clear();
   output_.Reset();
   input_.Reset();

@@ -47,6 +47,15 @@ class Console : public std::enable_shared_from_this<Console> {
   // Reads the output pipe until it would block; false at EOF or error.
   bool DrainOutputLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RemoveClientLocked(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  struct Client {
+    base::UniqueFd fd;
+    std::string pending;  // Output the socket could not take yet.
+    bool want_write = false;
+  };
+  // Sends `data` after what is pending; false if the client is gone.
+  bool SendLocked(Client& client, const char* data, size_t size)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WatchClientLocked(Client& client, bool want_write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   base::EventLoop& loop_;
   const std::string socket_path_;
@@ -56,7 +65,7 @@ class Console : public std::enable_shared_from_this<Console> {
   base::UniqueFd input_ ABSL_GUARDED_BY(mu_);
   base::UniqueFd log_ ABSL_GUARDED_BY(mu_);
   base::UniqueFd listener_ ABSL_GUARDED_BY(mu_);
-  std::vector<base::UniqueFd> clients_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Client>> clients_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace blimp::daemon
