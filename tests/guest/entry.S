@@ -85,6 +85,29 @@ irq_isr:
     pop %rax
     iretq
 
+/* virtio-mmio interrupt: QEMU's line is level-triggered and stays up until
+ * the driver acks InterruptStatus (in ring 3), so mask the IOAPIC pin
+ * before the EOI; ring 3 unmasks it after reading InterruptStatus. Our
+ * VMM pulses the line (irqfd), which this handles the same way. */
+    .globl virtio_isr
+virtio_isr:
+    push %rax
+    push %rdx
+    incq irq_seq(%rip)
+    incq virtio_irqs(%rip)
+    mov virtio_ioapic(%rip), %rax
+    mov virtio_ioapic_sel(%rip), %edx
+    movl %edx, (%rax)
+    mov virtio_ioapic_lo(%rip), %edx
+    orl $0x10000, %edx
+    movl %edx, 0x10(%rax)
+    movl $1, virtio_irq_masked(%rip)
+    mov $(LAPIC_BASE + 0xb0), %eax
+    movl $0, (%rax)
+    pop %rdx
+    pop %rax
+    iretq
+
     .globl spurious_isr
 spurious_isr:
     iretq

@@ -43,6 +43,12 @@ int parse_u64(const char *s, uint64_t *out);  /* decimal or 0x hex; 0 on error *
 /* Ring 0 state visible to ring 3 (all RAM is user-readable). */
 extern volatile uint64_t ticks;    /* LAPIC timer ticks */
 extern volatile uint64_t irq_seq;  /* device interrupts seen */
+/* The virtio interrupt (VEC_VIRTIO): its handler masks the IOAPIC pin by
+ * writing IOREGSEL=virtio_ioapic_sel and IOWIN=virtio_ioapic_lo|mask, sets
+ * virtio_irq_masked; ring 3 unmasks once it has read InterruptStatus. */
+extern volatile uint64_t virtio_ioapic;
+extern volatile uint32_t virtio_ioapic_sel, virtio_ioapic_lo, virtio_irq_masked;
+extern volatile uint64_t virtio_irqs;
 extern uint64_t boot_info_ptr;
 extern uint32_t boot_kind;
 extern uint64_t boot_tsc;

@@ -33,12 +33,15 @@ struct exc_frame {
 extern uint64_t tss_desc[2];
 extern char kstack_top[], ustack_top[];
 extern const uint64_t exc_table[32];
-void ud_entry(void), timer_isr(void), irq_isr(void), spurious_isr(void), syscall_entry(void), int80_entry(void);
+void ud_entry(void), timer_isr(void), irq_isr(void), virtio_isr(void), spurious_isr(void), syscall_entry(void), int80_entry(void);
 void enter_user(uint64_t rip, uint64_t rsp) __attribute__((noreturn));
 void user_main(void);
 
 KDATA volatile uint64_t ticks = 0;
 KDATA volatile uint64_t irq_seq = 0;
+KDATA volatile uint64_t virtio_ioapic = 0;
+KDATA volatile uint32_t virtio_ioapic_sel = 0, virtio_ioapic_lo = 0, virtio_irq_masked = 0;
+KDATA volatile uint64_t virtio_irqs = 0;
 KDATA uint64_t boot_info_ptr = 0;
 KDATA uint32_t boot_kind = 0;
 KDATA uint64_t boot_tsc = 0;
@@ -84,6 +87,7 @@ void kmain(void) {
   set_gate(6, ud_entry, 0x8e);
   set_gate(VEC_TIMER, timer_isr, 0x8e);
   for (int v = VEC_IRQ_BASE; v <= VEC_IRQ_LAST; v++) set_gate(v, irq_isr, 0x8e);
+  set_gate(VEC_VIRTIO, virtio_isr, 0x8e);
   set_gate(VEC_SYSCALL, int80_entry, 0xee);  /* DPL 3: callable from ring 3 */
   set_gate(VEC_SPURIOUS, spurious_isr, 0x8e);
   idtr.limit = sizeof(idt) - 1;

@@ -15,6 +15,7 @@
 #define VEC_IRQ_BASE 0x21  /* 0x21..0x2f: device interrupts (wake waiters) */
 #define VEC_IRQ_LAST 0x2f
 #define VEC_UART     0x24
+#define VEC_VIRTIO   0x30  /* virtio-mmio devices: masks its IOAPIC pin (level IRQs) */
 #define VEC_SYSCALL  0x80
 #define VEC_SPURIOUS 0xff
 

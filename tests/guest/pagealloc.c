@@ -8,8 +8,16 @@
 #define MAX_PAGES (1ull << 20)  /* 4 GiB: what pagetables.S maps */
 #define LOW_LIMIT 0x100000ull
 
+#define BLOCK_PAGES 512  /* 2 MiB blocks for free page reporting/hinting */
+#define MAX_BLOCKS (MAX_PAGES / BLOCK_PAGES)
+
 static uint64_t bitmap[MAX_PAGES / 64];
 static uint64_t total, nfree, hint;
+/* 1 = the 2 MiB block was reported to the host as free and no page of it
+ * has been handed out since. */
+static uint64_t reported[MAX_BLOCKS / 64];
+static uint64_t block_cursor;
+struct pagealloc_counters pa_counters;
 
 static void mark(uint64_t start, uint64_t end, int free) {
   for (uint64_t pfn = start >> 12; pfn < end >> 12 && pfn < MAX_PAGES; pfn++) {
@@ -37,16 +45,21 @@ void pagealloc_init(void) {
 }
 
 uint64_t page_alloc(void) {
-  if (!nfree) return 0;
-  for (uint64_t n = 0; n <= MAX_PAGES / 64; n++, hint = (hint + 1) % (MAX_PAGES / 64)) {
-    uint64_t w = bitmap[hint];
-    if (w) {
-      int b = __builtin_ctzll(w);
-      bitmap[hint] = w & (w - 1);
-      nfree--;
-      return (hint * 64 + (uint64_t)b) << 12;
+  if (nfree) {
+    for (uint64_t n = 0; n <= MAX_PAGES / 64; n++, hint = (hint + 1) % (MAX_PAGES / 64)) {
+      uint64_t w = bitmap[hint];
+      if (w) {
+        int b = __builtin_ctzll(w);
+        bitmap[hint] = w & (w - 1);
+        nfree--;
+        uint64_t pfn = hint * 64 + (uint64_t)b, blk = pfn / BLOCK_PAGES;
+        reported[blk / 64] &= ~(1ull << (blk & 63));
+        pa_counters.allocs++;
+        return pfn << 12;
+      }
     }
   }
+  pa_counters.fails++;
   return 0;
 }
 
@@ -58,6 +71,35 @@ void page_free(uint64_t pa) {
   }
   bitmap[pfn / 64] |= 1ull << (pfn & 63);
   nfree++;
+  pa_counters.frees++;
+  if (pfn / 64 < hint) hint = pfn / 64;  /* reuse freed (warm) pages first */
+}
+
+/* A whole free, aligned 2 MiB block (8 bitmap words all ones), taken out
+ * of the allocator; with `unreported_only`, only blocks not reported since
+ * they were last handed out. Returns its address or 0. */
+uint64_t block_take(int unreported_only) {
+  for (uint64_t n = 0; n < MAX_BLOCKS; n++, block_cursor = (block_cursor + 1) % MAX_BLOCKS) {
+    uint64_t blk = block_cursor, *w = &bitmap[blk * (BLOCK_PAGES / 64)];
+    if (unreported_only && (reported[blk / 64] >> (blk & 63)) & 1) continue;
+    int all = 1;
+    for (int i = 0; i < BLOCK_PAGES / 64 && all; i++) all = w[i] == ~0ull;
+    if (!all) continue;
+    for (int i = 0; i < BLOCK_PAGES / 64; i++) w[i] = 0;
+    nfree -= BLOCK_PAGES;
+    block_cursor = (block_cursor + 1) % MAX_BLOCKS;
+    return blk * BLOCK_PAGES << 12;
+  }
+  return 0;
+}
+
+/* Gives a block from block_take back (marked reported or not). */
+void block_put(uint64_t pa, int was_reported) {
+  uint64_t blk = (pa >> 12) / BLOCK_PAGES, *w = &bitmap[blk * (BLOCK_PAGES / 64)];
+  for (int i = 0; i < BLOCK_PAGES / 64; i++) w[i] = ~0ull;
+  nfree += BLOCK_PAGES;
+  if (was_reported) reported[blk / 64] |= 1ull << (blk & 63);
+  else reported[blk / 64] &= ~(1ull << (blk & 63));
 }
 
 uint64_t pages_total(void) { return total; }

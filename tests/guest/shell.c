@@ -9,6 +9,9 @@
 
 /* Pages kept by `touch`, linked through their own first word. */
 static uint64_t touched_head, touched_pages;
+uint64_t touch_oom_failures;
+
+#define CHUNK_PAGES 4096  /* the balloon driver runs between chunks of touch */
 
 static int arg_mib(int argc, char **argv, uint64_t *mib) {
   return argc == 2 && parse_u64(argv[1], mib) && *mib <= (1ull << 20);
@@ -26,8 +29,11 @@ static int cmd_touch(int argc, char **argv) {
   uint64_t n = mib * 256, head = touched_head;
   uint64_t t0 = rdtsc();
   for (uint64_t i = 0; i < n; i++) {
+    if (i && i % CHUNK_PAGES == 0) balloon_poll(1);
     uint64_t pa = page_alloc();
+    while (!pa && balloon_oom_release()) pa = page_alloc();  /* hinted pages, deflate-on-oom */
     if (!pa) {
+      touch_oom_failures++;
       while (head != touched_head) {  /* roll this command back */
         uint64_t next = *(uint64_t *)head;
         page_free(head);
@@ -65,7 +71,12 @@ static int cmd_free(int argc, char **argv) {
 static int cmd_sleep(int argc, char **argv) {
   uint64_t ms;
   if (argc != 2 || !parse_u64(argv[1], &ms) || ms > 86400000) return kprintf("error: usage: sleep MS\n"), 1;
-  sleep_ms(ms);
+  /* The balloon driver keeps working while we sleep. */
+  uint64_t deadline = rdtsc() + ms * (tsc_hz / 1000);
+  while (rdtsc() < deadline) {
+    uint64_t seq = irq_seq, d = balloon_poll(1);
+    sys_call(SYS_WAIT, seq, d && d < deadline ? d : deadline, 0);
+  }
   return 0;
 }
 
@@ -120,6 +131,8 @@ static const struct command commands[] = {
     {"cpus", "", "CPUs online", cmd_cpus},
     {"poweroff", "", "ACPI power off", cmd_poweroff},
     {"reboot", "", "reset the machine", cmd_reboot},
+    {"balloon", "", "virtio balloon driver state", cmd_balloon},
+    {"hostile", "CASE", "send a deliberately broken request to the balloon device", cmd_hostile},
     {"help", "", "this list", cmd_help},
 };
 
@@ -181,6 +194,8 @@ void shell_run(void) {
         overflow = 1;
       }
     }
-    sys_call(SYS_WAIT, seq, 0, 0);
+    balloon_flush_messages();  /* held back while a command ran */
+    uint64_t deadline = balloon_poll(0);
+    sys_call(SYS_WAIT, seq, deadline, 0);
   }
 }

@@ -68,6 +68,23 @@ void pagealloc_init(void);
 uint64_t page_alloc(void);  /* physical address, 0 when out of memory */
 void page_free(uint64_t pa);
 uint64_t pages_total(void), pages_free(void), pages_used(void);
+uint64_t block_take(int unreported_only);  /* 2 MiB block (512 pages) or 0 */
+void block_put(uint64_t pa, int was_reported);
+struct pagealloc_counters {
+  uint64_t allocs, fails, frees;  /* page_alloc successes/failures, page_free calls */
+};
+extern struct pagealloc_counters pa_counters;
+
+/* shell.c: `touch` commands that failed for lack of memory. */
+extern uint64_t touch_oom_failures;
+
+/* balloon.c: the virtio balloon driver (see README.md). */
+void balloon_init(const struct virtio_mmio_dev *devs, int n);
+uint64_t balloon_poll(int busy);   /* one driver step; returns the TSC deadline for its next step (0: none) */
+void balloon_flush_messages(void); /* prints driver messages held back during a command */
+uint64_t balloon_oom_release(void); /* allocator ran dry: pages given back (hinted, or deflate-on-oom) */
+int cmd_balloon(int argc, char **argv);
+int cmd_hostile(int argc, char **argv);
 
 /* smp.c */
 extern uint32_t cpus_online;

@@ -34,6 +34,7 @@ void user_main(void) {
   irq_setup();
   pagealloc_init();
   kprintf("mem: total_pages=%lu\n", pages_total());
+  balloon_init(vdev, nv);
   if (cmdline_flag(cl, "blimp.smp", 1)) smp_start();
   kprintf("cpus: %u\n", cpus_online);
   kprintf("boot: %lu ms\n", now_us() / 1000);
