@@ -468,11 +468,14 @@ uint64_t balloon_poll(int busy) {
   if (!B.ready) return now + ms_tsc(1000);
   irq_service();
   reap_all();
-  if (B.cfg_pending || vm_read(B.base, VIRTIO_MMIO_CONFIG_GENERATION) != B.cfg_gen) {
+  /* Config changes; again if handling one (a hinting run) caused another. */
+  for (int k = 0; k < 4 && !B.need_reinit; k++) {
+    if (!B.cfg_pending && vm_read(B.base, VIRTIO_MMIO_CONFIG_GENERATION) == B.cfg_gen) break;
     B.cfg_pending = 0;
     if (vm_read(B.base, VIRTIO_MMIO_STATUS) & VIRTIO_S_NEEDS_RESET) B.need_reinit = 1;
     B.oom_hold = 0;  /* a config change re-arms inflation (as Linux does) */
     read_config();
+    irq_service();
   }
   if (B.need_reinit) return rdtsc();
   int more = 0;
