@@ -97,8 +97,8 @@ std::string JsonString(absl::string_view text) {
       case '\t': out += "\\t"; break;
       default:
         if (c < 0x20) {
-          out += absl::StrCat("\\u00", absl::string_view("0123456789abcdef" + (c >> 4), 1),
-                              absl::string_view("0123456789abcdef" + (c & 15), 1));
+          out += absl::StrCat("\\u00", absl::string_view(&"0123456789abcdef"[c >> 4], 1),
+                              absl::string_view(&"0123456789abcdef"[c & 15], 1));
         } else {
           out.push_back(static_cast<char>(c));
         }

@@ -81,14 +81,14 @@ absl::StatusOr<uint8_t*> GuestMemory::HostAddress(GuestAddress addr,
 
 absl::Status GuestMemory::Read(GuestAddress addr, void* dst, size_t len) const {
   ASSIGN_OR_RETURN(uint8_t* host, HostAddress(addr, len));
-  std::memcpy(dst, host, len);
+  if (len > 0) std::memcpy(dst, host, len);  // dst may be null when len is 0.
   return absl::OkStatus();
 }
 
 absl::Status GuestMemory::Write(GuestAddress addr, const void* src,
                                 size_t len) const {
   ASSIGN_OR_RETURN(uint8_t* host, HostAddress(addr, len));
-  std::memcpy(host, src, len);
+  if (len > 0) std::memcpy(host, src, len);  // src may be null when len is 0.
   return absl::OkStatus();
 }
 

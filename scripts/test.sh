@@ -34,7 +34,17 @@ rm -rf "$(bazel info "${bazel_flags[@]}" bazel-testlogs 2>/dev/null)"
 bazel test "${bazel_flags[@]}" ${filter:+"$filter"} //...
 bazel_status=$?
 
+# Fuzz smoke: every libFuzzer target for a few seconds on its corpus,
+# regression inputs included (fuzz/README.md has the long run).
+fuzz_log=$(mktemp)
+bash fuzz/smoke.sh 10 2>&1 | tee "$fuzz_log" | grep '^fuzz:'
+read -r fuzz_passed fuzz_failed < <(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$fuzz_log")
+rm -f "$fuzz_log"
+
 summary=$(python3 scripts/count_tests.py "$(bazel info "${bazel_flags[@]}" bazel-testlogs)")
 count_status=$?
-echo "$summary"
-if [ $bazel_status -ne 0 ] || [ $count_status -ne 0 ]; then exit 1; fi
+read -r passed failed skipped < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' <<<"$summary")
+passed=$((passed + ${fuzz_passed:-0}))
+failed=$((failed + ${fuzz_failed:-1}))
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+if [ $bazel_status -ne 0 ] || [ $count_status -ne 0 ] || [ "$failed" -ne 0 ]; then exit 1; fi
