@@ -1,0 +1,107 @@
+#include "arch/x86_64/insn/emulate.h"
+
+#include "absl/strings/str_format.h"
+
+namespace blimp::arch::x86_64::insn {
+namespace {
+
+// Host lock cmpxchg16b on `p` (16-byte aligned): compares *p with
+// expected_hi:expected_lo; on a match stores new_hi:new_lo. Returns ZF and
+// leaves the value read in expected_*.
+bool HostCmpxchg16b(uint8_t* p, uint64_t* expected_lo, uint64_t* expected_hi, uint64_t new_lo,
+                    uint64_t new_hi) {
+  bool zf;
+  // SAFETY: p points into the guest RAM mapping, 16 bytes, 16-byte aligned
+  // (checked by the caller); the mapping outlives the call.
+  asm volatile("lock cmpxchg16b %[mem]\n\tsete %[zf]"
+               : [mem] "+m"(*reinterpret_cast<unsigned __int128*>(p)), [zf] "=q"(zf),
+                 "+a"(*expected_lo), "+d"(*expected_hi)
+               : "b"(new_lo), "c"(new_hi)
+               : "memory", "cc");
+  return zf;
+}
+
+// The same for 8 bytes (no alignment needed, as on the guest's CPU).
+bool HostCmpxchg8b(uint8_t* p, uint32_t* expected_lo, uint32_t* expected_hi, uint32_t new_lo,
+                   uint32_t new_hi) {
+  bool zf;
+  // SAFETY: p points into the guest RAM mapping, 8 bytes within one page.
+  asm volatile("lock cmpxchg8b %[mem]\n\tsete %[zf]"
+               : [mem] "+m"(*reinterpret_cast<uint64_t*>(p)), [zf] "=q"(zf),
+                 "+a"(*expected_lo), "+d"(*expected_hi)
+               : "b"(new_lo), "c"(new_hi)
+               : "memory", "cc");
+  return zf;
+}
+
+}  // namespace
+
+uint64_t EffectiveAddress(const MemOperand& mem, const Cpu& cpu, int length) {
+  uint64_t addr = static_cast<uint64_t>(mem.disp);
+  if (mem.rip_relative) addr += cpu.rip + length;
+  if (mem.base) addr += cpu.gpr[*mem.base];
+  if (mem.index) addr += cpu.gpr[*mem.index] * static_cast<uint64_t>(mem.scale);
+  if (mem.addr32) addr &= 0xffffffffull;
+  if (mem.segment == Segment::kFs) addr += cpu.fs_base;
+  if (mem.segment == Segment::kGs) addr += cpu.gs_base;
+  return addr;
+}
+
+absl::StatusOr<Outcome> Emulate(const Instruction& insn, Cpu* cpu, const LinearToHost& memory) {
+  switch (insn.op) {
+    case Op::kInt3:
+      cpu->rip += insn.length;
+      return Outcome{true, kVectorBreakpoint};
+    case Op::kCmpxchg8b:
+    case Op::kCmpxchg16b: {
+      if (!insn.mem) return absl::InvalidArgumentError("no memory operand");
+      const size_t size = insn.op == Op::kCmpxchg16b ? 16 : 8;
+      uint64_t addr = EffectiveAddress(*insn.mem, *cpu, insn.length);
+      if (size == 16 && addr % 16 != 0) {
+        return absl::FailedPreconditionError(
+            absl::StrFormat("cmpxchg16b on misaligned %#x (#GP)", addr));
+      }
+      if ((addr & 0xfff) + size > 0x1000) {
+        return absl::FailedPreconditionError(
+            absl::StrFormat("%s operand at %#x crosses a page", Mnemonic(insn.op), addr));
+      }
+      absl::StatusOr<uint8_t*> host = memory(addr, size);
+      if (!host.ok()) {
+        return absl::FailedPreconditionError(absl::StrFormat(
+            "%s operand at %#x: %s (#PF)", Mnemonic(insn.op), addr, host.status().message()));
+      }
+      bool zf;
+      if (size == 16) {
+        uint64_t lo = cpu->gpr[kRax], hi = cpu->gpr[kRdx];
+        zf = HostCmpxchg16b(*host, &lo, &hi, cpu->gpr[kRbx], cpu->gpr[kRcx]);
+        if (!zf) {
+          cpu->gpr[kRax] = lo;
+          cpu->gpr[kRdx] = hi;
+        }
+      } else {
+        uint32_t lo = static_cast<uint32_t>(cpu->gpr[kRax]);
+        uint32_t hi = static_cast<uint32_t>(cpu->gpr[kRdx]);
+        zf = HostCmpxchg8b(*host, &lo, &hi, static_cast<uint32_t>(cpu->gpr[kRbx]),
+                           static_cast<uint32_t>(cpu->gpr[kRcx]));
+        if (!zf) {  // 32-bit register writes zero-extend in 64-bit mode.
+          cpu->gpr[kRax] = lo;
+          cpu->gpr[kRdx] = hi;
+        }
+      }
+      cpu->rflags = zf ? (cpu->rflags | kRflagsZf) : (cpu->rflags & ~kRflagsZf);
+      cpu->rip += insn.length;
+      return Outcome{};
+    }
+    case Op::kXsave:
+    case Op::kXrstor:
+    case Op::kXsaveopt:
+    case Op::kXgetbv:
+    case Op::kXsetbv:
+      break;
+  }
+  return absl::UnimplementedError(
+      absl::StrFormat("%s is not emulated (boot with noxsave; CPUID hides it)",
+                      Mnemonic(insn.op)));
+}
+
+}  // namespace blimp::arch::x86_64::insn

@@ -1,0 +1,54 @@
+// Completes, in user space, an instruction the host's KVM could not emulate
+// (kvm-here.md): int3 becomes a #BP to inject, cmpxchg8b/cmpxchg16b run
+// atomically on the guest's memory (a host `lock cmpxchg8b/16b` on the
+// mapping, so other vCPUs see an atomic update) and set RDX:RAX / ZF as the
+// SDM says. Pure code: the caller supplies registers and a way to reach
+// guest memory, and hands the result to KVM.
+#ifndef BLIMP_ARCH_X86_64_INSN_EMULATE_H_
+#define BLIMP_ARCH_X86_64_INSN_EMULATE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+#include "absl/status/statusor.h"
+#include "arch/x86_64/insn/decode.h"
+
+namespace blimp::arch::x86_64::insn {
+
+// The vCPU state these instructions read and write.
+struct Cpu {
+  uint64_t gpr[16] = {};  // Indexed by Gpr.
+  uint64_t rip = 0;
+  uint64_t rflags = 0;
+  uint64_t fs_base = 0;
+  uint64_t gs_base = 0;
+};
+
+constexpr uint64_t kRflagsZf = 1ull << 6;
+constexpr uint8_t kVectorBreakpoint = 3;  // #BP, a trap: saved RIP is after int3.
+
+// Host address of `len` bytes of guest memory at a linear address, writable;
+// the range never crosses a 4 KiB page (callers translate one page). An
+// error status means the guest would take a #PF there.
+using LinearToHost = std::function<absl::StatusOr<uint8_t*>(uint64_t linear, size_t len)>;
+
+struct Outcome {
+  // Set: inject this exception vector (no error code) with `cpu` as is.
+  bool inject_exception = false;
+  uint8_t vector = 0;
+};
+
+// The linear address of a memory operand (segment base included) for an
+// instruction of `length` bytes at cpu.rip.
+uint64_t EffectiveAddress(const MemOperand& mem, const Cpu& cpu, int length);
+
+// Runs `insn` on `cpu` and memory, advancing RIP. Unimplemented for the
+// instructions it only names (xsave family); FailedPrecondition where the
+// CPU would fault (#GP on a misaligned cmpxchg16b, #PF on unmapped memory,
+// an operand crossing a page), leaving `cpu` untouched.
+absl::StatusOr<Outcome> Emulate(const Instruction& insn, Cpu* cpu, const LinearToHost& memory);
+
+}  // namespace blimp::arch::x86_64::insn
+
+#endif  // BLIMP_ARCH_X86_64_INSN_EMULATE_H_
