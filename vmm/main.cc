@@ -21,6 +21,7 @@
 #include "gateway/router.h"
 #include "vmm/config_file.h"
 #include "vmm/control_service.h"
+#include "vmm/seccomp_filter.h"
 #include "vmm/vm.h"
 #include "vmm/vm_controller.h"
 
@@ -31,6 +32,9 @@ ABSL_FLAG(std::string, control_sock, "", "Unix socket path for the gRPC control 
 ABSL_FLAG(std::string, api_sock, "",
           "Unix socket path for the REST API at Firecracker's paths (/balloon, ...)");
 ABSL_FLAG(std::string, id, "vm0", "This VM's id (requests must name it)");
+ABSL_FLAG(bool, seccomp, true,
+          "Confine blimp-vmm with its seccomp filter once the VM is built (--noseccomp to "
+          "debug)");
 ABSL_FLAG(bool, wait_for_start, false,
           "With --config-file: do not boot until InstanceStart (StartVm) arrives");
 
@@ -94,6 +98,11 @@ int Run(int argc, char** argv) {
         if (!host.ok()) return host;
         absl::StatusOr<std::unique_ptr<Vm>> started = Vm::Launch(config, options);
         if (!started.ok()) return started.status();
+        if (absl::GetFlag(FLAGS_seccomp)) {
+          // From here on a compromised VMM can only do what a running VMM does.
+          absl::Status confined = InstallVmmSeccompFilter();
+          if (!confined.ok()) return confined;
+        }
         vm = started->get();
         launched.Notify();
         return std::unique_ptr<RunningVm>(std::move(*started));

@@ -1,0 +1,203 @@
+// The balloon end to end: blimp-vmm with the Blimp test guest's virtio
+// balloon driver, driven over the gRPC control socket as blimpd does.
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "proto/blimp/v1/balloon_service.grpc.pb.h"
+#include "tests/e2e/vm_process.h"
+
+namespace blimp::tests {
+namespace {
+
+using blimp::v1::BalloonService;
+using blimp::v1::BalloonStats;
+
+constexpr uint64_t kMiB = 1 << 20;
+
+#define SKIP_WITHOUT_KVM() \
+  if (!KvmAvailable()) GTEST_SKIP() << "SKIPPED: /dev/kvm not available"
+
+// A 512 MiB test guest with a balloon, and a gRPC stub on its control socket.
+class BalloonE2eTest : public ::testing::Test {
+ protected:
+  void Boot(const std::string& balloon_json, int mem_mib = 512) {
+    // Unix socket paths are limited to 108 bytes: Bazel's TEST_TMPDIR is too deep.
+    socket_ = absl::StrCat("/tmp/blimp-e2e-", ::getpid(), "-", counter_++, ".sock");
+    auto vm = VmProcess::Start(TestGuestConfig(1, mem_mib, balloon_json),
+                               {"--control-sock", socket_, "--id", "vm0"});
+    ASSERT_TRUE(vm.ok()) << vm.status();
+    vm_ = *std::move(vm);
+    ASSERT_TRUE(vm_->WaitForLine("BLIMP-GUEST-READY", absl::Seconds(30)).ok()) << vm_->output();
+    stub_ = BalloonService::NewStub(
+        grpc::CreateChannel("unix:" + socket_, grpc::InsecureChannelCredentials()));
+  }
+
+  grpc::Status SetTarget(uint32_t mib) {
+    grpc::ClientContext context;
+    blimp::v1::PatchBalloonRequest request;
+    request.set_vm_id("vm0");
+    request.mutable_update()->set_amount_mib(mib);
+    google::protobuf::Empty empty;
+    return stub_->PatchBalloon(&context, request, &empty);
+  }
+
+  BalloonStats Stats() {
+    grpc::ClientContext context;
+    blimp::v1::GetBalloonStatisticsRequest request;
+    request.set_vm_id("vm0");
+    BalloonStats stats;
+    grpc::Status status = stub_->GetBalloonStatistics(&context, request, &stats);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return stats;
+  }
+
+  blimp::v1::BalloonMetrics Metrics() {
+    grpc::ClientContext context;
+    blimp::v1::GetBalloonMetricsRequest request;
+    request.set_vm_id("vm0");
+    blimp::v1::BalloonMetrics metrics;
+    grpc::Status status = stub_->GetBalloonMetrics(&context, request, &metrics);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return metrics;
+  }
+
+  // Waits until the balloon's actual size is `mib`.
+  bool WaitForActual(uint32_t mib, absl::Duration timeout = absl::Seconds(60)) {
+    absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      if (Stats().actual_mib() == mib) return true;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    ADD_FAILURE() << "actual stayed at " << Stats().actual_mib() << " MiB, wanted " << mib
+                  << "; console:\n" << vm_->output();
+    return false;
+  }
+
+  // Waits for the next statistics refresh from the guest.
+  BalloonStats NextStats(absl::Duration timeout = absl::Seconds(5)) {
+    uint64_t before = Metrics().stats_updates_count();
+    absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline && Metrics().stats_updates_count() == before) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return Stats();
+  }
+
+  uint64_t Rss() { return *vm_->RssBytes(); }
+
+  void Shell(const std::string& command) {
+    auto lines = vm_->Command(command);
+    ASSERT_TRUE(lines.ok()) << lines.status();
+    ASSERT_EQ(lines->back(), "ok") << command;
+  }
+
+  void TearDown() override { ::unlink(socket_.c_str()); }
+
+  std::unique_ptr<VmProcess> vm_;
+  std::unique_ptr<BalloonService::Stub> stub_;
+  std::string socket_;
+  static inline int counter_ = 0;
+};
+
+const char kBalloonWithStats[] =
+    R"({"amount_mib": 0, "deflate_on_oom": false, "stats_polling_interval_s": 1})";
+
+TEST_F(BalloonE2eTest, InflateReturnsMemoryToTheHostAndDeflateGivesItBack) {
+  SKIP_WITHOUT_KVM();
+  Boot(kBalloonWithStats);
+  Shell("touch 400");
+  Shell("free 400");
+  uint64_t rss_before = Rss();
+  uint64_t free_before = NextStats().free_memory();
+  ASSERT_TRUE(SetTarget(400).ok());
+  ASSERT_TRUE(WaitForActual(400));
+  uint64_t released = rss_before - Rss();
+  EXPECT_GE(released, 400 * kMiB * 9 / 10) << "RSS " << rss_before << " -> " << Rss();
+  EXPECT_LT(NextStats().free_memory(), free_before - 300 * kMiB);
+  EXPECT_GE(Metrics().discarded_bytes(), 360 * kMiB);
+
+  ASSERT_TRUE(SetTarget(0).ok());
+  ASSERT_TRUE(WaitForActual(0));
+  EXPECT_GT(NextStats().free_memory(), free_before - 50 * kMiB);
+  Shell("touch 400");  // The guest can use the memory again.
+  EXPECT_GE(Metrics().deflate_count(), 1u);
+}
+
+TEST_F(BalloonE2eTest, StatisticsArriveAtTheIntervalAndPatchRefreshesAtOnce) {
+  SKIP_WITHOUT_KVM();
+  Boot(kBalloonWithStats);
+  BalloonStats stats = NextStats();
+  using Has = bool (BalloonStats::*)() const;
+  for (Has field : {&BalloonStats::has_swap_in, &BalloonStats::has_swap_out,
+                      &BalloonStats::has_major_faults, &BalloonStats::has_minor_faults,
+                      &BalloonStats::has_free_memory, &BalloonStats::has_total_memory,
+                      &BalloonStats::has_available_memory, &BalloonStats::has_disk_caches,
+                    &BalloonStats::has_hugetlb_allocations, &BalloonStats::has_hugetlb_failures,
+                    &BalloonStats::has_oom_kill, &BalloonStats::has_alloc_stall,
+                    &BalloonStats::has_async_scan, &BalloonStats::has_direct_scan,
+                    &BalloonStats::has_async_reclaim, &BalloonStats::has_direct_reclaim}) {
+    EXPECT_TRUE((stats.*field)()) << stats.DebugString();
+  }
+  EXPECT_GT(stats.total_memory(), 400 * kMiB);
+  // About one update per second.
+  uint64_t first = Metrics().stats_updates_count();
+  absl::SleepFor(absl::Seconds(3.5));
+  uint64_t updates = Metrics().stats_updates_count() - first;
+  EXPECT_GE(updates, 2u);
+  EXPECT_LE(updates, 5u);
+
+  // A longer interval: PATCH refreshes at once, then updates slow down.
+  grpc::ClientContext context;
+  blimp::v1::PatchBalloonStatisticsRequest request;
+  request.set_vm_id("vm0");
+  request.mutable_update()->set_stats_polling_interval_s(30);
+  google::protobuf::Empty empty;
+  uint64_t before = Metrics().stats_updates_count();
+  ASSERT_TRUE(stub_->PatchBalloonStatistics(&context, request, &empty).ok());
+  absl::SleepFor(absl::Milliseconds(800));
+  EXPECT_EQ(Metrics().stats_updates_count(), before + 1);
+  absl::SleepFor(absl::Seconds(2));
+  EXPECT_EQ(Metrics().stats_updates_count(), before + 1);
+}
+
+TEST_F(BalloonE2eTest, DeflateOnOomGivesPagesBackToTheGuest) {
+  SKIP_WITHOUT_KVM();
+  Boot(R"({"amount_mib": 0, "deflate_on_oom": true, "stats_polling_interval_s": 1})");
+  ASSERT_TRUE(SetTarget(412).ok());  // Leaves the guest about 100 MiB.
+  ASSERT_TRUE(WaitForActual(412));
+  Shell("touch 200");
+  EXPECT_LT(Stats().actual_mib(), 412u);
+}
+
+TEST_F(BalloonE2eTest, WithoutDeflateOnOomTheBalloonHolds) {
+  SKIP_WITHOUT_KVM();
+  Boot(kBalloonWithStats);
+  ASSERT_TRUE(SetTarget(412).ok());
+  ASSERT_TRUE(WaitForActual(412));
+  auto lines = vm_->Command("touch 200");
+  ASSERT_TRUE(lines.ok());
+  EXPECT_EQ(lines->back().rfind("error:", 0), 0u) << lines->back();
+  EXPECT_EQ(Stats().actual_mib(), 412u);
+}
+
+TEST_F(BalloonE2eTest, FreePageReportingReturnsFreedMemory) {
+  SKIP_WITHOUT_KVM();
+  Boot(R"({"amount_mib": 0, "deflate_on_oom": false, "stats_polling_interval_s": 1,
+           "free_page_reporting": true})");
+  Shell("touch 300");
+  uint64_t rss_touched = Rss();
+  Shell("free 300");
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline && rss_touched - Rss() < 270 * kMiB) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_GE(rss_touched - Rss(), 270 * kMiB) << "RSS " << rss_touched << " -> " << Rss();
+  EXPECT_GE(Metrics().free_page_report_freed(), 270 * kMiB);
+  EXPECT_EQ(Stats().target_mib(), 0u);
+}
+
+}  // namespace
+}  // namespace blimp::tests
