@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "arch/x86_64/insn/decode.h"
+#include "arch/x86_64/insn/emulate.h"
 #include "glog/logging.h"
 #include "vmm/guest_code.h"
 
@@ -110,10 +112,16 @@ bool VcpuRunner::HandleExit(const kvm::VcpuExit& exit) {
     case Kind::kSystemEvent:
       exit_request_(SystemEventReason(exit.system_event_type));
       return false;
-    case Kind::kInternalError:
+    case Kind::kInternalError: {
+      std::string why;
+      if (exit.internal_suberror == KVM_INTERNAL_ERROR_EMULATION && CompleteInstruction(&why)) {
+        return true;
+      }
+      if (!why.empty()) LOG(ERROR) << "vCPU " << vcpu_.id() << ": " << why;
       ReportInternalError(exit);
       exit_request_(ExitReason::kError);
       return false;
+    }
     case Kind::kFailEntry:
       LOG(ERROR) << absl::StrFormat("vCPU %u: KVM entry failed, reason %#x", vcpu_.id(),
                                     exit.hardware_entry_failure_reason);
@@ -157,6 +165,68 @@ void VcpuRunner::HandleMmio(const kvm::VcpuExit& exit) {
                                       exit.address);
     }
   }
+}
+
+bool VcpuRunner::CompleteInstruction(std::string* why) {
+  namespace insn = arch::x86_64::insn;
+  absl::StatusOr<kvm_regs> regs = vcpu_.GetRegs();
+  absl::StatusOr<kvm_sregs> sregs = vcpu_.GetSregs();
+  if (!regs.ok() || !sregs.ok()) return false;
+  auto code = ReadGuestCode(memory_, *sregs, sregs->cs.base + regs->rip);
+  if (!code.ok()) return false;
+  absl::StatusOr<insn::Instruction> decoded = insn::Decode(*code);
+  if (!decoded.ok()) return false;
+
+  insn::Cpu cpu;
+  const __u64* gprs[16] = {&regs->rax, &regs->rcx, &regs->rdx, &regs->rbx,
+                              &regs->rsp, &regs->rbp, &regs->rsi, &regs->rdi,
+                              &regs->r8,  &regs->r9,  &regs->r10, &regs->r11,
+                              &regs->r12, &regs->r13, &regs->r14, &regs->r15};
+  for (int i = 0; i < 16; ++i) cpu.gpr[i] = *gprs[i];
+  cpu.rip = regs->rip;
+  cpu.rflags = regs->rflags;
+  cpu.fs_base = sregs->fs.base;
+  cpu.gs_base = sregs->gs.base;
+  insn::LinearToHost to_host = [&](uint64_t linear, size_t len) -> absl::StatusOr<uint8_t*> {
+    absl::StatusOr<uint64_t> gpa = TranslateGuestVirtual(memory_, *sregs, linear);
+    if (!gpa.ok()) return gpa.status();
+    return memory_.HostAddress(memory::GuestAddress(*gpa), len);
+  };
+  absl::StatusOr<insn::Outcome> outcome = insn::Emulate(*decoded, &cpu, to_host);
+  if (!outcome.ok()) {
+    *why = absl::StrCat(insn::Mnemonic(decoded->op), " not completed: ",
+                        outcome.status().message());
+    return false;
+  }
+  kvm_regs out = *regs;
+  __u64* out_gprs[16] = {&out.rax, &out.rcx, &out.rdx, &out.rbx, &out.rsp, &out.rbp,
+                            &out.rsi, &out.rdi, &out.r8,  &out.r9,  &out.r10, &out.r11,
+                            &out.r12, &out.r13, &out.r14, &out.r15};
+  for (int i = 0; i < 16; ++i) *out_gprs[i] = cpu.gpr[i];
+  out.rip = cpu.rip;
+  out.rflags = cpu.rflags;
+  absl::Status status = vcpu_.SetRegs(out);
+  if (status.ok() && outcome->inject_exception) {
+    absl::StatusOr<kvm_vcpu_events> events = vcpu_.GetVcpuEvents();
+    status = events.status();
+    if (events.ok()) {
+      events->exception.injected = 1;
+      events->exception.nr = outcome->vector;
+      events->exception.has_error_code = 0;
+      events->exception.error_code = 0;
+      status = vcpu_.SetVcpuEvents(*events);
+    }
+  }
+  if (!status.ok()) {
+    *why = absl::StrCat(insn::Mnemonic(decoded->op), " completed but not handed back: ",
+                        status.ToString());
+    return false;
+  }
+  if (counters_.emulated++ < 16) {
+    LOG(INFO) << absl::StrFormat("vCPU %u: completed %s at RIP %#x for KVM", vcpu_.id(),
+                                 insn::Mnemonic(decoded->op), regs->rip);
+  }
+  return true;
 }
 
 void VcpuRunner::ReportInternalError(const kvm::VcpuExit& exit) {

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 #include <thread>
 
 #include "device/bus.h"
@@ -22,6 +23,8 @@ struct VcpuCounters {
   std::atomic<uint64_t> exits{0};
   std::atomic<uint64_t> unhandled_pio{0};
   std::atomic<uint64_t> unhandled_mmio{0};
+  // Instructions KVM could not emulate that blimp-vmm completed instead.
+  std::atomic<uint64_t> emulated{0};
 };
 
 class VcpuRunner {
@@ -45,6 +48,10 @@ class VcpuRunner {
   void HandlePio(const kvm::VcpuExit& exit);
   void HandleMmio(const kvm::VcpuExit& exit);
   void ReportInternalError(const kvm::VcpuExit& exit);
+  // On an emulation failure: completes the instruction in user space if
+  // arch/x86_64/insn knows it (int3 -> #BP, cmpxchg8b/16b). False (and the
+  // vCPU untouched) otherwise; `why` says why.
+  bool CompleteInstruction(std::string* why);
 
   kvm::Vcpu vcpu_;
   const device::Bus& pio_;
