@@ -90,6 +90,8 @@ blimp::v1::BalloonMetrics MetricsToProto(const BalloonSnapshot& snapshot) {
   metrics.set_free_page_hint_count(m.free_page_hint_count);
   metrics.set_free_page_hint_freed(m.free_page_hint_freed);
   metrics.set_invalid_pfns(m.invalid_pfns);
+  metrics.set_spurious_notifications(m.spurious_notifications);
+  metrics.set_transport_errors(m.transport_errors);
   return metrics;
 }
 

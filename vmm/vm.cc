@@ -247,6 +247,7 @@ BalloonSnapshot Vm::GetBalloon() {
     snapshot.actual_pages = balloon.actual_pages();
     snapshot.stats = balloon.stats();
     snapshot.metrics = balloon.metrics();
+    snapshot.metrics.transport_errors = balloon_transport_->invalid_accesses();
     snapshot.hinting = balloon.hinting();
   });
   absl::MutexLock lock(&stats_mu_);

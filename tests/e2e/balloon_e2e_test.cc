@@ -2,8 +2,12 @@
 // balloon driver, driven over the gRPC control socket as blimpd does.
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "proto/blimp/v1/balloon_service.grpc.pb.h"
@@ -198,6 +202,54 @@ TEST_F(BalloonE2eTest, FreePageReportingReturnsFreedMemory) {
   EXPECT_GE(Metrics().free_page_report_freed(), 270 * kMiB);
   EXPECT_EQ(Stats().target_mib(), 0u);
 }
+
+// A hostile driver (the guest's `hostile CASE`): blimp-vmm keeps running,
+// counts the error, touches nothing outside guest RAM, and the balloon still
+// works afterwards.
+class HostileDriverTest : public BalloonE2eTest,
+                          public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(HostileDriverTest, IsCountedAndSurvived) {
+  SKIP_WITHOUT_KVM();
+  Boot(kBalloonWithStats);
+  Shell("touch 64");  // Guest memory that must stay resident.
+  NextStats();
+  uint64_t vmm_own_before = Rss() - *vm_->LargeMappingRssBytes(512 * kMiB);
+  blimp::v1::BalloonMetrics before = Metrics();
+
+  auto lines = vm_->Command(absl::StrCat("hostile ", GetParam()));
+  ASSERT_TRUE(lines.ok()) << lines.status();
+  EXPECT_EQ(lines->back(), "ok") << absl::StrJoin(*lines, "\n");
+
+  blimp::v1::BalloonMetrics after = Metrics();
+  auto errors = [](const blimp::v1::BalloonMetrics& m) {
+    return m.event_fails() + m.stats_update_fails() + m.invalid_pfns() + m.transport_errors() +
+           m.spurious_notifications();
+  };
+  EXPECT_GT(errors(after), errors(before)) << "nothing was counted for " << GetParam();
+  // Nothing was discarded by the hostile request itself.
+  EXPECT_EQ(after.discarded_bytes(), before.discarded_bytes());
+  // The VMM's own memory did not move (e.g. no madvise outside guest RAM).
+  uint64_t vmm_own_after = Rss() - *vm_->LargeMappingRssBytes(512 * kMiB);
+  EXPECT_LT(std::abs(static_cast<int64_t>(vmm_own_after - vmm_own_before)),
+            static_cast<int64_t>(4 * kMiB));
+  // Still alive and the balloon still works.
+  Shell("mem");
+  ASSERT_TRUE(SetTarget(16).ok());
+  EXPECT_TRUE(WaitForActual(16));
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, HostileDriverTest,
+                         ::testing::Values("pfn-outside-ram", "odd-length", "write-only-inflate",
+                                           "desc-loop", "desc-out-of-range",
+                                           "next-out-of-range", "avail-idx-jump",
+                                           "bogus-stat-tags", "queue-addr-out-of-range",
+                                           "interrupt-storm", "config-write"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace blimp::tests

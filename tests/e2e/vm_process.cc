@@ -170,6 +170,24 @@ absl::StatusOr<std::vector<std::string>> VmProcess::Command(const std::string& c
 
 absl::StatusOr<uint64_t> VmProcess::RssBytes() const { return base::ResidentBytes(pid_); }
 
+absl::StatusOr<uint64_t> VmProcess::LargeMappingRssBytes(uint64_t min_bytes) const {
+  std::ifstream smaps(absl::StrCat("/proc/", pid_, "/smaps"));
+  if (!smaps) return absl::NotFoundError("no smaps");
+  uint64_t total = 0, size = 0;
+  std::string line;
+  while (std::getline(smaps, line)) {
+    std::vector<std::string> parts = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (parts.empty()) continue;
+    if (parts[0].find('-') != std::string::npos && parts.size() >= 5) {
+      std::vector<std::string> range = absl::StrSplit(parts[0], '-');
+      size = std::stoull(range[1], nullptr, 16) - std::stoull(range[0], nullptr, 16);
+    } else if (parts[0] == "Rss:" && parts.size() >= 2 && size >= min_bytes) {
+      total += std::stoull(parts[1]) * 1024;
+    }
+  }
+  return total;
+}
+
 std::string VmProcess::Stderr() {
   char buffer[4096];
   ssize_t n;

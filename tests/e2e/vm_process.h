@@ -43,6 +43,9 @@ class VmProcess {
   absl::Status SendLine(const std::string& line);
 
   absl::StatusOr<uint64_t> RssBytes() const;
+  // RSS of the process's mappings of at least `min_bytes` (the guest RAM),
+  // from /proc/PID/smaps.
+  absl::StatusOr<uint64_t> LargeMappingRssBytes(uint64_t min_bytes) const;
   void Signal(int signal);
   // The exit status once the process ends (nullopt on timeout).
   std::optional<int> WaitExit(absl::Duration timeout);

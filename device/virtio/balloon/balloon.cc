@@ -113,12 +113,27 @@ void Balloon::ProcessQueue(size_t index) {
     CountFailure(absl::StrFormat("notification for queue %u, which does not exist", index));
     return;
   }
+  auto returned = [](auto handler) {
+    return [handler](const DescriptorChain& chain) {
+      handler(chain);
+      return ChainFate::kReturn;
+    };
+  };
   switch (*which) {
     case Queue::kInflate:
-    case Queue::kDeflate: ProcessPfnQueue(*which); break;
-    case Queue::kStats: ProcessStatsQueue(); break;
-    case Queue::kHint: ProcessHintQueue(); break;
-    case Queue::kReporting: ProcessReportingQueue(); break;
+    case Queue::kDeflate:
+      DrainQueue(*which, returned([&](const DescriptorChain& c) { HandlePfns(*which, c); }));
+      break;
+    case Queue::kStats:
+      DrainQueue(*which, [this](const DescriptorChain& c) { return HandleStats(c); },
+                 &metrics_.stats_update_fails);
+      break;
+    case Queue::kHint:
+      DrainQueue(*which, returned([this](const DescriptorChain& c) { HandleHint(c); }));
+      break;
+    case Queue::kReporting:
+      DrainQueue(*which, returned([this](const DescriptorChain& c) { HandleReport(c); }));
+      break;
   }
 }
 
@@ -153,37 +168,46 @@ bool Balloon::DiscardRange(memory::GuestAddress start, uint64_t bytes) {
   return true;
 }
 
-void Balloon::ProcessPfnQueue(Queue which) {
+void Balloon::DrainQueue(Queue which, const std::function<ChainFate(const DescriptorChain&)>& handle,
+                         uint64_t* malformed) {
   SplitQueue* q = queue(which);
-  bool used = false;
+  bool returned = false;
+  bool popped = false;
   while (true) {
     auto chain = q->Pop(*memory_);
     if (!chain.ok()) {
+      if (malformed != nullptr) ++*malformed;
       CountFailure(std::string(chain.status().message()));
-      used = true;  // A malformed chain went back to the driver.
+      returned = popped = true;  // The queue gave the malformed chain back.
       continue;
     }
     if (!chain->has_value()) break;
-    std::vector<uint32_t> pfns;
-    if (ReadPfns(**chain, &pfns)) {
-      if (which == Queue::kInflate) {
-        ++metrics_.inflate_count;
-        PfnRanges ranges = CompactPfns(std::move(pfns), *memory_);
-        if (ranges.invalid > 0) {
-          metrics_.invalid_pfns += ranges.invalid;
-          CountFailure(absl::StrFormat("%u inflated PFNs outside guest RAM ignored",
-                                       ranges.invalid));
-        }
-        for (const PageRange& range : ranges.ranges) DiscardRange(range.start, range.bytes);
-      } else {
-        // Deflated pages were discarded on inflate: they read as zero already.
-        ++metrics_.deflate_count;
-      }
+    popped = true;
+    if (handle(**chain) == ChainFate::kReturn) {
+      q->AddUsed(*memory_, (*chain)->head, 0).IgnoreError();
+      returned = true;
     }
-    q->AddUsed(*memory_, (*chain)->head, 0).IgnoreError();
-    used = true;
   }
-  if (used && q->NeedsInterrupt(*memory_)) interrupt_->SignalUsedBuffers();
+  // Notifications with nothing new (e.g. a driver's storm) are counted.
+  if (!popped) ++metrics_.spurious_notifications;
+  if (returned && q->NeedsInterrupt(*memory_)) interrupt_->SignalUsedBuffers();
+}
+
+void Balloon::HandlePfns(Queue which, const DescriptorChain& chain) {
+  std::vector<uint32_t> pfns;
+  if (!ReadPfns(chain, &pfns)) return;
+  if (which == Queue::kDeflate) {
+    // Deflated pages were discarded on inflate: they read as zero already.
+    ++metrics_.deflate_count;
+    return;
+  }
+  ++metrics_.inflate_count;
+  PfnRanges ranges = CompactPfns(std::move(pfns), *memory_);
+  if (ranges.invalid > 0) {
+    metrics_.invalid_pfns += ranges.invalid;
+    CountFailure(absl::StrFormat("%u inflated PFNs outside guest RAM ignored", ranges.invalid));
+  }
+  for (const PageRange& range : ranges.ranges) DiscardRange(range.start, range.bytes);
 }
 
 bool Balloon::ParseStats(const DescriptorChain& chain) {
@@ -210,32 +234,20 @@ bool Balloon::ParseStats(const DescriptorChain& chain) {
   return all_known;
 }
 
-void Balloon::ProcessStatsQueue() {
-  SplitQueue* q = queue(Queue::kStats);
-  bool used = false;
-  while (true) {
-    auto chain = q->Pop(*memory_);
-    if (!chain.ok()) {
-      ++metrics_.stats_update_fails;
-      CountFailure(std::string(chain.status().message()));
-      used = true;
-      continue;
-    }
-    if (!chain->has_value()) break;
-    if (held_stats_head_) {
-      // The driver queued a second buffer: give the older one back.
-      q->AddUsed(*memory_, *held_stats_head_, 0).IgnoreError();
-      used = true;
-    }
-    if (ParseStats(**chain)) {
-      ++metrics_.stats_updates_count;
-    } else {
-      ++metrics_.stats_update_fails;
-    }
-    held_stats_head_ = (*chain)->head;
-    if (on_stats_) on_stats_();
+Balloon::ChainFate Balloon::HandleStats(const DescriptorChain& chain) {
+  if (held_stats_head_) {
+    // The driver queued a second buffer: give the older one back.
+    queue(Queue::kStats)->AddUsed(*memory_, *held_stats_head_, 0).IgnoreError();
+    interrupt_->SignalUsedBuffers();
   }
-  if (used && q->NeedsInterrupt(*memory_)) interrupt_->SignalUsedBuffers();
+  if (ParseStats(chain)) {
+    ++metrics_.stats_updates_count;
+  } else {
+    ++metrics_.stats_update_fails;
+  }
+  held_stats_head_ = chain.head;  // Held until the next RequestStats().
+  if (on_stats_) on_stats_();
+  return ChainFate::kKeep;
 }
 
 void Balloon::RequestStats() {
@@ -246,62 +258,33 @@ void Balloon::RequestStats() {
   interrupt_->SignalUsedBuffers();
 }
 
-void Balloon::ProcessReportingQueue() {
-  SplitQueue* q = queue(Queue::kReporting);
-  bool used = false;
-  while (true) {
-    auto chain = q->Pop(*memory_);
-    if (!chain.ok()) {
-      CountFailure(std::string(chain.status().message()));
-      used = true;
-      continue;
-    }
-    if (!chain->has_value()) break;
-    ++metrics_.free_page_report_count;
-    for (const DescriptorBuffer& buffer : (*chain)->buffers) {
-      if (DiscardRange(buffer.addr, buffer.len)) metrics_.free_page_report_freed += buffer.len;
-    }
-    q->AddUsed(*memory_, (*chain)->head, 0).IgnoreError();
-    used = true;
+void Balloon::HandleReport(const DescriptorChain& chain) {
+  ++metrics_.free_page_report_count;
+  for (const DescriptorBuffer& buffer : chain.buffers) {
+    if (DiscardRange(buffer.addr, buffer.len)) metrics_.free_page_report_freed += buffer.len;
   }
-  if (used && q->NeedsInterrupt(*memory_)) interrupt_->SignalUsedBuffers();
 }
 
-void Balloon::ProcessHintQueue() {
-  SplitQueue* q = queue(Queue::kHint);
-  bool used = false;
-  while (true) {
-    auto chain = q->Pop(*memory_);
-    if (!chain.ok()) {
-      CountFailure(std::string(chain.status().message()));
-      used = true;
-      continue;
-    }
-    if (!chain->has_value()) break;
-    for (const DescriptorBuffer& buffer : (*chain)->buffers) {
-      if (!buffer.device_writable) {
-        // A command id from the driver: the run it belongs to, or STOP.
-        uint32_t cmd;
-        if (buffer.len != sizeof(cmd) || !memory_->Read(buffer.addr, &cmd, sizeof(cmd)).ok()) {
-          CountFailure("free page hint command is not one u32");
-          continue;
-        }
-        hinting_.guest_cmd = cmd;
-        if (cmd == kHintCmdIdStop && hinting_.acknowledge_on_stop &&
-            hinting_.host_cmd >= kHintCmdIdFirst) {
-          SetHintCmd(kHintCmdIdDone);
-        }
-      } else if (hinting_.guest_cmd == hinting_.host_cmd &&
-                 hinting_.host_cmd >= kHintCmdIdFirst) {
-        // Free pages of the current run: the host may drop them.
-        ++metrics_.free_page_hint_count;
-        if (DiscardRange(buffer.addr, buffer.len)) metrics_.free_page_hint_freed += buffer.len;
+void Balloon::HandleHint(const DescriptorChain& chain) {
+  for (const DescriptorBuffer& buffer : chain.buffers) {
+    if (!buffer.device_writable) {
+      // A command id from the driver: the run it belongs to, or STOP.
+      uint32_t cmd;
+      if (buffer.len != sizeof(cmd) || !memory_->Read(buffer.addr, &cmd, sizeof(cmd)).ok()) {
+        CountFailure("free page hint command is not one u32");
+        continue;
       }
+      hinting_.guest_cmd = cmd;
+      if (cmd == kHintCmdIdStop && hinting_.acknowledge_on_stop &&
+          hinting_.host_cmd >= kHintCmdIdFirst) {
+        SetHintCmd(kHintCmdIdDone);
+      }
+    } else if (hinting_.guest_cmd == hinting_.host_cmd && hinting_.host_cmd >= kHintCmdIdFirst) {
+      // Free pages of the current run: the host may drop them.
+      ++metrics_.free_page_hint_count;
+      if (DiscardRange(buffer.addr, buffer.len)) metrics_.free_page_hint_freed += buffer.len;
     }
-    q->AddUsed(*memory_, (*chain)->head, 0).IgnoreError();
-    used = true;
   }
-  if (used && q->NeedsInterrupt(*memory_)) interrupt_->SignalUsedBuffers();
 }
 
 void Balloon::SetTargetPages(uint32_t pages) {

@@ -40,6 +40,8 @@ struct BalloonMetrics {
   uint64_t free_page_hint_freed = 0;  // Bytes.
   uint64_t event_fails = 0;           // Malformed buffers and chains.
   uint64_t invalid_pfns = 0;          // PFNs outside guest RAM.
+  uint64_t spurious_notifications = 0;  // Notified, nothing new in the queue.
+  uint64_t transport_errors = 0;      // Refused register accesses (filled by vmm/).
   uint64_t discarded_bytes = 0;       // Given back to the host, all causes.
 };
 
@@ -85,12 +87,21 @@ class Balloon : public VirtioDevice {
  private:
   enum class Queue { kInflate, kDeflate, kStats, kHint, kReporting };
 
+  // What happens to a chain once handled: back to the driver, or held
+  // (the statistics buffer).
+  enum class ChainFate { kReturn, kKeep };
+
   std::optional<Queue> QueueAt(size_t index) const;
   SplitQueue* queue(Queue q);
-  void ProcessPfnQueue(Queue which);
-  void ProcessStatsQueue();
-  void ProcessReportingQueue();
-  void ProcessHintQueue();
+  // Pops every available chain of `which` and hands it to `handle`;
+  // malformed chains are counted (also in `*malformed` if given). Signals
+  // the driver once if any chain went back.
+  void DrainQueue(Queue which, const std::function<ChainFate(const DescriptorChain&)>& handle,
+                  uint64_t* malformed = nullptr);
+  void HandlePfns(Queue which, const DescriptorChain& chain);
+  ChainFate HandleStats(const DescriptorChain& chain);
+  void HandleReport(const DescriptorChain& chain);
+  void HandleHint(const DescriptorChain& chain);
   // Reads the PFN array of one driver buffer chain; false if malformed.
   bool ReadPfns(const DescriptorChain& chain, std::vector<uint32_t>* pfns);
   bool ParseStats(const DescriptorChain& chain);

@@ -133,7 +133,10 @@ TEST_F(BalloonTest, HostileInflateTouchesNothingOutsideRam) {
   EXPECT_GE(balloon_->metrics().event_fails, 3u);
   // Every chain was returned, so the driver does not leak descriptors.
   EXPECT_EQ(drivers_[0]->UsedIdx(), 3);
-  // A notification for a queue that does not exist.
+  // A notification with nothing queued, and one for a queue that does not
+  // exist.
+  balloon_->ProcessQueue(0);
+  EXPECT_EQ(balloon_->metrics().spurious_notifications, 1u);
   balloon_->ProcessQueue(7);
   EXPECT_GE(balloon_->metrics().event_fails, 4u);
 }
