@@ -39,6 +39,7 @@ const char* Mnemonic(Op op) {
     case Op::kXsaveopt: return "xsaveopt";
     case Op::kXgetbv: return "xgetbv";
     case Op::kXsetbv: return "xsetbv";
+    case Op::kPopcnt: return "popcnt";
   }
   return "?";
 }
@@ -48,6 +49,7 @@ absl::StatusOr<Instruction> Decode(absl::Span<const uint8_t> code) {
   Instruction insn{};
   MemOperand mem;
   uint8_t rex = 0;
+  bool rep = false, opsize16 = false;
   // Legacy prefixes (any order), then at most one REX right before the opcode.
   for (;;) {
     if (!r.Has(1)) return Truncated();
@@ -60,8 +62,11 @@ absl::StatusOr<Instruction> Decode(absl::Span<const uint8_t> code) {
       mem.segment = Segment::kGs;
     } else if (b == 0x67) {
       mem.addr32 = true;
-    } else if (b == 0x66 || b == 0xf2 || b == 0xf3 || b == 0x2e || b == 0x36 || b == 0x3e ||
-               b == 0x26) {
+    } else if (b == 0xf3) {
+      rep = true;
+    } else if (b == 0x66) {
+      opsize16 = true;
+    } else if (b == 0xf2 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x26) {
       // Operand size / rep / ignored segment overrides: no effect on these.
     } else {
       break;
@@ -86,8 +91,19 @@ absl::StatusOr<Instruction> Decode(absl::Span<const uint8_t> code) {
     insn.length = static_cast<int>(r.pos());
     return insn;
   }
-  if (mod == 3) return absl::NotFoundError("register form not emulated");
-  if (op2 == 0xc7 && reg == 1) {
+  insn.reg = reg | ((rex & 0x04) << 1);
+  insn.operand_size = (rex & 0x08) ? 8 : opsize16 ? 2 : 4;
+  const bool popcnt = op2 == 0xb8 && rep;
+  if (mod == 3) {
+    if (!popcnt) return absl::NotFoundError("register form not emulated");
+    insn.op = Op::kPopcnt;
+    insn.rm_reg = rm | ((rex & 0x01) << 3);
+    insn.length = static_cast<int>(r.pos());
+    return insn;
+  }
+  if (popcnt) {
+    insn.op = Op::kPopcnt;
+  } else if (op2 == 0xc7 && reg == 1) {
     insn.op = (rex & 0x08) ? Op::kCmpxchg16b : Op::kCmpxchg8b;
   } else if (op2 == 0xae && reg == 4) {
     insn.op = Op::kXsave;

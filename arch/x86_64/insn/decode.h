@@ -1,6 +1,6 @@
 // Decodes the few x86-64 instructions blimp-vmm completes for the guest
 // when this host's KVM instruction emulator cannot (kvm-here.md): int3,
-// cmpxchg8b / cmpxchg16b, and recognises the xsave family so it can be
+// cmpxchg8b / cmpxchg16b, popcnt, and recognises the xsave family so it can be
 // named in reports. 64-bit mode only (the guest kernel's mode when these
 // run). Pure code: bytes in, a description out. Encodings from the Intel
 // SDM vol. 2, ch. 2 (prefixes, REX, ModRM/SIB) and the instruction pages.
@@ -25,6 +25,7 @@ enum class Op {
   kXsaveopt,    // 0F AE /6
   kXgetbv,      // 0F 01 D0
   kXsetbv,      // 0F 01 D1
+  kPopcnt,      // F3 0F B8 /r (patched in by the kernel's alternatives)
 };
 
 enum class Segment { kNone, kFs, kGs };  // Other overrides are no-ops in 64-bit mode.
@@ -45,6 +46,12 @@ struct Instruction {
   int length = 0;            // Bytes, prefixes included.
   bool lock = false;
   std::optional<MemOperand> mem;  // For the memory forms.
+  // For instructions with a register operand (popcnt): ModRM.reg with REX.R,
+  // the source register (register form, ModRM.rm with REX.B), and the
+  // operand size in bytes (2, 4 or 8).
+  int reg = 0;
+  std::optional<int> rm_reg;
+  int operand_size = 4;
 };
 
 // NotFound for an instruction outside the list above (or a register form of

@@ -132,3 +132,29 @@ TEST(DecodeTest, TruncatedIsInvalid) {
 
 }  // namespace
 }  // namespace blimp::arch::x86_64::insn
+
+namespace blimp::arch::x86_64::insn {
+namespace {
+
+TEST(DecodeTest, PopcntRegisterAndMemoryForms) {
+  // popcnt %rdi,%rax (the kernel's patched __arch_hweight64)
+  Instruction reg = MustDecode({0xf3, 0x48, 0x0f, 0xb8, 0xc7});
+  EXPECT_EQ(reg.op, Op::kPopcnt);
+  EXPECT_EQ(reg.length, 5);
+  EXPECT_EQ(reg.reg, kRax);
+  EXPECT_EQ(reg.rm_reg, kRdi);
+  EXPECT_EQ(reg.operand_size, 8);
+  // popcnt 0x8(%rsi),%r9d
+  Instruction mem = MustDecode({0xf3, 0x44, 0x0f, 0xb8, 0x4e, 0x08});
+  EXPECT_EQ(mem.reg, kR9);
+  EXPECT_FALSE(mem.rm_reg.has_value());
+  EXPECT_EQ(mem.mem->base, kRsi);
+  EXPECT_EQ(mem.operand_size, 4);
+  // popcnt %cx,%dx
+  EXPECT_EQ(MustDecode({0x66, 0xf3, 0x0f, 0xb8, 0xd1}).operand_size, 2);
+  // Without F3, 0f b8 is jmpe (not emulated).
+  EXPECT_FALSE(Decode(std::vector<uint8_t>{0x0f, 0xb8, 0xc7}).ok());
+}
+
+}  // namespace
+}  // namespace blimp::arch::x86_64::insn

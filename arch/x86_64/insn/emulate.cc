@@ -1,5 +1,7 @@
 #include "arch/x86_64/insn/emulate.h"
 
+#include <cstring>
+
 #include "absl/strings/str_format.h"
 
 namespace blimp::arch::x86_64::insn {
@@ -89,6 +91,39 @@ absl::StatusOr<Outcome> Emulate(const Instruction& insn, Cpu* cpu, const LinearT
         }
       }
       cpu->rflags = zf ? (cpu->rflags | kRflagsZf) : (cpu->rflags & ~kRflagsZf);
+      cpu->rip += insn.length;
+      return Outcome{};
+    }
+    case Op::kPopcnt: {
+      uint64_t src = 0;
+      const int size = insn.operand_size;
+      if (insn.rm_reg) {
+        src = cpu->gpr[*insn.rm_reg];
+      } else {
+        if (!insn.mem) return absl::InvalidArgumentError("no source operand");
+        uint64_t addr = EffectiveAddress(*insn.mem, *cpu, insn.length);
+        if ((addr & 0xfff) + size > 0x1000) {
+          return absl::FailedPreconditionError(
+              absl::StrFormat("popcnt operand at %#x crosses a page", addr));
+        }
+        absl::StatusOr<uint8_t*> host = memory(addr, size);
+        if (!host.ok()) {
+          return absl::FailedPreconditionError(absl::StrFormat(
+              "popcnt operand at %#x: %s (#PF)", addr, host.status().message()));
+        }
+        std::memcpy(&src, *host, size);
+      }
+      if (size < 8) src &= (1ull << (8 * size)) - 1;
+      const uint64_t count = static_cast<uint64_t>(__builtin_popcountll(src));
+      uint64_t& dst = cpu->gpr[insn.reg];
+      if (size == 2) {
+        dst = (dst & ~0xffffull) | count;
+      } else {
+        dst = count;  // 32-bit results zero-extend.
+      }
+      // OF, SF, AF, CF, PF cleared; ZF set when the source is zero.
+      constexpr uint64_t kArith = 0x8d5;  // CF PF AF ZF SF OF
+      cpu->rflags = (cpu->rflags & ~kArith) | (src == 0 ? kRflagsZf : 0);
       cpu->rip += insn.length;
       return Outcome{};
     }

@@ -2,7 +2,7 @@
 // (kvm-here.md): int3 becomes a #BP to inject, cmpxchg8b/cmpxchg16b run
 // atomically on the guest's memory (a host `lock cmpxchg8b/16b` on the
 // mapping, so other vCPUs see an atomic update) and set RDX:RAX / ZF as the
-// SDM says. Pure code: the caller supplies registers and a way to reach
+// SDM says, popcnt computes its result and flags. Pure code: the caller supplies registers and a way to reach
 // guest memory, and hands the result to KVM.
 #ifndef BLIMP_ARCH_X86_64_INSN_EMULATE_H_
 #define BLIMP_ARCH_X86_64_INSN_EMULATE_H_

@@ -194,3 +194,36 @@ TEST_F(EmulateTest, XrstorIsNotEmulated) {
 
 }  // namespace
 }  // namespace blimp::arch::x86_64::insn
+
+namespace blimp::arch::x86_64::insn {
+namespace {
+
+TEST_F(EmulateTest, PopcntRegister64SetsCountAndFlags) {
+  cpu_.gpr[kRdi] = 0xf0f0000000000001ull;
+  cpu_.rflags = 0x2 | 0x8d5;  // All arithmetic flags set.
+  uint64_t rip = cpu_.rip;
+  auto out = Run({0xf3, 0x48, 0x0f, 0xb8, 0xc7});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(cpu_.gpr[kRax], 9u);
+  EXPECT_EQ(cpu_.rflags, 0x2u);
+  EXPECT_EQ(cpu_.rip, rip + 5);
+  cpu_.gpr[kRdi] = 0;
+  ASSERT_TRUE(Run({0xf3, 0x48, 0x0f, 0xb8, 0xc7}).ok());
+  EXPECT_EQ(cpu_.gpr[kRax], 0u);
+  EXPECT_EQ(cpu_.rflags, 0x2u | kRflagsZf);
+}
+
+TEST_F(EmulateTest, PopcntMemory32ZeroExtendsAnd16Merges) {
+  Put64(0x10, 0xffffffff000000ffull);
+  cpu_.gpr[kRsi] = kBase + 0x8;
+  cpu_.gpr[kR9] = 0xdeadbeefdeadbeefull;
+  ASSERT_TRUE(Run({0xf3, 0x44, 0x0f, 0xb8, 0x4e, 0x08}).ok());  // popcnt 0x8(%rsi),%r9d
+  EXPECT_EQ(cpu_.gpr[kR9], 8u);
+  cpu_.gpr[kRcx] = 0xffff0007;
+  cpu_.gpr[kRdx] = 0x1234567812345678ull;
+  ASSERT_TRUE(Run({0x66, 0xf3, 0x0f, 0xb8, 0xd1}).ok());  // popcnt %cx,%dx
+  EXPECT_EQ(cpu_.gpr[kRdx], 0x1234567812340003ull);
+}
+
+}  // namespace
+}  // namespace blimp::arch::x86_64::insn
