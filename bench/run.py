@@ -9,9 +9,10 @@ import os
 import platform
 import subprocess
 
+import balloon_bench
 import boot_bench
 
-SECTIONS = {"boot": boot_bench.run}
+SECTIONS = {"boot": boot_bench.run, "balloon": balloon_bench.run}
 
 
 def machine():

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <seccomp.h>
 #include <sys/mman.h>
@@ -74,9 +75,11 @@ absl::Status InstallVmmSeccompFilter() {
     const char* what;
   };
   const Rule rules[] = {
-      // KVM ioctls only (type 0xAE), plus TCGETS for isatty() on the console.
+      // KVM ioctls only (type 0xAE), plus TCGETS for isatty() on the console
+      // and FIONREAD, which libevent asks before reading a socket.
       {SCMP_SYS(ioctl), 1, {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, KVMIO << 8)}, "KVM ioctl"},
-      {SCMP_SYS(ioctl), 1, {SCMP_A1(SCMP_CMP_EQ, 0x5401)}, "TCGETS"},
+      {SCMP_SYS(ioctl), 1, {SCMP_A1(SCMP_CMP_EQ, TCGETS)}, "TCGETS"},
+      {SCMP_SYS(ioctl), 1, {SCMP_A1(SCMP_CMP_EQ, FIONREAD)}, "FIONREAD"},
       // The balloon's discards, and malloc's.
       {SCMP_SYS(madvise), 1, {SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED)}, "MADV_DONTNEED"},
       // New threads only, never new processes.

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 
 #include "absl/strings/numbers.h"
@@ -201,6 +202,47 @@ TEST_F(BalloonE2eTest, FreePageReportingReturnsFreedMemory) {
   EXPECT_GE(rss_touched - Rss(), 270 * kMiB) << "RSS " << rss_touched << " -> " << Rss();
   EXPECT_GE(Metrics().free_page_report_freed(), 270 * kMiB);
   EXPECT_EQ(Stats().target_mib(), 0u);
+}
+
+// The seed's curl commands against `blimp-vmm --api-sock` on a running VM
+// (inside its seccomp filter).
+TEST(RestApiE2eTest, SeedCommandsWorkOnARunningVm) {
+  SKIP_WITHOUT_KVM();
+  if (std::system("curl --version >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "SKIPPED: curl is not installed";
+  }
+  std::string sock = absl::StrCat("/tmp/blimp-e2e-api-", ::getpid(), ".sock");
+  auto vm = VmProcess::Start(TestGuestConfig(1, 256, kBalloonWithStats), {"--api-sock", sock});
+  ASSERT_TRUE(vm.ok()) << vm.status();
+  ASSERT_TRUE((*vm)->WaitForLine("BLIMP-GUEST-READY", absl::Seconds(30)).ok());
+  auto curl = [&](const std::string& args) {
+    std::string command = absl::StrCat("curl -s --unix-socket ", sock, " -i ", args,
+                                       " -H 'Accept: application/json'",
+                                       " -H 'Content-Type: application/json'");
+    std::string out;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    char buffer[4096];
+    size_t n;
+    while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) out.append(buffer, n);
+    ::pclose(pipe);
+    return out;
+  };
+  EXPECT_NE(curl("-X GET 'http://localhost/balloon'").find("HTTP/1.1 200"), std::string::npos);
+  EXPECT_NE(curl(R"(-X PATCH 'http://localhost/balloon' -d '{"amount_mib": 64}')")
+                .find("HTTP/1.1 204"),
+            std::string::npos);
+  std::string stats = curl("-X GET 'http://localhost/balloon/statistics'");
+  EXPECT_NE(stats.find("\"target_mib\":64"), std::string::npos) << stats;
+  EXPECT_NE(curl(R"(-X PATCH 'http://localhost/balloon/statistics' )"
+                 R"(-d '{"stats_polling_interval_s": 2}')")
+                .find("HTTP/1.1 204"),
+            std::string::npos);
+  std::string refused = curl(R"(-X PUT 'http://localhost/balloon' )"
+                             R"(-d '{"amount_mib": 1, "deflate_on_oom": false}')");
+  EXPECT_NE(refused.find("HTTP/1.1 400"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("fault_message"), std::string::npos) << refused;
+  EXPECT_FALSE((*vm)->WaitExit(absl::Milliseconds(100)).has_value()) << (*vm)->Stderr();
+  ::unlink(sock.c_str());
 }
 
 // A hostile driver (the guest's `hostile CASE`): blimp-vmm keeps running,
