@@ -42,6 +42,11 @@ fetch() {  # fetch PACKAGE: the .deb under $out/debs (downloaded once)
 kernel_deb=$(ls "$out"/debs/linux-image-[0-9]*-cloud-amd64_*.deb 2>/dev/null | head -n1 || true)
 if [ -z "$kernel_deb" ]; then
   kpkg=$(resolve_kernel_pkg)
+  if [ -z "$kpkg" ]; then  # A fresh machine may have no package lists yet.
+    sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -q >&2 || true
+    kpkg=$(resolve_kernel_pkg)
+  fi
   if [ -z "$kpkg" ]; then
     log "cannot resolve linux-image-cloud-amd64 (apt-get update?)"; exit 1
   fi

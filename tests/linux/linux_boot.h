@@ -1,0 +1,34 @@
+// Shared by the Linux boot tests: the VM config for Debian's kernel on
+// blimp-vmm and the command line that cuts the kernel's work where this
+// host emulates every ring-0 instruction (kvm-here.md).
+#ifndef BLIMP_TESTS_LINUX_LINUX_BOOT_H_
+#define BLIMP_TESTS_LINUX_LINUX_BOOT_H_
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "tests/linux/linux_files.h"
+
+namespace blimp::tests {
+
+// noxsave: the host cannot emulate xrstor (CPUID hides it too).
+// lpj: skips the delay-loop calibration. tsc=reliable, no_timer_check:
+// skips clocksource watchdog and timer checks. nokaslr: the ELF vmlinux is
+// entered directly (no decompressor), so addresses are the linked ones.
+inline constexpr char kLinuxCmdline[] =
+    "console=ttyS0 noxsave mitigations=off init_on_alloc=0 no_timer_check tsc=reliable "
+    "lpj=4000000 nokaslr audit=0 ftrace=nop";
+
+inline std::string LinuxVmConfig(int mem_mib, const std::string& kernel = "vmlinux",
+                                 const std::string& balloon_json = "") {
+  return absl::StrCat(R"({"boot-source": {"kernel_image_path": ")", LinuxDir(), "/", kernel,
+                      R"(", "initrd_path": ")", LinuxDir(), R"(/initramfs.cpio.gz",)",
+                      R"( "boot_args": ")", kLinuxCmdline, R"("},)",
+                      R"( "machine-config": {"vcpu_count": 1, "mem_size_mib": )", mem_mib,
+                      "}", balloon_json.empty() ? "" : absl::StrCat(R"(, "balloon": )", balloon_json),
+                      "}");
+}
+
+}  // namespace blimp::tests
+
+#endif  // BLIMP_TESTS_LINUX_LINUX_BOOT_H_
