@@ -24,7 +24,8 @@ def wait_actual(ctl, mib, timeout=120.0):
 
 def start_blimp(workdir):
     sock = os.path.join(workdir, "api.sock")
-    vm = vmm_runner.blimp(1, MEM_MIB, balloon={"amount_mib": 0, "deflate_on_oom": False},
+    vm = vmm_runner.blimp(1, MEM_MIB, balloon={"amount_mib": 0, "deflate_on_oom": False,
+                                                   "stats_polling_interval_s": 1},
                           extra=("--api-sock", sock))
     vm.wait_for("BLIMP-GUEST-READY")
     return vm, control.BlimpRest(sock)
