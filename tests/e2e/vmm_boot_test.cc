@@ -111,33 +111,37 @@ TEST(VmmBootTest, RebootEndsTheVmm) {
   EXPECT_EQ((*vm)->WaitExit(absl::Seconds(10)), 0);
 }
 
-// A guest instruction KVM cannot emulate ends the VM with a report naming
-// the instruction, its address and bytes, and a non-zero exit.
-class VmmInternalErrorTest : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
-
-TEST_P(VmmInternalErrorTest, IsReportedWithRipAndBytes) {
-  SKIP_WITHOUT_KVM();
-  const auto [kernel, mnemonic] = GetParam();
+std::string TinyGuestConfig(const std::string& kernel) {
   std::string path = absl::StrCat(std::getenv("TEST_SRCDIR"), "/", std::getenv("TEST_WORKSPACE"),
                                   "/tests/e2e/", kernel, ".elf");
-  auto vm = VmProcess::Start(absl::StrCat(R"({"boot-source": {"kernel_image_path": ")", path,
-                                          R"("}, "machine-config": {"vcpu_count": 1, )",
-                                          R"("mem_size_mib": 64}})"));
+  return absl::StrCat(R"({"boot-source": {"kernel_image_path": ")", path,
+                      R"("}, "machine-config": {"vcpu_count": 1, "mem_size_mib": 64}})");
+}
+
+// A guest instruction that neither KVM here nor blimp-vmm can run ends the
+// VM with a report naming the instruction, its address and bytes.
+TEST(VmmInternalErrorTest, IsReportedWithRipBytesAndMnemonic) {
+  SKIP_WITHOUT_KVM();
+  auto vm = VmProcess::Start(TinyGuestConfig("xrstor_guest"));
   ASSERT_TRUE(vm.ok()) << vm.status();
   std::optional<int> status = (*vm)->WaitExit(absl::Seconds(20));
   std::string log = (*vm)->Stderr();
-  if (status == 0) {
-    GTEST_SKIP() << "SKIPPED: this host's KVM ran " << mnemonic << " in ring 0; nothing to report";
-  }
+  if (status == 0) GTEST_SKIP() << "SKIPPED: this host's KVM ran xrstor; nothing to report";
   EXPECT_EQ(status, 3) << log;
-  EXPECT_NE(log.find("RIP 0x100000"), std::string::npos) << log;
-  EXPECT_NE(log.find(mnemonic), std::string::npos) << log;
+  EXPECT_NE(log.find("RIP 0x100004"), std::string::npos) << log;
+  EXPECT_NE(log.find("0f ae 2e"), std::string::npos) << log;
+  EXPECT_NE(log.find("xrstor"), std::string::npos) << log;
 }
 
-INSTANTIATE_TEST_SUITE_P(Instructions, VmmInternalErrorTest,
-                         ::testing::Values(std::make_pair("cmpxchg16b_guest", "cmpxchg16b"),
-                                           std::make_pair("int3_guest", "int3")),
-                         [](const auto& info) { return std::string(info.param.second); });
+// `lock cmpxchg16b` in ring 0 fails in KVM's emulator here; blimp-vmm
+// emulates it, and the guest checks both outcomes of the instruction.
+TEST(VmmInternalErrorTest, Cmpxchg16bIsEmulated) {
+  SKIP_WITHOUT_KVM();
+  auto vm = VmProcess::Start(TinyGuestConfig("cmpxchg16b_guest"));
+  ASSERT_TRUE(vm.ok()) << vm.status();
+  EXPECT_EQ((*vm)->WaitExit(absl::Seconds(20)), 0) << (*vm)->Stderr();
+  EXPECT_EQ((*vm)->output(), "Y\n") << (*vm)->Stderr();
+}
 
 struct BadConfig {
   std::string name;
