@@ -15,7 +15,7 @@ import time
 import vmm_runner
 
 LINUX_DIR = os.environ.get("BLIMP_LINUX_DIR", os.path.join(vmm_runner.ROOT, "build/guest-linux"))
-CMDLINE = ("console=ttyS0 noxsave mitigations=off init_on_alloc=0 no_timer_check "
+CMDLINE = ("console=ttyS0 earlyprintk=serial,ttyS0 clearcpuid=smap noxsave mitigations=off init_on_alloc=0 no_timer_check "
            "tsc=reliable lpj=4000000 nokaslr audit=0 ftrace=nop")
 MILESTONES = [
     ("Linux version", "Linux version"),

@@ -22,7 +22,7 @@ TEST(LinuxEarlyBootTest, BannerE820AndMemoryOnBlimp) {
   ASSERT_TRUE(vm.ok()) << vm.status();
   auto since = [&] { return absl::FormatDuration(absl::Now() - start); };
 
-  auto banner = (*vm)->WaitForLine("Linux version", absl::Seconds(20));
+  auto banner = (*vm)->WaitForLine("Linux version", absl::Seconds(45));
   ASSERT_TRUE(banner.ok()) << banner.status() << "\n" << (*vm)->output();
   EXPECT_NE(banner->find(release.substr(0, release.size() - 1)), std::string::npos) << *banner;
   std::cout << "milestone 'Linux version' at " << since() << std::endl;

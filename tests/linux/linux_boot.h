@@ -11,13 +11,15 @@
 
 namespace blimp::tests {
 
-// noxsave: the host cannot emulate xrstor (CPUID hides it too).
+// earlyprintk: the banner shows ~15 s in, not when ttyS0 is set up (~55 s).
+// clearcpuid=smap: no clac/stac on every kernel entry (blimp-vmm completes
+// them, but each costs an exit). noxsave: the host cannot emulate xrstor.
 // lpj: skips the delay-loop calibration. tsc=reliable, no_timer_check:
 // skips clocksource watchdog and timer checks. nokaslr: the ELF vmlinux is
 // entered directly (no decompressor), so addresses are the linked ones.
 inline constexpr char kLinuxCmdline[] =
-    "console=ttyS0 noxsave mitigations=off init_on_alloc=0 no_timer_check tsc=reliable "
-    "lpj=4000000 nokaslr audit=0 ftrace=nop";
+    "console=ttyS0 earlyprintk=serial,ttyS0 clearcpuid=smap noxsave mitigations=off "
+    "init_on_alloc=0 no_timer_check tsc=reliable lpj=4000000 nokaslr audit=0 ftrace=nop";
 
 inline std::string LinuxVmConfig(int mem_mib, const std::string& kernel = "vmlinux",
                                  const std::string& balloon_json = "") {

@@ -40,6 +40,8 @@ const char* Mnemonic(Op op) {
     case Op::kXgetbv: return "xgetbv";
     case Op::kXsetbv: return "xsetbv";
     case Op::kPopcnt: return "popcnt";
+    case Op::kClac: return "clac";
+    case Op::kStac: return "stac";
   }
   return "?";
 }
@@ -86,6 +88,11 @@ absl::StatusOr<Instruction> Decode(absl::Span<const uint8_t> code) {
   uint8_t op2 = r.Next();
   uint8_t modrm = r.Next();
   int mod = modrm >> 6, reg = (modrm >> 3) & 7, rm = modrm & 7;
+  if (op2 == 0x01 && (modrm == 0xca || modrm == 0xcb)) {
+    insn.op = modrm == 0xca ? Op::kClac : Op::kStac;
+    insn.length = static_cast<int>(r.pos());
+    return insn;
+  }
   if (op2 == 0x01 && (modrm == 0xd0 || modrm == 0xd1)) {
     insn.op = modrm == 0xd0 ? Op::kXgetbv : Op::kXsetbv;
     insn.length = static_cast<int>(r.pos());

@@ -26,6 +26,8 @@ enum class Op {
   kXgetbv,      // 0F 01 D0
   kXsetbv,      // 0F 01 D1
   kPopcnt,      // F3 0F B8 /r (patched in by the kernel's alternatives)
+  kClac,        // 0F 01 CA (SMAP, patched in on kernel entry paths)
+  kStac,        // 0F 01 CB
 };
 
 enum class Segment { kNone, kFs, kGs };  // Other overrides are no-ops in 64-bit mode.

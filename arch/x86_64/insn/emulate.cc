@@ -94,6 +94,13 @@ absl::StatusOr<Outcome> Emulate(const Instruction& insn, Cpu* cpu, const LinearT
       cpu->rip += insn.length;
       return Outcome{};
     }
+    case Op::kClac:
+    case Op::kStac: {
+      constexpr uint64_t kRflagsAc = 1ull << 18;
+      cpu->rflags = insn.op == Op::kStac ? (cpu->rflags | kRflagsAc) : (cpu->rflags & ~kRflagsAc);
+      cpu->rip += insn.length;
+      return Outcome{};
+    }
     case Op::kPopcnt: {
       uint64_t src = 0;
       const int size = insn.operand_size;

@@ -227,3 +227,18 @@ TEST_F(EmulateTest, PopcntMemory32ZeroExtendsAnd16Merges) {
 
 }  // namespace
 }  // namespace blimp::arch::x86_64::insn
+
+namespace blimp::arch::x86_64::insn {
+namespace {
+
+TEST_F(EmulateTest, ClacStacFlipAcOnly) {
+  uint64_t rip = cpu_.rip;
+  ASSERT_TRUE(Run({0x0f, 0x01, 0xcb}).ok());  // stac
+  EXPECT_EQ(cpu_.rflags, 0x2u | (1u << 18));
+  ASSERT_TRUE(Run({0x0f, 0x01, 0xca}).ok());  // clac
+  EXPECT_EQ(cpu_.rflags, 0x2u);
+  EXPECT_EQ(cpu_.rip, rip + 6);
+}
+
+}  // namespace
+}  // namespace blimp::arch::x86_64::insn
