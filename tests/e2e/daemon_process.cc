@@ -1,0 +1,202 @@
+#include "tests/e2e/daemon_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "base/errno_status.h"
+#include "base/grpc_status.h"
+#include "base/unique_fd.h"
+#include "tests/e2e/vm_process.h"
+
+namespace blimp::tests {
+namespace {
+
+std::string Runfile(const std::string& path) {
+  return absl::StrCat(std::getenv("TEST_SRCDIR"), "/", std::getenv("TEST_WORKSPACE"), "/", path);
+}
+
+template <typename Request>
+Request For(const std::string& id) {
+  Request request;
+  request.set_vm_id(id);
+  return request;
+}
+
+grpc::ClientContext* WithDeadline(grpc::ClientContext* context) {
+  context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+  return context;
+}
+
+}  // namespace
+
+absl::StatusOr<HttpResult> HttpRequest(const std::string& socket, const std::string& method,
+                                       const std::string& path, const std::string& body) {
+  base::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", socket.c_str());
+  // SAFETY: sockaddr_un is the sockaddr for AF_UNIX.
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    return base::ErrnoStatus("connect " + socket);
+  }
+  std::string request =
+      absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n",
+                   "Content-Type: application/json\r\nContent-Length: ", body.size(),
+                   "\r\n\r\n", body);
+  if (::write(fd.get(), request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+    return base::ErrnoStatus("write");
+  }
+  std::string response;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(fd.get(), buffer, sizeof(buffer))) > 0) response.append(buffer, n);
+  HttpResult result;
+  if (response.size() < 12 || !absl::SimpleAtoi(response.substr(9, 3), &result.status)) {
+    return absl::InternalError("bad HTTP response: " + response);
+  }
+  size_t head_end = response.find("\r\n\r\n");
+  if (head_end != std::string::npos) result.body = response.substr(head_end + 4);
+  return result;
+}
+
+absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start() {
+  std::unique_ptr<DaemonProcess> daemon(new DaemonProcess());
+  char dir[] = "/tmp/blimp-e2e-XXXXXX";  // Short: unix socket paths are limited.
+  if (::mkdtemp(dir) == nullptr) return base::ErrnoStatus("mkdtemp");
+  daemon->run_dir_ = dir;
+  std::string log = daemon->run_dir_ + "/blimpd.log";
+  std::vector<std::string> args = {Runfile("daemon/blimpd"), "--run-dir", daemon->run_dir_,
+                                   "--vmm-binary", Runfile("vmm/blimp-vmm")};
+  pid_t pid = ::fork();
+  if (pid < 0) return base::ErrnoStatus("fork");
+  if (pid == 0) {
+    int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(out, STDERR_FILENO);
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  daemon->pid_ = pid;
+  auto channel = grpc::CreateChannel("unix:" + daemon->run_dir_ + "/blimp.grpc.sock",
+                                     grpc::InsecureChannelCredentials());
+  daemon->vms_ = blimp::v1::VmService::NewStub(channel);
+  daemon->balloons_ = blimp::v1::BalloonService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_wait_for_ready(true);
+  WithDeadline(&context);
+  blimp::v1::ListVmsResponse list;
+  grpc::Status status = daemon->vms_->ListVms(&context, {}, &list);
+  if (!status.ok()) return base::FromGrpcStatus(status);
+  return daemon;
+}
+
+DaemonProcess::~DaemonProcess() {
+  if (pid_ > 0 && !exit_status_) {
+    ::kill(pid_, SIGTERM);
+    if (!WaitExit(absl::Seconds(15))) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  if (!run_dir_.empty()) std::system(("rm -rf " + run_dir_).c_str());
+}
+
+absl::Status DaemonProcess::BootTestGuest(const std::string& id, int mem_mib) {
+  auto create = For<blimp::v1::CreateVmRequest>(id);
+  auto* config = create.mutable_config();
+  config->mutable_boot_source()->set_kernel_image_path(TestGuestKernel());
+  config->mutable_boot_source()->set_boot_args("console=ttyS0");
+  config->mutable_machine_config()->set_vcpu_count(1);
+  config->mutable_machine_config()->set_mem_size_mib(mem_mib);
+  config->mutable_balloon()->set_amount_mib(0);
+  config->mutable_balloon()->set_deflate_on_oom(false);
+  config->mutable_balloon()->set_stats_polling_interval_s(1);
+  blimp::v1::Vm vm;
+  grpc::ClientContext create_context;
+  grpc::Status status = vms_->CreateVm(WithDeadline(&create_context), create, &vm);
+  if (!status.ok()) return base::FromGrpcStatus(status);
+  grpc::ClientContext start_context;
+  status = vms_->StartVm(WithDeadline(&start_context), For<blimp::v1::StartVmRequest>(id), &vm);
+  if (!status.ok()) return base::FromGrpcStatus(status);
+  const std::string console = run_dir_ + "/" + id + "/console.log";
+  absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    std::stringstream text;
+    text << std::ifstream(console).rdbuf();
+    if (text.str().find("BLIMP-GUEST-READY") != std::string::npos) return absl::OkStatus();
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return absl::DeadlineExceededError("no BLIMP-GUEST-READY in " + console);
+}
+
+absl::StatusOr<blimp::v1::Vm> DaemonProcess::GetVm(const std::string& id) {
+  grpc::ClientContext context;
+  blimp::v1::Vm vm;
+  grpc::Status status = vms_->GetVm(WithDeadline(&context), For<blimp::v1::GetVmRequest>(id), &vm);
+  if (!status.ok()) return base::FromGrpcStatus(status);
+  return vm;
+}
+
+absl::Status DaemonProcess::SetTarget(const std::string& id, uint32_t mib) {
+  grpc::ClientContext context;
+  auto request = For<blimp::v1::PatchBalloonRequest>(id);
+  request.mutable_update()->set_amount_mib(mib);
+  google::protobuf::Empty empty;
+  return base::FromGrpcStatus(balloons_->PatchBalloon(WithDeadline(&context), request, &empty));
+}
+
+absl::StatusOr<blimp::v1::BalloonStats> DaemonProcess::Stats(const std::string& id) {
+  grpc::ClientContext context;
+  blimp::v1::BalloonStats stats;
+  grpc::Status status = balloons_->GetBalloonStatistics(
+      WithDeadline(&context), For<blimp::v1::GetBalloonStatisticsRequest>(id), &stats);
+  if (!status.ok()) return base::FromGrpcStatus(status);
+  return stats;
+}
+
+absl::Status DaemonProcess::WaitForActual(const std::string& id, uint32_t mib,
+                                          absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  uint32_t actual = 0;
+  while (absl::Now() < deadline) {
+    absl::StatusOr<blimp::v1::BalloonStats> stats = Stats(id);
+    if (!stats.ok()) return stats.status();
+    actual = stats->actual_mib();
+    if (actual == mib) return absl::OkStatus();
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat(id, ": balloon stayed at ", actual, " MiB, wanted ", mib));
+}
+
+void DaemonProcess::Signal(int signal) { ::kill(pid_, signal); }
+
+std::optional<int> DaemonProcess::WaitExit(absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (!exit_status_ && absl::Now() < deadline) {
+    int status;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    } else {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }
+  return exit_status_;
+}
+
+}  // namespace blimp::tests

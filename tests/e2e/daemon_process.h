@@ -1,0 +1,68 @@
+// DaemonProcess: a real blimpd for end-to-end tests, with its own run
+// directory under /tmp, gRPC stubs on its socket, and a small HTTP/1.1 client
+// for its unix-socket REST gateways.
+#ifndef BLIMP_TESTS_E2E_DAEMON_PROCESS_H_
+#define BLIMP_TESTS_E2E_DAEMON_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "proto/blimp/v1/balloon_service.grpc.pb.h"
+#include "proto/blimp/v1/vm_service.grpc.pb.h"
+
+namespace blimp::tests {
+
+struct HttpResult {
+  int status = 0;
+  std::string body;
+};
+
+// One request on a fresh connection to a unix socket.
+absl::StatusOr<HttpResult> HttpRequest(const std::string& socket, const std::string& method,
+                                       const std::string& path, const std::string& body = "");
+
+class DaemonProcess {
+ public:
+  static absl::StatusOr<std::unique_ptr<DaemonProcess>> Start();
+  ~DaemonProcess();
+
+  const std::string& run_dir() const { return run_dir_; }
+  pid_t pid() const { return pid_; }
+  std::string rest_socket() const { return run_dir_ + "/blimp.sock"; }
+  std::string vm_socket(const std::string& id) const {
+    return run_dir_ + "/" + id + "/firecracker.socket";
+  }
+  blimp::v1::VmService::Stub& vms() { return *vms_; }
+  blimp::v1::BalloonService::Stub& balloons() { return *balloons_; }
+
+  // Creates and starts a test-guest VM with a balloon (statistics every
+  // second) and waits for BLIMP-GUEST-READY in its console.log.
+  absl::Status BootTestGuest(const std::string& id, int mem_mib);
+  absl::StatusOr<blimp::v1::Vm> GetVm(const std::string& id);
+  absl::Status SetTarget(const std::string& id, uint32_t mib);
+  absl::StatusOr<blimp::v1::BalloonStats> Stats(const std::string& id);
+  // Waits until the VM's balloon reports `mib`.
+  absl::Status WaitForActual(const std::string& id, uint32_t mib,
+                             absl::Duration timeout = absl::Seconds(30));
+
+  void Signal(int signal);
+  std::optional<int> WaitExit(absl::Duration timeout);
+
+ private:
+  DaemonProcess() = default;
+
+  std::string run_dir_;
+  pid_t pid_ = -1;
+  std::optional<int> exit_status_;
+  std::unique_ptr<blimp::v1::VmService::Stub> vms_;
+  std::unique_ptr<blimp::v1::BalloonService::Stub> balloons_;
+};
+
+}  // namespace blimp::tests
+
+#endif  // BLIMP_TESTS_E2E_DAEMON_PROCESS_H_
