@@ -2,7 +2,7 @@
 """Prints every benchmark table: Blimp vs QEMU (-M microvm) booting the same
 guest file, measured in the same run. See BENCHMARKS.md.
 
-  python3 bench/run.py [--runs N] [--only boot,balloon]
+  python3 bench/run.py [--runs N] [--only boot,balloon,api]
 """
 import argparse
 import os
@@ -11,9 +11,15 @@ import subprocess
 
 import balloon_bench
 import boot_bench
+import daemon_bench
 import linux_bench
 
-SECTIONS = {"boot": boot_bench.run, "balloon": balloon_bench.run, "linux": linux_bench.run}
+SECTIONS = {
+    "boot": boot_bench.run,
+    "balloon": balloon_bench.run,
+    "api": daemon_bench.run,
+    "linux": linux_bench.run,
+}
 # Minutes long (real Linux on this host): only with --only linux.
 OPT_IN = {"linux"}
 
@@ -40,6 +46,9 @@ def main():
     for name in args.only.split(","):
         rows, note = SECTIONS[name](runs=args.runs)
         print(f"### {name} ({note})\n")
+        if isinstance(rows, str):  # A section with its own table.
+            print(rows + "\n")
+            continue
         print("| measure | Blimp | QEMU | Blimp/QEMU |")
         print("|---|---|---|---|")
         for label, blimp, qemu in rows:  # None: not reached.

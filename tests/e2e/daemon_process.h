@@ -13,18 +13,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "proto/blimp/v1/balloon_service.grpc.pb.h"
+#include "tests/e2e/http_client.h"
 #include "proto/blimp/v1/vm_service.grpc.pb.h"
 
 namespace blimp::tests {
-
-struct HttpResult {
-  int status = 0;
-  std::string body;
-};
-
-// One request on a fresh connection to a unix socket.
-absl::StatusOr<HttpResult> HttpRequest(const std::string& socket, const std::string& method,
-                                       const std::string& path, const std::string& body = "");
 
 class DaemonProcess {
  public:

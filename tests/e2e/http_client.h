@@ -1,0 +1,22 @@
+// A minimal HTTP/1.1 client over unix sockets for tests and benchmarks: one
+// request per connection, the status code and body back.
+#ifndef BLIMP_TESTS_E2E_HTTP_CLIENT_H_
+#define BLIMP_TESTS_E2E_HTTP_CLIENT_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace blimp::tests {
+
+struct HttpResult {
+  int status = 0;
+  std::string body;
+};
+
+absl::StatusOr<HttpResult> HttpRequest(const std::string& socket, const std::string& method,
+                                       const std::string& path, const std::string& body = "");
+
+}  // namespace blimp::tests
+
+#endif  // BLIMP_TESTS_E2E_HTTP_CLIENT_H_
