@@ -12,6 +12,7 @@ class Reader {
   uint8_t Peek() const { return code_[pos_]; }
   uint8_t Next() { return code_[pos_++]; }
   int64_t Signed(int bytes) {
+    if (bytes == 0) return 0;  // A shift by 64 below would be undefined.
     uint64_t value = 0;
     for (int i = 0; i < bytes; ++i) value |= uint64_t{code_[pos_ + i]} << (8 * i);
     pos_ += bytes;
