@@ -127,6 +127,12 @@ TEST_F(BalloonE2eTest, InflateReturnsMemoryToTheHostAndDeflateGivesItBack) {
   ASSERT_TRUE(SetTarget(0).ok());
   ASSERT_TRUE(WaitForActual(0));
   EXPECT_GT(NextStats().free_memory(), free_before - 50 * kMiB);
+  // `touch` left non-zero words in every page; the deflated ones read zero.
+  auto balloon = vm_->Command("balloon");
+  ASSERT_TRUE(balloon.ok());
+  EXPECT_NE(balloon->front().find("deflated_pages=102400"), std::string::npos)
+      << balloon->front();
+  EXPECT_NE(balloon->front().find("deflated_nonzero=0"), std::string::npos) << balloon->front();
   Shell("touch 400");  // The guest can use the memory again.
   EXPECT_GE(Metrics().deflate_count(), 1u);
 }

@@ -61,6 +61,7 @@ static struct {
   uint64_t retry_tsc, ram_end_pfn, seen_frees, pfn_cursor;
   int oom_hold, reporting_done;
   uint64_t inflated, deflated, reported, out_of_puff, oom_deflated, hint_released, reinits;
+  uint64_t deflated_nonzero;  /* deflated pages whose first word was not 0 */
   uint64_t hinted_count;
   char msg[1024];
   size_t msg_len;
@@ -238,8 +239,11 @@ static int deflate_one(uint32_t want) {
   struct vbuf b = {B.buf + BUF_PFNS, n * 4, 0};
   if (send(Q_DEFLATE, &b, 1) < 0) return -2;  /* pages stay in the balloon */
   for (uint32_t i = 0; i < n; i++) {
+    uint64_t pa = (uint64_t)pfns[i] << 12;
+    /* A host that discarded the page on inflate hands it back zeroed. */
+    if (*(volatile uint64_t *)pa) B.deflated_nonzero++;
     balloon_bits[pfns[i] / 64] &= ~(1ull << (pfns[i] & 63));
-    page_free((uint64_t)pfns[i] << 12);
+    page_free(pa);
   }
   B.count -= n;
   B.deflated += n;
@@ -530,8 +534,9 @@ int cmd_balloon(int argc, char **argv) {
   if (!B.present) return kprintf("error: no balloon device\n"), 1;
   uint32_t target = B.ready ? cfg_read(CFG_NUM_PAGES) : B.target;
   kprintf("balloon: target_pages=%u actual_pages=%u features=0x%lx inflated_pages=%lu deflated_pages=%lu "
-          "reported_pages=%lu out_of_puff=%lu\n",
-          target, B.count, B.features, B.inflated, B.deflated, B.reported, B.out_of_puff);
+          "reported_pages=%lu out_of_puff=%lu deflated_nonzero=%lu\n",
+          target, B.count, B.features, B.inflated, B.deflated, B.reported, B.out_of_puff,
+          B.deflated_nonzero);
   return 0;
 }
 
