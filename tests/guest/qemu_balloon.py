@@ -162,7 +162,8 @@ def run_a(elf):
     g.cmd("sleep 1000")
     b = g.balloon()
     puffs = [l for l in g.async_lines if re.fullmatch(r"Out of puff! Can't get \d+ pages", l)]
-    check(b["puff"] >= 3 and b["puff"] <= 7 and puffs, "out of puff every 0.2 s: %r, %r" % (b, puffs), g)
+    # At most one retry per 0.2 s; at least two in a second even on a loaded host.
+    check(b["puff"] >= 2 and b["puff"] <= 7 and puffs, "out of puff every 0.2 s: %r, %r" % (b, puffs), g)
     g.set_target(512)
     print("PASS out of puff: %d retries in ~1 s, %r" % (b["puff"], puffs[0]))
     g.kill()
