@@ -187,6 +187,15 @@ bool VcpuRunner::CompleteInstruction(std::string* why) {
   cpu.rflags = regs->rflags;
   cpu.fs_base = sregs->fs.base;
   cpu.gs_base = sregs->gs.base;
+  cpu.cr0 = sregs->cr0;
+  if (decoded->op == insn::Op::kFwait) {
+    absl::StatusOr<kvm_fpu> fpu = vcpu_.GetFpu();  // KVM_GET_FPU: a KVM ioctl, seccomp allows it.
+    if (!fpu.ok()) {
+      *why = absl::StrCat("fwait not completed: ", fpu.status().ToString());
+      return false;
+    }
+    cpu.fpu_status = fpu->fsw;
+  }
   insn::LinearToHost to_host = [&](uint64_t linear, size_t len) -> absl::StatusOr<uint8_t*> {
     absl::StatusOr<uint64_t> gpa = TranslateGuestVirtual(memory_, *sregs, linear);
     if (!gpa.ok()) return gpa.status();

@@ -43,6 +43,7 @@ const char* Mnemonic(Op op) {
     case Op::kPopcnt: return "popcnt";
     case Op::kClac: return "clac";
     case Op::kStac: return "stac";
+    case Op::kFwait: return "fwait";
   }
   return "?";
 }
@@ -81,6 +82,11 @@ absl::StatusOr<Instruction> Decode(absl::Span<const uint8_t> code) {
   uint8_t op = r.Next();
   if (op == 0xcc) {
     insn.op = Op::kInt3;
+    insn.length = static_cast<int>(r.pos());
+    return insn;
+  }
+  if (op == 0x9b) {
+    insn.op = Op::kFwait;
     insn.length = static_cast<int>(r.pos());
     return insn;
   }

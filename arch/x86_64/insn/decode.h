@@ -28,6 +28,7 @@ enum class Op {
   kPopcnt,      // F3 0F B8 /r (patched in by the kernel's alternatives)
   kClac,        // 0F 01 CA (SMAP, patched in on kernel entry paths)
   kStac,        // 0F 01 CB
+  kFwait,       // 9B (wait): checks for pending unmasked x87 exceptions
 };
 
 enum class Segment { kNone, kFs, kGs };  // Other overrides are no-ops in 64-bit mode.

@@ -156,5 +156,15 @@ TEST(DecodeTest, PopcntRegisterAndMemoryForms) {
   EXPECT_FALSE(Decode(std::vector<uint8_t>{0x0f, 0xb8, 0xc7}).ok());
 }
 
+TEST(DecodeTest, Fwait) {
+  uint8_t code[] = {0x9b, 0x65, 0x48, 0xc7};  // fwait, then the next instruction.
+  auto insn = Decode(code);
+  ASSERT_TRUE(insn.ok()) << insn.status();
+  EXPECT_EQ(insn->op, Op::kFwait);
+  EXPECT_EQ(insn->length, 1);
+  EXPECT_FALSE(insn->mem.has_value());
+  EXPECT_STREQ(Mnemonic(insn->op), "fwait");
+}
+
 }  // namespace
 }  // namespace blimp::arch::x86_64::insn

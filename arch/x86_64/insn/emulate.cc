@@ -101,6 +101,27 @@ absl::StatusOr<Outcome> Emulate(const Instruction& insn, Cpu* cpu, const LinearT
       cpu->rip += insn.length;
       return Outcome{};
     }
+    case Op::kFwait: {
+      // SDM vol. 2, WAIT/FWAIT: #NM if CR0.MP and CR0.TS are both set; then
+      // any pending unmasked x87 exception (FSW.ES) is delivered, as #MF
+      // when CR0.NE is set. Both are faults: RIP stays on the fwait.
+      if ((cpu->cr0 & kCr0Mp) && (cpu->cr0 & kCr0Ts)) {
+        return Outcome{true, kVectorDeviceNotAvailable};
+      }
+      if (cpu->fpu_status & kFpuStatusEs) {
+        if (!(cpu->cr0 & kCr0Ne)) {
+          // Legacy (MS-DOS compatible) reporting through FERR#/IRQ 13: no
+          // such wiring on a microVM.
+          return absl::FailedPreconditionError(absl::StrFormat(
+              "fwait with a pending x87 exception (FSW %#x) and CR0.NE clear (FERR# "
+              "reporting not emulated)",
+              cpu->fpu_status));
+        }
+        return Outcome{true, kVectorX87Error};
+      }
+      cpu->rip += insn.length;
+      return Outcome{};
+    }
     case Op::kPopcnt: {
       uint64_t src = 0;
       const int size = insn.operand_size;

@@ -2,7 +2,8 @@
 // (kvm-here.md): int3 becomes a #BP to inject, cmpxchg8b/cmpxchg16b run
 // atomically on the guest's memory (a host `lock cmpxchg8b/16b` on the
 // mapping, so other vCPUs see an atomic update) and set RDX:RAX / ZF as the
-// SDM says, popcnt computes its result and flags. Pure code: the caller supplies registers and a way to reach
+// SDM says, popcnt computes its result and flags, fwait checks CR0.TS/MP
+// (#NM) and the x87 status word's ES bit (#MF) and is otherwise a no-op. Pure code: the caller supplies registers and a way to reach
 // guest memory, and hands the result to KVM.
 #ifndef BLIMP_ARCH_X86_64_INSN_EMULATE_H_
 #define BLIMP_ARCH_X86_64_INSN_EMULATE_H_
@@ -23,10 +24,19 @@ struct Cpu {
   uint64_t rflags = 0;
   uint64_t fs_base = 0;
   uint64_t gs_base = 0;
+  uint64_t cr0 = 0;
+  // x87 status word (FSW), as KVM_GET_FPU reports it; read by fwait only.
+  uint16_t fpu_status = 0;
 };
 
 constexpr uint64_t kRflagsZf = 1ull << 6;
 constexpr uint8_t kVectorBreakpoint = 3;  // #BP, a trap: saved RIP is after int3.
+constexpr uint8_t kVectorDeviceNotAvailable = 7;  // #NM, a fault.
+constexpr uint8_t kVectorX87Error = 16;           // #MF, a fault.
+constexpr uint64_t kCr0Mp = 1ull << 1;
+constexpr uint64_t kCr0Ts = 1ull << 3;
+constexpr uint64_t kCr0Ne = 1ull << 5;
+constexpr uint16_t kFpuStatusEs = 1u << 7;  // Error summary: an unmasked exception is pending.
 
 // Host address of `len` bytes of guest memory at a linear address, writable;
 // the range never crosses a 4 KiB page (callers translate one page). An

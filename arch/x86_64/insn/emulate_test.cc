@@ -240,5 +240,74 @@ TEST_F(EmulateTest, ClacStacFlipAcOnly) {
   EXPECT_EQ(cpu_.rip, rip + 6);
 }
 
+// Linux's kernel runs with CR0 = PE MP ET NE WP PG (0x80050033) and TS clear.
+constexpr uint64_t kLinuxCr0 = 0x80050033;
+
+TEST_F(EmulateTest, FwaitWithNothingPendingIsANop) {
+  cpu_.cr0 = kLinuxCr0;
+  cpu_.fpu_status = 0x3800;  // TOP=7, no exception flags.
+  cpu_.gpr[kRax] = 0x1234;
+  uint64_t rip = cpu_.rip;
+  auto out = Run({0x9b});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_FALSE(out->inject_exception);
+  EXPECT_EQ(cpu_.rip, rip + 1);
+  EXPECT_EQ(cpu_.rflags, 0x2u);
+  EXPECT_EQ(cpu_.gpr[kRax], 0x1234u);
+  EXPECT_EQ(lookups_, 0);
+}
+
+TEST_F(EmulateTest, FwaitWithMaskedExceptionFlagsOnlyIsANop) {
+  // PE and UE set but masked by FCW: ES stays clear, nothing is delivered.
+  cpu_.cr0 = kLinuxCr0;
+  cpu_.fpu_status = 0x0030;
+  uint64_t rip = cpu_.rip;
+  auto out = Run({0x9b});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_FALSE(out->inject_exception);
+  EXPECT_EQ(cpu_.rip, rip + 1);
+}
+
+TEST_F(EmulateTest, FwaitWithPendingExceptionInjectsMfAtTheFwait) {
+  cpu_.cr0 = kLinuxCr0;
+  cpu_.fpu_status = 0x8081;  // B, ES, IE: an unmasked invalid operation.
+  uint64_t rip = cpu_.rip;
+  auto out = Run({0x9b});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_TRUE(out->inject_exception);
+  EXPECT_EQ(out->vector, 16);
+  EXPECT_EQ(cpu_.rip, rip);  // #MF is a fault: reported on the fwait.
+}
+
+TEST_F(EmulateTest, FwaitWithTsAndMpRaisesNmFirst) {
+  cpu_.cr0 = kLinuxCr0 | kCr0Ts;
+  cpu_.fpu_status = 0x8081;
+  uint64_t rip = cpu_.rip;
+  auto out = Run({0x9b});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_TRUE(out->inject_exception);
+  EXPECT_EQ(out->vector, 7);
+  EXPECT_EQ(cpu_.rip, rip);
+}
+
+TEST_F(EmulateTest, FwaitWithTsButNoMpIsNotNm) {
+  cpu_.cr0 = (kLinuxCr0 & ~kCr0Mp) | kCr0Ts;
+  cpu_.fpu_status = 0;
+  uint64_t rip = cpu_.rip;
+  auto out = Run({0x9b});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_FALSE(out->inject_exception);
+  EXPECT_EQ(cpu_.rip, rip + 1);
+}
+
+TEST_F(EmulateTest, FwaitPendingWithoutNeIsRefusedUntouched) {
+  cpu_.cr0 = kLinuxCr0 & ~kCr0Ne;
+  cpu_.fpu_status = 0x8081;
+  uint64_t rip = cpu_.rip;
+  auto out = Run({0x9b});
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kFailedPrecondition) << out.status();
+  EXPECT_EQ(cpu_.rip, rip);
+}
+
 }  // namespace
 }  // namespace blimp::arch::x86_64::insn
