@@ -2,7 +2,7 @@
 """Prints every benchmark table: Blimp vs QEMU (-M microvm) booting the same
 guest file, measured in the same run. See BENCHMARKS.md.
 
-  python3 bench/run.py [--runs N] [--only boot,balloon,api]
+  python3 bench/run.py [--runs N] [--only boot,balloon,reclaim,api,linux]
 """
 import argparse
 import os
@@ -12,11 +12,13 @@ import subprocess
 import balloon_bench
 import boot_bench
 import daemon_bench
+import reclaim_bench
 import linux_bench
 
 SECTIONS = {
     "boot": boot_bench.run,
     "balloon": balloon_bench.run,
+    "reclaim": reclaim_bench.run,
     "api": daemon_bench.run,
     "linux": linux_bench.run,
 }
