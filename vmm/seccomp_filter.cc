@@ -14,6 +14,10 @@
 
 #include "absl/strings/str_cat.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
+
 namespace blimp::vmm {
 namespace {
 
@@ -58,6 +62,11 @@ absl::Status Check(int rc, const char* what) {
 }  // namespace
 
 absl::Status InstallVmmSeccompFilter() {
+#if defined(__SANITIZE_ADDRESS__)
+  // LeakSanitizer stops the world with ptrace at exit, which the filter
+  // forbids: check for leaks now (this also turns the exit-time check off).
+  __lsan_do_leak_check();
+#endif
   std::unique_ptr<void, ContextDeleter> ctx(seccomp_init(SCMP_ACT_KILL_PROCESS));
   if (!ctx) return absl::InternalError("seccomp_init failed");
   scmp_filter_ctx c = ctx.get();
@@ -92,6 +101,19 @@ absl::Status InstallVmmSeccompFilter() {
       // Signals to our own threads only (vCPU kicks).
       {SCMP_SYS(tgkill), 1, {SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(self))}, "tgkill"},
   };
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer's allocator tunes its shadow memory with these; they
+  // never drop data. Only in sanitizer builds.
+  for (int advice : {MADV_NOHUGEPAGE, MADV_HUGEPAGE, MADV_DONTDUMP, MADV_DODUMP}) {
+    scmp_arg_cmp arg = SCMP_A2(SCMP_CMP_EQ, static_cast<scmp_datum_t>(advice));
+    if (absl::Status s = Check(seccomp_rule_add_array(c, SCMP_ACT_ALLOW, SCMP_SYS(madvise), 1,
+                                                      &arg),
+                               "sanitizer madvise");
+        !s.ok()) {
+      return s;
+    }
+  }
+#endif
   for (const Rule& rule : rules) {
     if (absl::Status s = Check(seccomp_rule_add_array(c, SCMP_ACT_ALLOW, rule.syscall,
                                                       rule.count, rule.args),
