@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bazel build //vmm:blimp-vmm //tests/guest:test_guest
+bazel build //daemon:blimpd //vmm:blimp-vmm //tests/guest:test_guest
 exec bash scripts/demo_run.sh "$@"
