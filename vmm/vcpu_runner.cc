@@ -231,9 +231,12 @@ bool VcpuRunner::CompleteInstruction(std::string* why) {
                         status.ToString());
     return false;
   }
-  if (counters_.emulated++ < 16) {
-    LOG(INFO) << absl::StrFormat("vCPU %u: completed %s at RIP %#x for KVM", vcpu_.id(),
-                                 insn::Mnemonic(decoded->op), regs->rip);
+  counters_.emulated++;
+  const size_t op_index = static_cast<size_t>(decoded->op);
+  const uint64_t seen = op_index < 16 ? counters_.emulated_by_op[op_index]++ : 0;
+  if (seen < 4 || (seen & (seen - 1)) == 0) {  // The first 4, then at powers of two.
+    LOG(INFO) << absl::StrFormat("vCPU %u: completed %s at RIP %#x for KVM (%u so far)",
+                                 vcpu_.id(), insn::Mnemonic(decoded->op), regs->rip, seen + 1);
   }
   return true;
 }

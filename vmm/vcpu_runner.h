@@ -25,6 +25,9 @@ struct VcpuCounters {
   std::atomic<uint64_t> unhandled_mmio{0};
   // Instructions KVM could not emulate that blimp-vmm completed instead.
   std::atomic<uint64_t> emulated{0};
+  // The same per instruction (indexed by arch::x86_64::insn::Op); the first
+  // few of each kind are logged.
+  std::atomic<uint64_t> emulated_by_op[16] = {};
 };
 
 class VcpuRunner {
