@@ -188,13 +188,21 @@ bool VcpuRunner::CompleteInstruction(std::string* why) {
   cpu.fs_base = sregs->fs.base;
   cpu.gs_base = sregs->gs.base;
   cpu.cr0 = sregs->cr0;
-  if (decoded->op == insn::Op::kFwait) {
-    absl::StatusOr<kvm_fpu> fpu = vcpu_.GetFpu();  // KVM_GET_FPU: a KVM ioctl, seccomp allows it.
+  cpu.cr4 = sregs->cr4;
+  const bool uses_fpu = decoded->op == insn::Op::kFwait || decoded->op == insn::Op::kLdmxcsr ||
+                        decoded->op == insn::Op::kStmxcsr;
+  absl::StatusOr<kvm_fpu> fpu;
+  if (uses_fpu) {
+    fpu = vcpu_.GetFpu();  // KVM_GET_FPU: a KVM ioctl (type 0xAE), seccomp allows it.
     if (!fpu.ok()) {
-      *why = absl::StrCat("fwait not completed: ", fpu.status().ToString());
+      *why = absl::StrCat(insn::Mnemonic(decoded->op), " not completed: ",
+                          fpu.status().ToString());
       return false;
     }
     cpu.fpu_status = fpu->fsw;
+    cpu.mxcsr = fpu->mxcsr;
+    static const uint32_t mxcsr_mask = insn::HostMxcsrMask();
+    cpu.mxcsr_mask = mxcsr_mask;
   }
   insn::LinearToHost to_host = [&](uint64_t linear, size_t len) -> absl::StatusOr<uint8_t*> {
     absl::StatusOr<uint64_t> gpa = TranslateGuestVirtual(memory_, *sregs, linear);
@@ -214,15 +222,20 @@ bool VcpuRunner::CompleteInstruction(std::string* why) {
   for (int i = 0; i < 16; ++i) *out_gprs[i] = cpu.gpr[i];
   out.rip = cpu.rip;
   out.rflags = cpu.rflags;
-  absl::Status status = vcpu_.SetRegs(out);
+  absl::Status status = absl::OkStatus();
+  if (decoded->op == insn::Op::kLdmxcsr && !outcome->inject_exception) {
+    fpu->mxcsr = cpu.mxcsr;
+    status = vcpu_.SetFpu(*fpu);  // KVM_SET_FPU: a KVM ioctl.
+  }
+  if (status.ok()) status = vcpu_.SetRegs(out);
   if (status.ok() && outcome->inject_exception) {
     absl::StatusOr<kvm_vcpu_events> events = vcpu_.GetVcpuEvents();
     status = events.status();
     if (events.ok()) {
       events->exception.injected = 1;
       events->exception.nr = outcome->vector;
-      events->exception.has_error_code = 0;
-      events->exception.error_code = 0;
+      events->exception.has_error_code = outcome->has_error_code ? 1 : 0;
+      events->exception.error_code = outcome->error_code;
       status = vcpu_.SetVcpuEvents(*events);
     }
   }

@@ -44,6 +44,8 @@ const char* Mnemonic(Op op) {
     case Op::kClac: return "clac";
     case Op::kStac: return "stac";
     case Op::kFwait: return "fwait";
+    case Op::kLdmxcsr: return "ldmxcsr";
+    case Op::kStmxcsr: return "stmxcsr";
   }
   return "?";
 }
@@ -53,7 +55,7 @@ absl::StatusOr<Instruction> Decode(absl::Span<const uint8_t> code) {
   Instruction insn{};
   MemOperand mem;
   uint8_t rex = 0;
-  bool rep = false, opsize16 = false;
+  bool rep = false, repne = false, opsize16 = false;
   // Legacy prefixes (any order), then at most one REX right before the opcode.
   for (;;) {
     if (!r.Has(1)) return Truncated();
@@ -70,7 +72,9 @@ absl::StatusOr<Instruction> Decode(absl::Span<const uint8_t> code) {
       rep = true;
     } else if (b == 0x66) {
       opsize16 = true;
-    } else if (b == 0xf2 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x26) {
+    } else if (b == 0xf2) {
+      repne = true;
+    } else if (b == 0x2e || b == 0x36 || b == 0x3e || b == 0x26) {
       // Operand size / rep / ignored segment overrides: no effect on these.
     } else {
       break;
@@ -119,6 +123,8 @@ absl::StatusOr<Instruction> Decode(absl::Span<const uint8_t> code) {
     insn.op = Op::kPopcnt;
   } else if (op2 == 0xc7 && reg == 1) {
     insn.op = (rex & 0x08) ? Op::kCmpxchg16b : Op::kCmpxchg8b;
+  } else if (op2 == 0xae && (reg == 2 || reg == 3) && !rep && !repne && !opsize16) {
+    insn.op = reg == 2 ? Op::kLdmxcsr : Op::kStmxcsr;
   } else if (op2 == 0xae && reg == 4) {
     insn.op = Op::kXsave;
   } else if (op2 == 0xae && reg == 5) {

@@ -29,6 +29,8 @@ enum class Op {
   kClac,        // 0F 01 CA (SMAP, patched in on kernel entry paths)
   kStac,        // 0F 01 CB
   kFwait,       // 9B (wait): checks for pending unmasked x87 exceptions
+  kLdmxcsr,     // 0F AE /2 (mod != 3, no 66/F2/F3): MXCSR from m32
+  kStmxcsr,     // 0F AE /3 (mod != 3, no 66/F2/F3): MXCSR to m32
 };
 
 enum class Segment { kNone, kFs, kGs };  // Other overrides are no-ops in 64-bit mode.

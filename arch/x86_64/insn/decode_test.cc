@@ -166,5 +166,24 @@ TEST(DecodeTest, Fwait) {
   EXPECT_STREQ(Mnemonic(insn->op), "fwait");
 }
 
+TEST(DecodeTest, LdmxcsrStmxcsrMemoryFormsOnly) {
+  uint8_t ld[] = {0x0f, 0xae, 0x54, 0x24, 0x04};
+  auto insn = Decode(ld);
+  ASSERT_TRUE(insn.ok()) << insn.status();
+  EXPECT_EQ(insn->op, Op::kLdmxcsr);
+  EXPECT_EQ(insn->length, 5);
+  ASSERT_TRUE(insn->mem.has_value());
+  EXPECT_EQ(insn->mem->base, kRsp);
+  EXPECT_EQ(insn->mem->disp, 4);
+  uint8_t st[] = {0x0f, 0xae, 0x1f};
+  insn = Decode(st);
+  ASSERT_TRUE(insn.ok()) << insn.status();
+  EXPECT_EQ(insn->op, Op::kStmxcsr);
+  uint8_t wrfsbase[] = {0xf3, 0x48, 0x0f, 0xae, 0xd0};  // F3 0F AE /2, register form.
+  EXPECT_EQ(Decode(wrfsbase).status().code(), absl::StatusCode::kNotFound);
+  uint8_t prefixed[] = {0x66, 0x0f, 0xae, 0x17};
+  EXPECT_EQ(Decode(prefixed).status().code(), absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace blimp::arch::x86_64::insn

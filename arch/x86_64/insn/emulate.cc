@@ -38,6 +38,15 @@ bool HostCmpxchg8b(uint8_t* p, uint32_t* expected_lo, uint32_t* expected_hi, uin
 
 }  // namespace
 
+uint32_t HostMxcsrMask() {
+  alignas(16) uint8_t area[512] = {};
+  // SAFETY: fxsave writes exactly 512 bytes to a 16-byte aligned buffer.
+  asm volatile("fxsave %0" : "=m"(area));
+  uint32_t mask;
+  std::memcpy(&mask, area + 28, 4);
+  return mask == 0 ? 0xffbf : mask;
+}
+
 uint64_t EffectiveAddress(const MemOperand& mem, const Cpu& cpu, int length) {
   uint64_t addr = static_cast<uint64_t>(mem.disp);
   if (mem.rip_relative) addr += cpu.rip + length;
@@ -118,6 +127,40 @@ absl::StatusOr<Outcome> Emulate(const Instruction& insn, Cpu* cpu, const LinearT
               cpu->fpu_status));
         }
         return Outcome{true, kVectorX87Error};
+      }
+      cpu->rip += insn.length;
+      return Outcome{};
+    }
+    case Op::kLdmxcsr:
+    case Op::kStmxcsr: {
+      // SDM vol. 2, LDMXCSR/STMXCSR: #UD if CR0.EM or !CR4.OSFXSR, #NM if
+      // CR0.TS, #GP(0) for reserved bits (ldmxcsr), #PF on the operand.
+      if ((cpu->cr0 & kCr0Em) || !(cpu->cr4 & kCr4Osfxsr)) {
+        return Outcome{true, kVectorUndefined};
+      }
+      if (cpu->cr0 & kCr0Ts) return Outcome{true, kVectorDeviceNotAvailable};
+      if (!insn.mem) return absl::InvalidArgumentError("no memory operand");
+      uint64_t addr = EffectiveAddress(*insn.mem, *cpu, insn.length);
+      if ((addr & 0xfff) + 4 > 0x1000) {
+        return absl::FailedPreconditionError(
+            absl::StrFormat("%s operand at %#x crosses a page", Mnemonic(insn.op), addr));
+      }
+      absl::StatusOr<uint8_t*> host = memory(addr, 4);
+      if (!host.ok()) {
+        return absl::FailedPreconditionError(absl::StrFormat(
+            "%s operand at %#x: %s (#PF)", Mnemonic(insn.op), addr, host.status().message()));
+      }
+      if (insn.op == Op::kStmxcsr) {
+        std::memcpy(*host, &cpu->mxcsr, 4);
+      } else {
+        uint32_t value;
+        std::memcpy(&value, *host, 4);
+        if (value & ~cpu->mxcsr_mask) {
+          Outcome gp{true, kVectorGeneralProtection};
+          gp.has_error_code = true;
+          return gp;
+        }
+        cpu->mxcsr = value;
       }
       cpu->rip += insn.length;
       return Outcome{};

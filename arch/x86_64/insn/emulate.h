@@ -27,12 +27,20 @@ struct Cpu {
   uint64_t cr0 = 0;
   // x87 status word (FSW), as KVM_GET_FPU reports it; read by fwait only.
   uint16_t fpu_status = 0;
+  // Read and written by ldmxcsr/stmxcsr only.
+  uint64_t cr4 = 0;
+  uint32_t mxcsr = 0;
+  uint32_t mxcsr_mask = 0;  // Bits ldmxcsr may set (FXSAVE's MXCSR_MASK); others #GP.
 };
 
 constexpr uint64_t kRflagsZf = 1ull << 6;
 constexpr uint8_t kVectorBreakpoint = 3;  // #BP, a trap: saved RIP is after int3.
 constexpr uint8_t kVectorDeviceNotAvailable = 7;  // #NM, a fault.
 constexpr uint8_t kVectorX87Error = 16;           // #MF, a fault.
+constexpr uint8_t kVectorUndefined = 6;           // #UD, a fault.
+constexpr uint8_t kVectorGeneralProtection = 13;  // #GP(error code), a fault.
+constexpr uint64_t kCr0Em = 1ull << 2;
+constexpr uint64_t kCr4Osfxsr = 1ull << 9;
 constexpr uint64_t kCr0Mp = 1ull << 1;
 constexpr uint64_t kCr0Ts = 1ull << 3;
 constexpr uint64_t kCr0Ne = 1ull << 5;
@@ -47,7 +55,13 @@ struct Outcome {
   // Set: inject this exception vector (no error code) with `cpu` as is.
   bool inject_exception = false;
   uint8_t vector = 0;
+  bool has_error_code = false;
+  uint32_t error_code = 0;
 };
+
+// The MXCSR_MASK of this host's CPU (FXSAVE bytes 28-31; 0 means 0xffbf,
+// SDM vol. 1 11.6.6). Under PVM the guest runs on the host's CPU.
+uint32_t HostMxcsrMask();
 
 // The linear address of a memory operand (segment base included) for an
 // instruction of `length` bytes at cpu.rip.

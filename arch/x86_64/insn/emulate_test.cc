@@ -309,5 +309,86 @@ TEST_F(EmulateTest, FwaitPendingWithoutNeIsRefusedUntouched) {
   EXPECT_EQ(cpu_.rip, rip);
 }
 
+constexpr uint64_t kLinuxCr4 = 0x110eb0;  // OSFXSR among others.
+uint32_t Get32(const std::vector<uint8_t>& ram, size_t offset) {
+  uint32_t v;
+  std::memcpy(&v, &ram[offset], 4);
+  return v;
+}
+
+TEST_F(EmulateTest, LdmxcsrLoadsFromMemory) {
+  cpu_.cr0 = kLinuxCr0;
+  cpu_.cr4 = kLinuxCr4;
+  cpu_.mxcsr = 0x1f80;
+  cpu_.mxcsr_mask = 0xffff;
+  Put64(0x104, 0x1fa0);  // [rsp+4]
+  cpu_.gpr[kRsp] = kBase + 0x100;
+  uint64_t rip = cpu_.rip;
+  auto out = Run({0x0f, 0xae, 0x54, 0x24, 0x04});  // ldmxcsr 0x4(%rsp), as in Linux
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_FALSE(out->inject_exception);
+  EXPECT_EQ(cpu_.mxcsr, 0x1fa0u);
+  EXPECT_EQ(cpu_.rip, rip + 5);
+  EXPECT_EQ(cpu_.rflags, 0x2u);
+}
+
+TEST_F(EmulateTest, LdmxcsrReservedBitIsGpZeroAndLeavesMxcsr) {
+  cpu_.cr0 = kLinuxCr0;
+  cpu_.cr4 = kLinuxCr4;
+  cpu_.mxcsr = 0x1f80;
+  cpu_.mxcsr_mask = 0xffff;
+  Put64(0x104, 0x11f80);
+  cpu_.gpr[kRsp] = kBase + 0x100;
+  uint64_t rip = cpu_.rip;
+  auto out = Run({0x0f, 0xae, 0x54, 0x24, 0x04});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_TRUE(out->inject_exception);
+  EXPECT_EQ(out->vector, 13);
+  EXPECT_TRUE(out->has_error_code);
+  EXPECT_EQ(out->error_code, 0u);
+  EXPECT_EQ(cpu_.mxcsr, 0x1f80u);
+  EXPECT_EQ(cpu_.rip, rip);
+}
+
+TEST_F(EmulateTest, StmxcsrStoresToMemory) {
+  cpu_.cr0 = kLinuxCr0;
+  cpu_.cr4 = kLinuxCr4;
+  cpu_.mxcsr = 0x1f80;
+  cpu_.gpr[kRdi] = kBase + 0x200;
+  uint64_t rip = cpu_.rip;
+  auto out = Run({0x0f, 0xae, 0x1f});  // stmxcsr (%rdi)
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_FALSE(out->inject_exception);
+  EXPECT_EQ(Get32(ram_, 0x200), 0x1f80u);
+  EXPECT_EQ(cpu_.rip, rip + 3);
+}
+
+TEST_F(EmulateTest, MxcsrFaultsUdWithoutOsfxsrAndNmWithTs) {
+  cpu_.cr0 = kLinuxCr0;
+  cpu_.cr4 = 0;
+  cpu_.gpr[kRdi] = kBase;
+  auto ud = Run({0x0f, 0xae, 0x17});  // ldmxcsr (%rdi)
+  ASSERT_TRUE(ud.ok()) << ud.status();
+  EXPECT_EQ(ud->vector, 6);
+  cpu_.cr4 = kLinuxCr4;
+  cpu_.cr0 = kLinuxCr0 | kCr0Ts;
+  auto nm = Run({0x0f, 0xae, 0x17});
+  ASSERT_TRUE(nm.ok()) << nm.status();
+  EXPECT_EQ(nm->vector, 7);
+  EXPECT_EQ(lookups_, 0);
+}
+
+TEST_F(EmulateTest, LdmxcsrUnmappedIsRefused) {
+  cpu_.cr0 = kLinuxCr0;
+  cpu_.cr4 = kLinuxCr4;
+  cpu_.gpr[kRdi] = 0x1000;
+  auto out = Run({0x0f, 0xae, 0x17});
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(HostMxcsrMaskTest, CoversTheDefaultBits) {
+  EXPECT_EQ(HostMxcsrMask() & 0xffbf, 0xffbfu);
+}
+
 }  // namespace
 }  // namespace blimp::arch::x86_64::insn
