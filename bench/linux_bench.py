@@ -16,7 +16,8 @@ import vmm_runner
 
 LINUX_DIR = os.environ.get("BLIMP_LINUX_DIR", os.path.join(vmm_runner.ROOT, "build/guest-linux"))
 CMDLINE = ("console=ttyS0 earlyprintk=serial,ttyS0 clearcpuid=smap noxsave mitigations=off init_on_alloc=0 no_timer_check "
-           "tsc=reliable lpj=4000000 nokaslr audit=0 ftrace=nop")
+           "tsc=reliable lpj=4000000 nokaslr audit=0 ftrace=nop "
+           "initcall_blacklist=ftrace_check_for_weak_functions")
 MILESTONES = [
     ("Linux version", "Linux version"),
     ("e820 map printed", "BIOS-e820"),
@@ -25,6 +26,9 @@ MILESTONES = [
     ("early FPU set-up", "x86/fpu:"),
     ("SMP/CPU0 up", "smpboot: CPU0:"),
     ("devtmpfs", "devtmpfs: initialized"),
+    ("kvm-clock clocksource", "Switched to clocksource kvm-clock"),
+    ("IPv4 (PF_INET)", "NET: Registered PF_INET protocol family"),
+    ("initramfs unpacking", "Trying to unpack rootfs image"),
     ("init freed (userspace next)", "Freeing unused kernel image"),
     ("BLIMP-GUEST-READY", "BLIMP-GUEST-READY"),
 ]

@@ -28,7 +28,8 @@ using blimp::v1::BalloonService;
 constexpr const char* kMilestones[] = {
     "Linux version",   "Memory: ",       "printk: console [ttyS0] enabled",
     "x86/fpu:",        "smpboot: CPU0:", "devtmpfs: initialized",
-    "Freeing unused kernel image", "BLIMP-GUEST-READY",
+    "Switched to clocksource kvm-clock", "NET: Registered PF_INET protocol family",
+    "Trying to unpack rootfs image", "Freeing unused kernel image", "BLIMP-GUEST-READY",
 };
 
 TEST(LinuxBootTest, BootsToShellAndBalloonWorksWithLinuxDriver) {
