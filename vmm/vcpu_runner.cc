@@ -1,5 +1,7 @@
 #include "vmm/vcpu_runner.h"
 
+#include <cstring>
+
 #include <signal.h>
 
 #include "absl/strings/str_cat.h"
@@ -190,7 +192,7 @@ bool VcpuRunner::CompleteInstruction(std::string* why) {
   cpu.cr0 = sregs->cr0;
   cpu.cr4 = sregs->cr4;
   const bool uses_fpu = decoded->op == insn::Op::kFwait || decoded->op == insn::Op::kLdmxcsr ||
-                        decoded->op == insn::Op::kStmxcsr;
+                        decoded->op == insn::Op::kStmxcsr || decoded->op == insn::Op::kMovdToXmm;
   absl::StatusOr<kvm_fpu> fpu;
   if (uses_fpu) {
     fpu = vcpu_.GetFpu();  // KVM_GET_FPU: a KVM ioctl (type 0xAE), seccomp allows it.
@@ -203,6 +205,7 @@ bool VcpuRunner::CompleteInstruction(std::string* why) {
     cpu.mxcsr = fpu->mxcsr;
     static const uint32_t mxcsr_mask = insn::HostMxcsrMask();
     cpu.mxcsr_mask = mxcsr_mask;
+    std::memcpy(cpu.xmm, fpu->xmm, sizeof(cpu.xmm));
   }
   insn::LinearToHost to_host = [&](uint64_t linear, size_t len) -> absl::StatusOr<uint8_t*> {
     absl::StatusOr<uint64_t> gpa = TranslateGuestVirtual(memory_, *sregs, linear);
@@ -223,8 +226,10 @@ bool VcpuRunner::CompleteInstruction(std::string* why) {
   out.rip = cpu.rip;
   out.rflags = cpu.rflags;
   absl::Status status = absl::OkStatus();
-  if (decoded->op == insn::Op::kLdmxcsr && !outcome->inject_exception) {
+  if ((decoded->op == insn::Op::kLdmxcsr || decoded->op == insn::Op::kMovdToXmm) &&
+      !outcome->inject_exception) {
     fpu->mxcsr = cpu.mxcsr;
+    std::memcpy(fpu->xmm, cpu.xmm, sizeof(cpu.xmm));
     status = vcpu_.SetFpu(*fpu);  // KVM_SET_FPU: a KVM ioctl.
   }
   if (status.ok()) status = vcpu_.SetRegs(out);

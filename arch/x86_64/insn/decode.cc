@@ -46,6 +46,7 @@ const char* Mnemonic(Op op) {
     case Op::kFwait: return "fwait";
     case Op::kLdmxcsr: return "ldmxcsr";
     case Op::kStmxcsr: return "stmxcsr";
+    case Op::kMovdToXmm: return "movd";
   }
   return "?";
 }
@@ -112,14 +113,26 @@ absl::StatusOr<Instruction> Decode(absl::Span<const uint8_t> code) {
   insn.reg = reg | ((rex & 0x04) << 1);
   insn.operand_size = (rex & 0x08) ? 8 : opsize16 ? 2 : 4;
   const bool popcnt = op2 == 0xb8 && rep;
+  const bool movd = op2 == 0x6e && opsize16 && !rep && !repne;
+  if (movd) {
+    insn.op = Op::kMovdToXmm;
+    insn.operand_size = (rex & 0x08) ? 8 : 4;
+  }
   if (mod == 3) {
+    if (movd) {
+      insn.rm_reg = rm | ((rex & 0x01) << 3);
+      insn.length = static_cast<int>(r.pos());
+      return insn;
+    }
     if (!popcnt) return absl::NotFoundError("register form not emulated");
     insn.op = Op::kPopcnt;
     insn.rm_reg = rm | ((rex & 0x01) << 3);
     insn.length = static_cast<int>(r.pos());
     return insn;
   }
-  if (popcnt) {
+  if (movd) {
+    // Decoded above.
+  } else if (popcnt) {
     insn.op = Op::kPopcnt;
   } else if (op2 == 0xc7 && reg == 1) {
     insn.op = (rex & 0x08) ? Op::kCmpxchg16b : Op::kCmpxchg8b;

@@ -31,6 +31,7 @@ enum class Op {
   kFwait,       // 9B (wait): checks for pending unmasked x87 exceptions
   kLdmxcsr,     // 0F AE /2 (mod != 3, no 66/F2/F3): MXCSR from m32
   kStmxcsr,     // 0F AE /3 (mod != 3, no 66/F2/F3): MXCSR to m32
+  kMovdToXmm,   // 66 0F 6E /r: movd xmm, r/m32 (REX.W: movq xmm, r/m64)
 };
 
 enum class Segment { kNone, kFs, kGs };  // Other overrides are no-ops in 64-bit mode.

@@ -165,6 +165,37 @@ absl::StatusOr<Outcome> Emulate(const Instruction& insn, Cpu* cpu, const LinearT
       cpu->rip += insn.length;
       return Outcome{};
     }
+    case Op::kMovdToXmm: {
+      // SDM vol. 2, MOVD/MOVQ: #UD if CR0.EM or !CR4.OSFXSR, #NM if CR0.TS;
+      // the value is zero-extended to 128 bits.
+      if ((cpu->cr0 & kCr0Em) || !(cpu->cr4 & kCr4Osfxsr)) {
+        return Outcome{true, kVectorUndefined};
+      }
+      if (cpu->cr0 & kCr0Ts) return Outcome{true, kVectorDeviceNotAvailable};
+      const int size = insn.operand_size;
+      uint64_t value = 0;
+      if (insn.rm_reg) {
+        value = cpu->gpr[*insn.rm_reg];
+      } else {
+        if (!insn.mem) return absl::InvalidArgumentError("no source operand");
+        uint64_t addr = EffectiveAddress(*insn.mem, *cpu, insn.length);
+        if ((addr & 0xfff) + size > 0x1000) {
+          return absl::FailedPreconditionError(
+              absl::StrFormat("movd operand at %#x crosses a page", addr));
+        }
+        absl::StatusOr<uint8_t*> host = memory(addr, size);
+        if (!host.ok()) {
+          return absl::FailedPreconditionError(absl::StrFormat(
+              "movd operand at %#x: %s (#PF)", addr, host.status().message()));
+        }
+        std::memcpy(&value, *host, size);
+      }
+      if (size == 4) value &= 0xffffffffull;
+      std::memset(cpu->xmm[insn.reg], 0, 16);
+      std::memcpy(cpu->xmm[insn.reg], &value, 8);
+      cpu->rip += insn.length;
+      return Outcome{};
+    }
     case Op::kPopcnt: {
       uint64_t src = 0;
       const int size = insn.operand_size;

@@ -31,6 +31,8 @@ struct Cpu {
   uint64_t cr4 = 0;
   uint32_t mxcsr = 0;
   uint32_t mxcsr_mask = 0;  // Bits ldmxcsr may set (FXSAVE's MXCSR_MASK); others #GP.
+  // XMM0-15, little-endian (KVM_GET_FPU's layout); movd writes one.
+  uint8_t xmm[16][16] = {};
 };
 
 constexpr uint64_t kRflagsZf = 1ull << 6;

@@ -390,5 +390,37 @@ TEST(HostMxcsrMaskTest, CoversTheDefaultBits) {
   EXPECT_EQ(HostMxcsrMask() & 0xffbf, 0xffbfu);
 }
 
+TEST_F(EmulateTest, MovdToXmmZeroExtends) {
+  cpu_.cr0 = kLinuxCr0;
+  cpu_.cr4 = kLinuxCr4;
+  std::memset(cpu_.xmm[15], 0xee, 16);
+  cpu_.gpr[kRcx] = 0xffffffff12345678ull;
+  uint64_t rip = cpu_.rip;
+  auto out = Run({0x66, 0x44, 0x0f, 0x6e, 0xf9});  // movd %ecx,%xmm15, as in Linux
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_FALSE(out->inject_exception);
+  uint8_t want[16] = {0x78, 0x56, 0x34, 0x12};
+  EXPECT_EQ(std::memcmp(cpu_.xmm[15], want, 16), 0);
+  EXPECT_EQ(cpu_.rip, rip + 5);
+  cpu_.gpr[kRax] = 0x1122334455667788ull;
+  out = Run({0x66, 0x48, 0x0f, 0x6e, 0xc0});  // movq %rax,%xmm0
+  ASSERT_TRUE(out.ok()) << out.status();
+  uint64_t lo, hi;
+  std::memcpy(&lo, cpu_.xmm[0], 8);
+  std::memcpy(&hi, cpu_.xmm[0] + 8, 8);
+  EXPECT_EQ(lo, 0x1122334455667788ull);
+  EXPECT_EQ(hi, 0u);
+  Put64(0x300, 0xaabbccdd99887766ull);
+  cpu_.gpr[kRsi] = kBase + 0x300;
+  out = Run({0x66, 0x0f, 0x6e, 0x0e});  // movd (%rsi),%xmm1
+  ASSERT_TRUE(out.ok()) << out.status();
+  std::memcpy(&lo, cpu_.xmm[1], 8);
+  EXPECT_EQ(lo, 0x99887766u);
+  cpu_.cr0 |= kCr0Ts;
+  out = Run({0x66, 0x0f, 0x6e, 0x0e});
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->vector, 7);
+}
+
 }  // namespace
 }  // namespace blimp::arch::x86_64::insn
