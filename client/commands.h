@@ -1,0 +1,25 @@
+// blimpctl's command table: each command has its help text and a function
+// that parses its own flags (through Env::Parse) and runs it.
+#ifndef BLIMP_CLIENT_COMMANDS_H_
+#define BLIMP_CLIENT_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+#include "client/env.h"
+
+namespace blimp::client {
+
+struct Command {
+  CommandHelp help;
+  int (*run)(Env& env, const CommandHelp& help, const std::vector<std::string>& args);
+};
+
+// vm create|start|stop|delete|get|list|console.
+std::vector<Command> VmCommands();
+// balloon set|get|stats|metrics|interval, balloon hinting start|status|stop.
+std::vector<Command> BalloonCommands();
+
+}  // namespace blimp::client
+
+#endif  // BLIMP_CLIENT_COMMANDS_H_
