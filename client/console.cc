@@ -80,7 +80,8 @@ absl::Status AttachConsole(const std::string& socket_path, int in, int out,
     bool input_open = true;
     char buffer[4096];
     while (true) {
-      pollfd fds[2] = {{socket.get(), POLLIN, 0}, {in, static_cast<short>(input_open ? POLLIN : 0), 0}};
+      // A closed input leaves the set (poll would report its POLLHUP forever).
+      pollfd fds[2] = {{socket.get(), POLLIN, 0}, {input_open ? in : -1, POLLIN, 0}};
       // After the input ends, stay until the guest has been quiet for 0.5 s.
       const int ready = ::poll(fds, 2, input_open ? -1 : 500);
       if (ready < 0) {
