@@ -34,7 +34,9 @@ void Controller::Stop() {
   std::map<std::string, Watcher> watchers;
   {
     absl::MutexLock lock(&mu_);
-    for (auto& [id, watcher] : watchers_) watcher.context->TryCancel();
+    for (auto& [id, watcher] : watchers_) {
+      if (watcher.context) watcher.context->TryCancel();
+    }
     watchers.swap(watchers_);
   }
   for (auto& [id, watcher] : watchers) {
@@ -69,7 +71,8 @@ void Controller::EnsureWatcher(const std::string& id) {
       LOG(WARNING) << "VM '" << id << "': statistics stream ended: " << status.error_message();
     }
     absl::MutexLock lock(&mu_);
-    watchers_[id].done = true;
+    auto it = watchers_.find(id);
+    if (it != watchers_.end()) it->second.done = true;
   });
 }
 
@@ -114,7 +117,9 @@ absl::StatusOr<std::vector<Decision>> Controller::RunOnce() {
       state.available_bytes = latest.stats.available_memory();
       state.free_bytes = latest.stats.free_memory();
       state.total_bytes = latest.stats.total_memory();
+      state.stats_actual_mib = latest.stats.actual_mib();
       state.stats_time = latest.time;
+      state.last_change = last_change_[vm.vm_id()];
     }
     states.push_back(state);
   }
@@ -130,6 +135,10 @@ absl::StatusOr<std::vector<Decision>> Controller::RunOnce() {
     request.mutable_update()->set_amount_mib(decision.new_target_mib);
     google::protobuf::Empty empty;
     grpc::Status status = balloons_->PatchBalloon(Context().get(), request, &empty);
+    {
+      absl::MutexLock lock(&mu_);
+      last_change_[decision.id] = absl::Now();
+    }
     if (!status.ok()) {
       LOG(WARNING) << "VM '" << decision.id << "': PatchBalloon: " << status.error_message();
     }

@@ -60,6 +60,7 @@ class Controller {
   absl::Notification stop_;
   absl::Mutex mu_;
   std::map<std::string, Latest> latest_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, absl::Time> last_change_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Watcher> watchers_ ABSL_GUARDED_BY(mu_);
 };
 

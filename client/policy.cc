@@ -51,9 +51,11 @@ std::vector<Decision> DecideTargets(const std::vector<VmMemoryState>& vms,
     w.mem = vm.mem_size_mib;
     w.old_target = w.target = std::min<int64_t>(vm.target_mib, w.mem);
     w.max_target = std::max<int64_t>(0, w.mem - options.floor_mib);
-    w.fresh = vm.has_stats && now - vm.stats_time <= options.max_stats_age && w.mem > 0;
+    const bool waiting = vm.has_stats && vm.stats_time <= vm.last_change;
+    w.fresh = vm.has_stats && !waiting && now - vm.stats_time <= options.max_stats_age &&
+              w.mem > 0;
     w.avail = static_cast<int64_t>(vm.available_bytes / kMib) -
-              (static_cast<int64_t>(vm.target_mib) - vm.actual_mib);
+              (static_cast<int64_t>(vm.target_mib) - vm.stats_actual_mib);
     w.low = static_cast<int64_t>(std::llround(options.band_low * w.mem));
     w.high = static_cast<int64_t>(std::llround(options.band_high * w.mem));
     w.mid = (w.low + w.high) / 2;
@@ -64,6 +66,7 @@ std::vector<Decision> DecideTargets(const std::vector<VmMemoryState>& vms,
     }
     if (!w.fresh && w.reason.empty()) {
       w.reason = !vm.has_stats ? "no statistics yet: left alone"
+                 : waiting     ? "waiting for statistics newer than the last change"
                                : absl::StrCat("stale statistics (",
                                               absl::FormatDuration(now - vm.stats_time),
                                               " old): left alone");

@@ -17,8 +17,9 @@
 //   - Guests without fresh statistics are left alone (their current target
 //     still counts against the budget).
 // "Available" is taken at the target: the guest reported it with the balloon
-// at `actual`, and will have (target - actual) less once it gets there, so a
-// balloon still moving is not pushed twice.
+// at `stats_actual`, and will have (target - stats_actual) less once it gets
+// there, so a balloon still moving is not pushed twice; statistics older than
+// the last change of the target are not used at all.
 #ifndef BLIMP_CLIENT_POLICY_H_
 #define BLIMP_CLIENT_POLICY_H_
 
@@ -36,10 +37,18 @@ struct VmMemoryState {
   uint32_t target_mib = 0;  // The balloon's current target.
   uint32_t actual_mib = 0;  // Where the guest's balloon is.
   bool has_stats = false;   // The guest reported available_memory.
+  // The balloon's actual size when the statistics were taken: available
+  // memory is measured there, not at `actual_mib` (which moves on while the
+  // statistics stay until the guest's next report).
+  uint32_t stats_actual_mib = 0;
   uint64_t available_bytes = 0;
   uint64_t free_bytes = 0;
   uint64_t total_bytes = 0;
   absl::Time stats_time = absl::InfinitePast();  // When the statistics arrived.
+  // When the controller last changed the target: statistics from before it
+  // do not count (the guest has not reacted yet), so a round never pushes the
+  // same shortage twice.
+  absl::Time last_change = absl::InfinitePast();
 };
 
 struct PolicyOptions {

@@ -21,6 +21,7 @@ VmMemoryState Vm(const std::string& id, uint32_t mem, uint32_t target, uint64_t 
   vm.mem_size_mib = mem;
   vm.target_mib = target;
   vm.actual_mib = target;
+  vm.stats_actual_mib = target;
   vm.has_stats = true;
   vm.available_bytes = avail_mib * kMib;
   vm.free_bytes = avail_mib * kMib;
@@ -125,8 +126,24 @@ TEST(PolicyTest, MovingBalloonIsNotPushedTwice) {
   // balloon empty, so at the target it will have 100: in the band.
   VmMemoryState vm = Vm("a", 512, 200, 300);
   vm.actual_mib = 0;
+  vm.stats_actual_mib = 0;
   auto decisions = DecideTargets({vm}, Options(10000), kNow);
   EXPECT_FALSE(decisions[0].changed()) << decisions[0].reason;
+  // The balloon got there since, but the statistics are from before: the
+  // same projection.
+  vm.actual_mib = 200;
+  decisions = DecideTargets({vm}, Options(10000), kNow);
+  EXPECT_FALSE(decisions[0].changed()) << decisions[0].reason;
+}
+
+TEST(PolicyTest, WaitsForStatisticsNewerThanTheLastChange) {
+  VmMemoryState vm = Vm("a", 512, 200, 20);  // Under pressure...
+  vm.last_change = vm.stats_time + absl::Milliseconds(1);  // ...but we just acted.
+  auto decisions = DecideTargets({vm}, Options(10000), kNow);
+  EXPECT_FALSE(decisions[0].changed());
+  EXPECT_THAT(decisions[0].reason, HasSubstr("waiting for statistics"));
+  vm.last_change = vm.stats_time - absl::Milliseconds(1);
+  EXPECT_TRUE(DecideTargets({vm}, Options(10000), kNow)[0].changed());
 }
 
 TEST(PolicyTest, SameInputSameOutput) {
@@ -189,6 +206,8 @@ TEST(PolicyTest, RandomFleetsKeepTheHardLimits) {
       VmMemoryState vm = Vm(absl::StrCat("vm", i), mem, target, avail,
                             absl::Seconds(random() % 15));
       vm.actual_mib = random() % (mem + 1);
+      vm.stats_actual_mib = random() % (mem + 1);
+      if (random() % 4 == 0) vm.last_change = vm.stats_time + absl::Seconds(1);
       vm.has_stats = random() % 8 != 0;
       vms.push_back(vm);
       minimum += std::min<int64_t>(mem, 128);
