@@ -22,9 +22,6 @@ using blimp::v1::BalloonStats;
 
 constexpr uint64_t kMiB = 1 << 20;
 
-#define SKIP_WITHOUT_KVM() \
-  if (!KvmAvailable()) GTEST_SKIP() << "SKIPPED: /dev/kvm not available"
-
 // A 512 MiB test guest with a balloon, and a gRPC stub on its control socket.
 class BalloonE2eTest : public ::testing::Test {
  protected:

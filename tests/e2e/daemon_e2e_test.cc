@@ -16,9 +16,6 @@
 namespace blimp::tests {
 namespace {
 
-#define SKIP_WITHOUT_KVM() \
-  if (!KvmAvailable()) GTEST_SKIP() << "SKIPPED: /dev/kvm not available"
-
 std::unique_ptr<DaemonProcess> StartDaemonWith(const std::vector<std::string>& ids) {
   auto daemon = DaemonProcess::Start();
   EXPECT_TRUE(daemon.ok()) << daemon.status();

@@ -19,9 +19,6 @@ namespace {
 
 constexpr uint64_t kMiB = 1 << 20;
 
-#define SKIP_WITHOUT_KVM() \
-  if (!KvmAvailable()) GTEST_SKIP() << "SKIPPED: /dev/kvm not available"
-
 std::unique_ptr<VmProcess> Boot(const std::string& socket) {
   auto vm = VmProcess::Start(
       TestGuestConfig(1, 512,

@@ -22,6 +22,10 @@ std::string TestGuestKernel();
 // True if /dev/kvm can be opened; tests that need it skip loudly otherwise.
 bool KvmAvailable();
 
+// In a gtest body: skip, with the message scripts/test.sh counts, without KVM.
+#define SKIP_WITHOUT_KVM() \
+  if (!::blimp::tests::KvmAvailable()) GTEST_SKIP() << "SKIPPED: /dev/kvm not available"
+
 class VmProcess {
  public:
   // Writes `config_json` to a file and starts `blimp-vmm --config-file` with

@@ -14,9 +14,6 @@
 namespace blimp::tests {
 namespace {
 
-#define SKIP_WITHOUT_KVM()                                              \
-  if (!KvmAvailable()) GTEST_SKIP() << "SKIPPED: /dev/kvm not available"
-
 // "mem: total_pages=T free_pages=F used_pages=U" -> value of `key`.
 uint64_t MemField(const std::string& line, const std::string& key) {
   for (absl::string_view part : absl::StrSplit(line, ' ')) {
