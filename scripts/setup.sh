@@ -16,6 +16,9 @@ packages=(
   # iasl to check our ACPI tables, busybox for the Linux guest's initramfs.
   curl qemu-system-x86 acpica-tools busybox-static cpio zstd xz-utils
   linux-libc-dev procps python3
+  # The Linux guest kernel, built from Debian's linux-source-6.1
+  # (tests/guest/linux/build_kernel.sh).
+  make flex bison bc libelf-dev libssl-dev
 )
 
 missing=()

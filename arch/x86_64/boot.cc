@@ -2,7 +2,9 @@
 
 #include <glog/logging.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/boot_data.h"
 #include "arch/x86_64/cpu_state.h"
@@ -31,6 +33,35 @@ std::string VirtioMmioCmdline(const std::vector<VirtioMmioSlot>& devices) {
   return out;
 }
 
+namespace {
+
+// What a guest of this project's PVM-based KVM needs and CPUID cannot say:
+// its guests read CPUID natively (measured 2026-12-01: leaf 1 ECX and leaf
+// 7 EBX read the same in guest ring 0 and ring 3 whatever KVM_SET_CPUID2
+// holds), so Linux is told by name. noxsave: xrstor is not emulated (the
+// boot stops in fpu__init_system_xstate). clearcpuid=smap: otherwise every
+// user access runs clac/stac, each an exit completed in user space.
+constexpr absl::string_view kPvmWords[] = {"noxsave", "clearcpuid=smap"};
+
+void AppendWord(std::string* cmdline, absl::string_view word) {
+  for (absl::string_view w : absl::StrSplit(*cmdline, ' ', absl::SkipEmpty())) {
+    if (w == word) return;
+  }
+  if (!cmdline->empty()) cmdline->push_back(' ');
+  cmdline->append(word.data(), word.size());
+}
+
+}  // namespace
+
+bool CmdlineDisablesAcpi(const std::string& cmdline) {
+  // Linux's early_param("acpi") takes the last acpi= word.
+  bool off = false;
+  for (absl::string_view word : absl::StrSplit(cmdline, ' ', absl::SkipEmpty())) {
+    if (absl::StartsWith(word, "acpi=")) off = word == "acpi=off";
+  }
+  return off;
+}
+
 absl::StatusOr<BootState> SetUpBoot(const memory::GuestMemory& mem, const BootConfig& config) {
   RETURN_IF_ERROR(ValidateAcpiInput(config.vcpu_count, config.virtio_devices));
   ASSIGN_OR_RETURN(std::vector<E820Entry> e820, BuildE820Map(mem));
@@ -52,7 +83,10 @@ absl::StatusOr<BootState> SetUpBoot(const memory::GuestMemory& mem, const BootCo
   }
 
   state.cmdline = config.cmdline;
-  if (config.virtio_mmio_cmdline) {
+  if (config.pvm_workarounds) {
+    for (absl::string_view word : kPvmWords) AppendWord(&state.cmdline, word);
+  }
+  if (CmdlineDisablesAcpi(config.cmdline)) {
     std::string devices = VirtioMmioCmdline(config.virtio_devices);
     state.cmdline += state.cmdline.empty() && !devices.empty() ? devices.substr(1) : devices;
   }

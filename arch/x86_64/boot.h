@@ -30,18 +30,19 @@ struct BootConfig {
   std::string kernel_path;   // ELF vmlinux or bzImage.
   std::string initrd_path;   // Empty: no initrd.
   std::string cmdline;       // As given; nothing (e.g. console=) is added
-                             // except the virtio_mmio.device= entries.
+                             // except virtio_mmio.device= under acpi=off
+                             // and the PVM words (pvm_workarounds).
   uint32_t vcpu_count = 1;
   bool smt = false;          // Two threads per core in CPUID.
-  // Hide the CPU features this host's PVM-based KVM cannot run (cpuid.h).
+  // Hide the CPU features this host's PVM-based KVM cannot run: in CPUID
+  // (cpuid.h) and, since its guests read CPUID natively, by name on the
+  // command line (noxsave clearcpuid=smap, added unless already there).
   bool pvm_workarounds = false;
-  // In the DSDT (always) and, if virtio_mmio_cmdline, on the command line
-  // as virtio_mmio.device=<size>@<base>:<irq>, for kernels without ACPI.
-  // A kernel with both ACPI and CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES then sees
-  // each device twice; the second registration fails its region request
-  // harmlessly ("can't request region"). Set false for ACPI-only kernels.
+  // Each device is described one way per boot (a kernel that read both
+  // would register it twice and fail the second probe, "can't request
+  // region"): in the DSDT (LNRO0005), or, when the command line turns ACPI
+  // off (acpi=off), as virtio_mmio.device=<size>@<base>:<irq>.
   std::vector<VirtioMmioSlot> virtio_devices;
-  bool virtio_mmio_cmdline = true;
   // Enter through the ELF's PVH note if it has one (else the 64-bit entry).
   bool prefer_pvh = false;
 };
@@ -83,6 +84,9 @@ struct VcpuBootState {
 absl::StatusOr<VcpuBootState> BuildVcpuBootState(
     const BootConfig& config, const std::vector<kvm_cpuid_entry2>& supported_cpuid,
     uint32_t index);
+
+// True if `cmdline` turns ACPI off (the word acpi=off, as Linux parses it).
+bool CmdlineDisablesAcpi(const std::string& cmdline);
 
 // " virtio_mmio.device=4K@0xd0000000:5 ..." for the devices.
 std::string VirtioMmioCmdline(const std::vector<VirtioMmioSlot>& devices);

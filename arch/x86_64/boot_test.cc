@@ -53,9 +53,8 @@ TEST_F(BootTest, Linux64ProtocolWithElf) {
   EXPECT_EQ(boot->rsdp_addr, kRsdpAddr);
   EXPECT_EQ(boot->initrd_size, 10000u);
   EXPECT_EQ(boot->initrd_addr, 128 * kMiB - 3 * 4096);
-  EXPECT_EQ(boot->cmdline,
-            "console=ttyS0 reboot=k virtio_mmio.device=4K@0xd0000000:5 "
-            "virtio_mmio.device=4K@0xd0001000:6");
+  // ACPI on: the devices are in the DSDT only.
+  EXPECT_EQ(boot->cmdline, "console=ttyS0 reboot=k");
   EXPECT_EQ(ReadCmdline(*mem_), boot->cmdline);
 
   auto params = mem_->ReadObj<BootParams>(GuestAddress(kZeroPageAddr));
@@ -132,16 +131,39 @@ TEST_F(BootTest, BzImageKeepsItsHeader) {
   EXPECT_GE(boot->initrd_addr, boot->kernel_end);
 }
 
-TEST_F(BootTest, DevicesOnlyCmdlineHasNoLeadingSpace) {
-  config_.cmdline = "";
-  config_.virtio_devices = {VirtioMmioSlotAt(0)};
+TEST_F(BootTest, DevicesOnTheCmdlineOnlyWithAcpiOff) {
+  config_.cmdline = "console=ttyS0 acpi=off";
   auto boot = SetUpBoot(*mem_, config_);
   ASSERT_TRUE(boot.ok());
-  EXPECT_EQ(boot->cmdline, "virtio_mmio.device=4K@0xd0000000:5");
-  config_.virtio_mmio_cmdline = false;
+  EXPECT_EQ(boot->cmdline,
+            "console=ttyS0 acpi=off virtio_mmio.device=4K@0xd0000000:5 "
+            "virtio_mmio.device=4K@0xd0001000:6");
+  EXPECT_EQ(ReadCmdline(*mem_), boot->cmdline);
+  config_.cmdline = "acpi=off acpi=force";  // The last acpi= word counts.
   boot = SetUpBoot(*mem_, config_);
   ASSERT_TRUE(boot.ok());
-  EXPECT_EQ(boot->cmdline, "");
+  EXPECT_EQ(boot->cmdline, "acpi=off acpi=force");
+}
+
+TEST_F(BootTest, PvmWordsAreAddedOnce) {
+  config_.pvm_workarounds = true;
+  config_.cmdline = "console=ttyS0 noxsave";
+  auto boot = SetUpBoot(*mem_, config_);
+  ASSERT_TRUE(boot.ok());
+  EXPECT_EQ(boot->cmdline, "console=ttyS0 noxsave clearcpuid=smap");
+  config_.cmdline = "";
+  boot = SetUpBoot(*mem_, config_);
+  ASSERT_TRUE(boot.ok());
+  EXPECT_EQ(boot->cmdline, "noxsave clearcpuid=smap");
+}
+
+TEST(CmdlineDisablesAcpiTest, Words) {
+  EXPECT_TRUE(CmdlineDisablesAcpi("acpi=off"));
+  EXPECT_TRUE(CmdlineDisablesAcpi("console=ttyS0  acpi=off panic=1"));
+  EXPECT_FALSE(CmdlineDisablesAcpi(""));
+  EXPECT_FALSE(CmdlineDisablesAcpi("noacpi=off"));
+  EXPECT_FALSE(CmdlineDisablesAcpi("acpi=offx"));
+  EXPECT_FALSE(CmdlineDisablesAcpi("acpi=off acpi=on"));
 }
 
 TEST_F(BootTest, Errors) {

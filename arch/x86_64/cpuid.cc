@@ -64,6 +64,10 @@ constexpr CpuidMask kPvmMasks[] = {
      Bit(2) | Bit(3) | Bit(8) | Bit(23), "AVX512_4VNNIW/4FMAPS/VP2INTERSECT/FP16: need XSAVE"},
     {kLeafExtFeatures, 0, CpuidReg::kEdx, Bit(20), "CET IBT: XSAVES supervisor state"},
     {kLeafExtFeatures, 0, CpuidReg::kEdx, Bit(22) | Bit(24) | Bit(25), "AMX: XSAVE state (XFD)"},
+    // SMAP: Linux then runs clac/stac on every user access and entry; the
+    // host cannot emulate them, so each is an exit completed in user space
+    // (arch/x86_64/insn). Without SMAP the kernel patches them out.
+    {kLeafExtFeatures, 0, CpuidReg::kEbx, Bit(20), "SMAP: clac/stac not emulated"},
     // IA32_ARCH_CAPABILITIES (MSR 0x10a): KVM here refuses to set it, so a
     // guest must not be told it exists (QEMU needed -arch-capabilities).
     {kLeafExtFeatures, 0, CpuidReg::kEdx, Bit(29), "ARCH_CAPABILITIES: MSR 0x10a refused"},

@@ -151,6 +151,8 @@ TEST(CpuidTest, PvmWorkaroundsMaskFeatures) {
   EXPECT_FALSE(l7->ebx & (1u << 16));  // AVX512F
   EXPECT_TRUE(l7->ebx & (1u << 3));    // BMI1 stays.
   EXPECT_TRUE(l7->ebx & (1u << 9));    // ERMS stays.
+  EXPECT_FALSE(l7->ebx & (1u << 20));  // SMAP
+  EXPECT_TRUE(l7->ebx & (1u << 7));    // SMEP stays.
   EXPECT_FALSE(l7->edx & (1u << 29));  // ARCH_CAPABILITIES
   EXPECT_EQ(l7->eax, 1u);              // Max subleaf kept.
   EXPECT_EQ(Find(*t, 7, 1)->eax & 0x30, 0u);

@@ -204,6 +204,12 @@ void MmioTransport::WriteStatus(uint32_t value) {
       return;
     }
     active_ = true;
+    // A driver may make buffers available and notify before DRIVER_OK
+    // (Linux's virtio_balloon does so with its first statistics buffer):
+    // such a notification was not delivered, so poll every queue now.
+    for (size_t i = 0; i < queues_.size(); ++i) {
+      if (queues_[i].HasAvailable(memory_)) device_->ProcessQueue(i);
+    }
     return;
   }
   status_ = value;
@@ -225,6 +231,10 @@ void MmioTransport::NotifyQueue(uint32_t index) {
 }
 
 void MmioTransport::NotifyLocked(uint32_t index) {
+  if (!active_ && index < queues_.size() && queues_[index].ready()) {
+    // Before DRIVER_OK: allowed, delivered by the poll at DRIVER_OK.
+    return;
+  }
   if (!active_ || index >= queues_.size()) {
     Refuse("notification for a queue that is not running");
     return;

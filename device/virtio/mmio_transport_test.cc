@@ -114,6 +114,33 @@ TEST_F(MmioTransportTest, FullInitializationActivatesTheDevice) {
   EXPECT_EQ(device_->notified, (std::vector<size_t>{1, 0}));
 }
 
+// Linux's virtio_balloon adds its first statistics buffer and notifies
+// before DRIVER_OK: the buffer must reach the device at DRIVER_OK.
+TEST_F(MmioTransportTest, BuffersNotifiedBeforeDriverOkAreProcessedAtDriverOk) {
+  // Queue 1's avail ring (Initialize puts it at 0x21000): one entry.
+  ASSERT_TRUE(memory_.WriteObj<uint16_t>(memory::GuestAddress(0x21000 + 2), 1).ok());
+  Initialize();  // Notifies nothing itself; the poll at DRIVER_OK does.
+  EXPECT_EQ(device_->notified, (std::vector<size_t>{1}));
+}
+
+TEST_F(MmioTransportTest, NotifyBeforeDriverOkIsNotAnError) {
+  Write(kRegStatus, kStatusAcknowledge | kStatusDriver);
+  Write(kRegDriverFeaturesSel, 1);
+  Write(kRegDriverFeatures, 1);
+  Write(kRegStatus, kStatusAcknowledge | kStatusDriver | kStatusFeaturesOk);
+  Write(kRegQueueSel, 0);
+  Write(kRegQueueNum, 8);
+  Write(kRegQueueDescLow, 0x10000);
+  Write(kRegQueueDriverLow, 0x20000);
+  Write(kRegQueueDeviceLow, 0x30000);
+  Write(kRegQueueReady, 1);
+  Write(kRegQueueNotify, 0);
+  EXPECT_TRUE(device_->notified.empty());
+  EXPECT_EQ(transport_->invalid_accesses(), 0u);
+  Write(kRegQueueNotify, 7);  // No such queue: refused.
+  EXPECT_EQ(transport_->invalid_accesses(), 1u);
+}
+
 TEST_F(MmioTransportTest, FeaturesNotOfferedOrWithoutVersion1AreRefused) {
   Write(kRegStatus, kStatusAcknowledge | kStatusDriver);
   Write(kRegDriverFeatures, 0b10);  // Bit 1 was not offered.

@@ -90,6 +90,12 @@ absl::StatusOr<DescriptorChain> SplitQueue::ReadChain(const memory::GuestMemory&
   }
 }
 
+bool SplitQueue::HasAvailable(const memory::GuestMemory& memory) const {
+  if (!ready_) return false;
+  absl::StatusOr<uint16_t> avail_idx = memory.ReadObj<uint16_t>(avail_.Offset(kRingIdx));
+  return avail_idx.ok() && *avail_idx != next_avail_;
+}
+
 absl::StatusOr<std::optional<DescriptorChain>> SplitQueue::Pop(
     const memory::GuestMemory& memory) {
   if (!ready_) return std::optional<DescriptorChain>();

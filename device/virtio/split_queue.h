@@ -55,6 +55,10 @@ class SplitQueue {
   // when its head was valid) or a broken ring.
   absl::StatusOr<std::optional<DescriptorChain>> Pop(const memory::GuestMemory& memory);
 
+  // Whether the driver made chains available that Pop has not taken yet
+  // (false on an unreadable ring: Pop reports that).
+  bool HasAvailable(const memory::GuestMemory& memory) const;
+
   // Puts a chain on the used ring with `len` bytes written by the device.
   absl::Status AddUsed(const memory::GuestMemory& memory, uint16_t head, uint32_t len);
 

@@ -1,5 +1,6 @@
 /* ACPI tables, read in ring 3: RSDP -> XSDT (or RSDT) -> FADT (power
- * registers) and MADT (CPUs, IOAPIC, ISA interrupt overrides). */
+ * registers, DSDT), MADT (CPUs, IOAPIC, ISA interrupt overrides) and the
+ * DSDT's virtio-mmio devices. */
 #include "user.h"
 
 struct acpi_info acpi;
@@ -63,6 +64,40 @@ static void parse_fadt(const struct sdt_header *h) {
     read_gas(p + 244, &acpi.sleep_ctl);
     acpi.has_sleep_ctl = acpi.sleep_ctl.addr != 0;
   }
+  /* X_DSDT (offset 140) wins over DSDT (offset 40) when set. */
+  acpi.dsdt = h->length >= 148 && *(const uint64_t *)(p + 140) ? *(const uint64_t *)(p + 140)
+                                                              : *(const uint32_t *)(p + 40);
+}
+
+/* Not an AML interpreter: after each "LNRO0005" _HID string, the next
+ * Memory32Fixed (0x86) and Extended Interrupt (0x89) descriptors before the
+ * next device are its _CRS, as blimp-vmm and QEMU's microvm write them. */
+int acpi_virtio_mmio(struct virtio_mmio_dev *devs, int max) {
+  const struct sdt_header *h = (const void *)acpi.dsdt;
+  if (!acpi.dsdt || memcmp(h->sig, "DSDT", 4) || !checksum_ok(h, h->length)) return 0;
+  const uint8_t *p = (const uint8_t *)h;
+  static const char hid[] = "LNRO0005";
+  int n = 0;
+  for (uint32_t i = sizeof(*h); i + sizeof(hid) <= h->length && n < max; i++) {
+    if (memcmp(p + i, hid, sizeof(hid))) continue;
+    struct virtio_mmio_dev d = {0, 0, 0};
+    int have_mem = 0, have_irq = 0;
+    uint32_t j = i + sizeof(hid);
+    for (; j + 9 <= h->length && memcmp(p + j, hid, sizeof(hid)); j++) {
+      if (!have_mem && j + 12 <= h->length && p[j] == 0x86 && p[j + 1] == 9 && p[j + 2] == 0) {
+        d.base = *(const uint32_t *)(p + j + 4);
+        d.size = *(const uint32_t *)(p + j + 8);
+        have_mem = 1;
+      } else if (!have_irq && p[j] == 0x89 && p[j + 1] >= 6 && p[j + 2] == 0 && p[j + 4] >= 1) {
+        d.irq = *(const uint32_t *)(p + j + 5);
+        have_irq = 1;
+      }
+      if (have_mem && have_irq) break;
+    }
+    if (have_mem && have_irq) devs[n++] = d;
+    i = j - 1;
+  }
+  return n;
 }
 
 static void parse_madt(const struct sdt_header *h) {

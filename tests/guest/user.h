@@ -47,9 +47,12 @@ struct acpi_info {
   uint32_t ioapic_gsi_base;
   uint32_t isa_gsi[16];
   uint16_t isa_flags[16];  /* MPS INTI flags from interrupt source overrides */
+  uint64_t dsdt;
 };
 extern struct acpi_info acpi;
 void acpi_init(uint64_t rsdp_hint);
+/* virtio-mmio devices the DSDT describes (LNRO0005); returns how many. */
+int acpi_virtio_mmio(struct virtio_mmio_dev *devs, int max);
 void gas_write(const struct gas *g, uint64_t v);
 
 /* clock.c */

@@ -18,13 +18,20 @@ void user_main(void) {
     const struct e820_entry *e = &bootinfo.e820[i];
     kprintf("e820: 0x%016lx-0x%016lx %u\n", e->addr, e->addr + e->size - 1, e->type);
   }
+  acpi_init(bootinfo.rsdp);
+  kprintf("acpi: rsdp=0x%lx dsdt=0x%lx cpus=%u ioapic=0x%lx hw_reduced=%d sleep=%d reset=%d\n", acpi.rsdp,
+          acpi.dsdt, acpi.ncpus, acpi.ioapic, acpi.hw_reduced, acpi.has_sleep_ctl, acpi.has_reset);
+  /* Devices come from the command line (acpi=off) or else the DSDT. */
   struct virtio_mmio_dev vdev[8];
   int nv = cmdline_virtio_mmio(cl, vdev, 8);
+  const char *from = "cmdline";
+  if (nv == 0) {
+    nv = acpi_virtio_mmio(vdev, 8);
+    from = "acpi";
+  }
   for (int i = 0; i < nv; i++)
-    kprintf("virtio_mmio: base=0x%lx size=0x%lx irq=%u\n", vdev[i].base, vdev[i].size, vdev[i].irq);
-  acpi_init(bootinfo.rsdp);
-  kprintf("acpi: rsdp=0x%lx cpus=%u ioapic=0x%lx hw_reduced=%d sleep=%d reset=%d\n", acpi.rsdp, acpi.ncpus,
-          acpi.ioapic, acpi.hw_reduced, acpi.has_sleep_ctl, acpi.has_reset);
+    kprintf("virtio_mmio: base=0x%lx size=0x%lx irq=%u (%s)\n", vdev[i].base, vdev[i].size, vdev[i].irq,
+            from);
   uint64_t t0 = rdtsc();
   sys_call(SYS_NOP, 0, 0, 0);
   uint64_t t1 = rdtsc();
