@@ -88,6 +88,7 @@ void Balloon::Reset() {
   held_stats_head_.reset();
   config_.actual = 0;
   hinting_.guest_cmd.reset();
+  guest_run_.reset();
 }
 
 std::optional<Balloon::Queue> Balloon::QueueAt(size_t index) const {
@@ -275,8 +276,12 @@ void Balloon::HandleHint(const DescriptorChain& chain) {
         continue;
       }
       hinting_.guest_cmd = cmd;
-      if (cmd == kHintCmdIdStop && hinting_.acknowledge_on_stop &&
-          hinting_.host_cmd >= kHintCmdIdFirst) {
+      if (cmd != kHintCmdIdStop) {
+        guest_run_ = cmd;
+      } else if (hinting_.acknowledge_on_stop && hinting_.host_cmd >= kHintCmdIdFirst &&
+                 guest_run_ == hinting_.host_cmd) {
+        // Only the STOP of the current run ends it: one of an older run may
+        // arrive after the host started a new one.
         SetHintCmd(kHintCmdIdDone);
       }
     } else if (hinting_.guest_cmd == hinting_.host_cmd && hinting_.host_cmd >= kHintCmdIdFirst) {
@@ -306,7 +311,8 @@ void Balloon::StartHinting(bool acknowledge_on_stop) {
 }
 
 void Balloon::StopHinting() {
-  SetHintCmd(hinting_.acknowledge_on_stop ? kHintCmdIdDone : kHintCmdIdStop);
+  // DONE, never STOP: only DONE makes the guest free the pages it holds.
+  SetHintCmd(kHintCmdIdDone);
 }
 
 }  // namespace blimp::device::virtio::balloon

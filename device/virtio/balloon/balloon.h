@@ -80,6 +80,11 @@ class Balloon : public VirtioDevice {
   bool active() const { return active_; }
   uint64_t acked_features() const { return acked_features_; }
 
+  // Free page hinting as Firecracker does it: a new run id in the config
+  // space; the guest answers with the id, its free pages, then STOP. With
+  // `acknowledge_on_stop` the device publishes DONE at the STOP of the
+  // current run; StopHinting always publishes DONE (the guest then frees
+  // the pages it held).
   void StartHinting(bool acknowledge_on_stop);
   void StopHinting();
   const HintingState& hinting() const { return hinting_; }
@@ -116,6 +121,7 @@ class Balloon : public VirtioDevice {
   BalloonStatValues stats_;
   BalloonMetrics metrics_;
   HintingState hinting_;
+  std::optional<uint32_t> guest_run_;  // The last run id the guest started.
   uint32_t next_hint_cmd_ = kHintCmdIdFirst;
   // Set while the driver runs the device (between Activate and Reset).
   bool active_ = false;

@@ -61,6 +61,22 @@ class BalloonTest : public ::testing::Test {
     balloon_->ProcessQueue(q);
   }
 
+  // The guest's side of free page hinting on queue `q`.
+  void SendHintCmd(size_t q, uint32_t cmd) {
+    ASSERT_TRUE(memory_.WriteObj(GuestAddress(kScratch), cmd).ok());
+    drivers_[q]->AddChain({{kScratch, 4}});
+    balloon_->ProcessQueue(q);
+  }
+  void SendHint(size_t q, uint64_t addr, uint32_t len, bool writable = true) {
+    drivers_[q]->AddChain({{addr, len, writable}});
+    balloon_->ProcessQueue(q);
+  }
+  uint32_t ConfigWord(uint64_t offset) {
+    uint32_t value = 0;
+    balloon_->ReadConfig(offset, absl::MakeSpan(reinterpret_cast<uint8_t*>(&value), 4));
+    return value;
+  }
+
   GuestMemory memory_ = *GuestMemory::CreateRam(16 * kMiB);
   CountingSink sink_;
   std::unique_ptr<Balloon> balloon_;
@@ -205,6 +221,68 @@ TEST_F(BalloonTest, HintingRunDiscardsHintedPagesAndAcknowledges) {
   drivers_[2]->AddChain({{kScratch, 4}});
   balloon_->ProcessQueue(2);
   EXPECT_EQ(balloon_->hinting().host_cmd, kHintCmdIdDone);
+}
+
+TEST_F(BalloonTest, StopHintingPublishesDoneWhateverAcknowledgeOnStopSays) {
+  Start(BalloonOptions{0, false, false, false, true}, 1ull << kFeatureFreePageHint);
+  balloon_->StartHinting(/*acknowledge_on_stop=*/false);
+  uint32_t run = balloon_->hinting().host_cmd;
+  SendHintCmd(2, run);
+  SendHint(2, 4 * kMiB, 1 << 20);
+  SendHintCmd(2, kHintCmdIdStop);
+  // The guest's STOP is not acknowledged: the guest keeps the pages.
+  EXPECT_EQ(balloon_->hinting().host_cmd, run);
+  EXPECT_EQ(sink_.config, 1);
+  // The host's stop frees them: DONE, never STOP.
+  balloon_->StopHinting();
+  EXPECT_EQ(balloon_->hinting().host_cmd, kHintCmdIdDone);
+  EXPECT_EQ(ConfigWord(8), kHintCmdIdDone);
+  EXPECT_EQ(sink_.config, 2);
+}
+
+TEST_F(BalloonTest, AStopOfAnOlderRunDoesNotEndTheNewOne) {
+  Start(BalloonOptions{0, false, false, false, true}, 1ull << kFeatureFreePageHint);
+  balloon_->StartHinting(true);
+  uint32_t run2 = balloon_->hinting().host_cmd;
+  SendHintCmd(2, run2);
+  balloon_->StartHinting(true);
+  uint32_t run3 = balloon_->hinting().host_cmd;
+  ASSERT_NE(run3, run2);
+  SendHintCmd(2, kHintCmdIdStop);  // Run 2's STOP, after run 3 began.
+  EXPECT_EQ(balloon_->hinting().host_cmd, run3);
+  EXPECT_EQ(ConfigWord(8), run3);
+  // Run 3's own STOP ends it.
+  SendHintCmd(2, run3);
+  SendHint(2, 4 * kMiB, 1 << 20);
+  SendHintCmd(2, kHintCmdIdStop);
+  EXPECT_EQ(balloon_->hinting().host_cmd, kHintCmdIdDone);
+}
+
+TEST_F(BalloonTest, OnlyWritableHintsOfTheCurrentRunAreDiscarded) {
+  Start(BalloonOptions{0, false, false, false, true}, 1ull << kFeatureFreePageHint);
+  for (uint64_t mib : {4, 5, 6, 7, 8}) {
+    ASSERT_TRUE(memory_.WriteObj<uint64_t>(GuestAddress(mib * kMiB), mib).ok());
+  }
+  auto word = [&](uint64_t mib) { return *memory_.ReadObj<uint64_t>(GuestAddress(mib * kMiB)); };
+  SendHintCmd(2, 7);  // An id the host never published.
+  SendHint(2, 8 * kMiB, 4096);
+  EXPECT_EQ(word(8), 8u);
+  balloon_->StartHinting(true);
+  SendHintCmd(2, balloon_->hinting().host_cmd);
+  balloon_->StartHinting(true);
+  SendHint(2, 4 * kMiB, 4096);  // The guest is still on the older run.
+  EXPECT_EQ(word(4), 4u);
+  SendHintCmd(2, balloon_->hinting().host_cmd);
+  SendHint(2, 5 * kMiB, 4096, /*writable=*/false);  // Not a hint: a bad command.
+  EXPECT_EQ(word(5), 5u);
+  SendHint(2, 6 * kMiB, 4096);
+  EXPECT_EQ(word(6), 0u);
+  balloon_->StopHinting();
+  SendHint(2, 7 * kMiB, 4096);  // After DONE the guest owns its pages again.
+  EXPECT_EQ(word(7), 7u);
+  EXPECT_EQ(balloon_->metrics().free_page_hint_freed, 4096u);
+  EXPECT_EQ(balloon_->metrics().event_fails, 1u);
+  EXPECT_EQ(drivers_[2]->UsedIdx(), 8);  // Every chain went back.
 }
 
 TEST_F(BalloonTest, ResetForgetsTheDriver) {
