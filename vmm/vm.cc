@@ -27,6 +27,7 @@ constexpr uint64_t kI8042Base = 0x60;
 constexpr uint64_t kI8042Len = 5;  // 0x60..0x64
 constexpr uint64_t kAcpiPortsLen = 3;
 constexpr uint64_t kQueueNotifyOffset = 0x50;
+constexpr uint32_t kIoeventfdQueues = 2;  // Inflate and deflate.
 
 }  // namespace
 
@@ -106,9 +107,13 @@ absl::Status Vm::SetUpBalloon() {
   balloon_transport_ =
       std::make_shared<device::virtio::MmioTransport>(std::move(balloon), memory_, *balloon_irq_);
   RETURN_IF_ERROR(mmio_bus_.Insert(balloon_transport_, base, x86::kVirtioMmioSlotSize));
-  // Queue notifications arrive as eventfds, without a trip through a vCPU
-  // thread's MMIO exit.
-  for (uint32_t q = 0; q < balloon_->queue_max_sizes().size(); ++q) {
+  // Inflate and deflate (queues 0, 1) are notified through ioeventfds,
+  // without an exit to this process. Queues 2+ (stats, hint, reporting; the
+  // index depends on the features) take the MMIO write exit, so the device
+  // handles their buffers before the guest's kick returns: Linux reuses a
+  // hinted page as soon as the kick is back (it is then on free_page_list),
+  // so a later, asynchronous discard could zero memory in use again.
+  for (uint32_t q = 0; q < kIoeventfdQueues; ++q) {
     ASSIGN_OR_RETURN(base::EventFd notifier, base::EventFd::Create());
     RETURN_IF_ERROR(kvm_vm_.RegisterIoeventfd(notifier.fd(), base + kQueueNotifyOffset, 4,
                                               /*mmio=*/true, q));

@@ -1,9 +1,9 @@
 // Vm: one running microVM on KVM. Builds the machine from a VmConfig (guest
 // RAM, in-kernel irqchip and PIT, serial console, power-off/reset ports, the
 // virtio-mmio balloon), loads the kernel, and runs one thread per vCPU plus
-// an event-loop thread (console input, virtio notifications, the statistics
-// timer). Stops on guest power-off/reset, a host request or a fatal error,
-// with no thread left behind.
+// an event-loop thread (console input, inflate/deflate notifications, the
+// statistics timer). Stops on guest power-off/reset, a host request or a
+// fatal error, with no thread left behind.
 #ifndef BLIMP_VMM_VM_H_
 #define BLIMP_VMM_VM_H_
 

@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "gtest/gtest.h"
 #include "proto/blimp/v1/balloon_service.grpc.pb.h"
 #include "tests/e2e/vm_process.h"
@@ -86,6 +88,54 @@ class BalloonE2eTest : public ::testing::Test {
       absl::SleepFor(absl::Milliseconds(20));
     }
     return Stats();
+  }
+
+  grpc::Status StartHinting(bool acknowledge_on_stop) {
+    grpc::ClientContext context;
+    blimp::v1::StartBalloonHintingRequest request;
+    request.set_vm_id("vm0");
+    request.mutable_start()->set_acknowledge_on_stop(acknowledge_on_stop);
+    google::protobuf::Empty empty;
+    return stub_->StartBalloonHinting(&context, request, &empty);
+  }
+
+  grpc::Status StopHinting() {
+    grpc::ClientContext context;
+    blimp::v1::StopBalloonHintingRequest request;
+    request.set_vm_id("vm0");
+    google::protobuf::Empty empty;
+    return stub_->StopBalloonHinting(&context, request, &empty);
+  }
+
+  blimp::v1::HintingStatus Hinting() {
+    grpc::ClientContext context;
+    blimp::v1::GetBalloonHintingStatusRequest request;
+    request.set_vm_id("vm0");
+    blimp::v1::HintingStatus status;
+    EXPECT_TRUE(stub_->GetBalloonHintingStatus(&context, request, &status).ok());
+    return status;
+  }
+
+  // `key=N` from the guest's `balloon` line.
+  uint64_t GuestBalloon(const std::string& key) {
+    auto lines = vm_->Command("balloon");
+    if (!lines.ok()) return ~0ull;
+    for (absl::string_view word : absl::StrSplit(lines->front(), ' ')) {
+      uint64_t value;
+      if (absl::ConsumePrefix(&word, key + "=") && absl::SimpleAtoi(word, &value)) return value;
+    }
+    ADD_FAILURE() << "no " << key << " in " << lines->front();
+    return ~0ull;
+  }
+
+  // Polls `done` every 50 ms for up to `timeout`.
+  bool WaitFor(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(20)) {
+    absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      if (done()) return true;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return done();
   }
 
   uint64_t Rss() { return *vm_->RssBytes(); }
@@ -205,6 +255,48 @@ TEST_F(BalloonE2eTest, FreePageReportingReturnsFreedMemory) {
   EXPECT_GE(rss_touched - Rss(), 270 * kMiB) << "RSS " << rss_touched << " -> " << Rss();
   EXPECT_GE(Metrics().free_page_report_freed(), 270 * kMiB);
   EXPECT_EQ(Stats().target_mib(), 0u);
+  // Each report was acknowledged inside its notification (no event-loop hop).
+  EXPECT_EQ(GuestBalloon("late_report_kicks"), 0u);
+}
+
+const char kBalloonWithHinting[] =
+    R"({"amount_mib": 0, "deflate_on_oom": false, "free_page_hinting": true})";
+
+TEST_F(BalloonE2eTest, FreePageHintsAreDiscardedInsideTheKickAndDoneFreesThem) {
+  SKIP_WITHOUT_KVM();
+  Boot(kBalloonWithHinting);
+  Shell("touch 300");
+  Shell("free 300");
+  uint64_t rss_before = Rss();
+  ASSERT_TRUE(StartHinting(true).ok());
+  // The guest sends the run id, its free blocks, then STOP; the device
+  // answers DONE and the guest frees the blocks it held.
+  EXPECT_TRUE(WaitFor([&] { return Hinting().host_cmd() == 1; })) << vm_->output();
+  EXPECT_GE(Metrics().free_page_hint_freed(), 250 * kMiB);
+  EXPECT_GE(rss_before - Rss(), 250 * kMiB) << "RSS " << rss_before << " -> " << Rss();
+  // Linux reuses a hinted page once the kick returns: the device must have
+  // discarded it by then (no ioeventfd on the hint queue).
+  EXPECT_EQ(GuestBalloon("late_hint_kicks"), 0u);
+  EXPECT_TRUE(WaitFor([&] { return GuestBalloon("hinted_pages") == 0; }));
+  Shell("touch 400");
+}
+
+TEST_F(BalloonE2eTest, HintingStopFreesTheGuestsPagesEvenWithoutAcknowledgeOnStop) {
+  SKIP_WITHOUT_KVM();
+  Boot(kBalloonWithHinting);
+  ASSERT_TRUE(StartHinting(false).ok());
+  uint32_t run = Hinting().host_cmd();
+  ASSERT_GE(run, 2u);
+  // The guest's STOP (guest_cmd 0) is not acknowledged: it keeps its blocks.
+  ASSERT_TRUE(WaitFor([&] {
+    blimp::v1::HintingStatus status = Hinting();
+    return status.has_guest_cmd() && status.guest_cmd() == 0;
+  })) << vm_->output();
+  EXPECT_EQ(Hinting().host_cmd(), run);
+  EXPECT_GT(GuestBalloon("hinted_pages"), 0u);
+  ASSERT_TRUE(StopHinting().ok());
+  EXPECT_EQ(Hinting().host_cmd(), 1u);
+  EXPECT_TRUE(WaitFor([&] { return GuestBalloon("hinted_pages") == 0; }));
 }
 
 // The seed's curl commands against `blimp-vmm --api-sock` on a running VM

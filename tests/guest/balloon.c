@@ -63,6 +63,7 @@ static struct {
   uint64_t inflated, deflated, reported, out_of_puff, oom_deflated, hint_released, reinits;
   uint64_t deflated_nonzero;  /* deflated pages whose first word was not 0 */
   uint64_t hinted_count;
+  uint64_t late_kicks[Q_COUNT];  /* kicks that returned before the device used every buffer */
   char msg[1024];
   size_t msg_len;
   uint64_t rl_start, rl_count;
@@ -188,10 +189,19 @@ static int wait_done(int qi, uint64_t timeout_ms) {
   }
 }
 
+/* Notifies and counts a kick that came back before the device had used
+ * every buffer: blimp-vmm must handle the hint and reporting queues inside
+ * the notification (Linux reuses a hinted page once its kick returns). */
+static void kick(int qi) {
+  struct vq *q = &B.q[qi];
+  vq_kick(q);
+  if (q->used->idx != q->avail_idx) B.late_kicks[qi]++;
+}
+
 static int send(int qi, const struct vbuf *bufs, int n) {
   if (vq_add(&B.q[qi], bufs, n, TOK_NORMAL) < 0) return -1;
   B.pending[qi]++;
-  vq_kick(&B.q[qi]);
+  kick(qi);
   return wait_done(qi, 2000);
 }
 
@@ -284,7 +294,7 @@ static void hint_run(uint32_t cmd) {
   int added = 0;
   for (;;) {
     if (q->num_free < 2) {  /* keep one descriptor for STOP */
-      vq_kick(q);
+      kick(Q_HINT);
       if (wait_done(Q_HINT, 2000) < 0) return;
       added = 0;
       if (vm_read(B.base, VIRTIO_MMIO_CONFIG_GENERATION) != B.cfg_gen) break;  /* host changed its mind */
@@ -297,9 +307,9 @@ static void hint_run(uint32_t cmd) {
     struct vbuf h = {pa, (uint32_t)BLOCK_BYTES, 1};
     if (vq_add(q, &h, 1, TOK_NORMAL) < 0) break;
     B.pending[Q_HINT]++;
-    if (++added % 32 == 0) vq_kick(q);
+    if (++added % 32 == 0) kick(Q_HINT);
   }
-  vq_kick(q);
+  kick(Q_HINT);
   if (wait_done(Q_HINT, 2000) < 0) return;
   *(volatile uint32_t *)(B.buf + BUF_HINT_STOP) = HINT_CMD_STOP;
   struct vbuf s = {B.buf + BUF_HINT_STOP, 4, 0};
@@ -534,9 +544,10 @@ int cmd_balloon(int argc, char **argv) {
   if (!B.present) return kprintf("error: no balloon device\n"), 1;
   uint32_t target = B.ready ? cfg_read(CFG_NUM_PAGES) : B.target;
   kprintf("balloon: target_pages=%u actual_pages=%u features=0x%lx inflated_pages=%lu deflated_pages=%lu "
-          "reported_pages=%lu out_of_puff=%lu deflated_nonzero=%lu\n",
+          "reported_pages=%lu out_of_puff=%lu deflated_nonzero=%lu hinted_pages=%lu late_hint_kicks=%lu "
+          "late_report_kicks=%lu\n",
           target, B.count, B.features, B.inflated, B.deflated, B.reported, B.out_of_puff,
-          B.deflated_nonzero);
+          B.deflated_nonzero, B.hinted_count, B.late_kicks[Q_HINT], B.late_kicks[Q_REPORT]);
   return 0;
 }
 

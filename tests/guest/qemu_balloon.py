@@ -18,7 +18,8 @@ from qemu_smoke import Guest, check  # noqa: E402
 MIB = 1 << 20
 BALLOON_RE = re.compile(r"balloon: target_pages=(\d+) actual_pages=(\d+) features=0x([0-9a-f]+) "
                         r"inflated_pages=(\d+) deflated_pages=(\d+) reported_pages=(\d+) out_of_puff=(\d+) "
-                        r"deflated_nonzero=(\d+)")
+                        r"deflated_nonzero=(\d+) hinted_pages=(\d+) late_hint_kicks=(\d+) "
+                        r"late_report_kicks=(\d+)")
 HOSTILE = ["pfn-outside-ram", "odd-length", "write-only-inflate", "desc-loop", "desc-out-of-range",
            "next-out-of-range", "avail-idx-jump", "bogus-stat-tags", "queue-addr-out-of-range",
            "interrupt-storm", "config-write"]
@@ -87,7 +88,8 @@ class BalloonGuest(Guest):
         out, st = self.cmd("balloon")
         check(st == "ok" and len(out) == 1 and BALLOON_RE.fullmatch(out[0]), "balloon format: %r %r" % (out, st), self)
         m = BALLOON_RE.fullmatch(out[0])
-        keys = ["target", "actual", "features", "inflated", "deflated", "reported", "puff", "nonzero"]
+        keys = ["target", "actual", "features", "inflated", "deflated", "reported", "puff", "nonzero",
+                "hinted", "late_hint", "late_report"]
         vals = [int(x, 16) if k == "features" else int(x) for k, x in zip(keys, m.groups())]
         return dict(zip(keys, vals))
 

@@ -8,6 +8,11 @@
 // Every method runs under the transport's device lock (MmioTransport calls
 // the VirtioDevice methods with it held; the control plane goes through
 // MmioTransport::WithDevice).
+//
+// Hinted pages are discarded safely only if ProcessQueue for the hint queue
+// runs before the guest's kick returns (vmm/vm.cc notifies queues 2+ through
+// the MMIO exit, not an ioeventfd): Linux may reuse a hinted page as soon as
+// its kick is back.
 #ifndef BLIMP_DEVICE_VIRTIO_BALLOON_BALLOON_H_
 #define BLIMP_DEVICE_VIRTIO_BALLOON_BALLOON_H_
 
