@@ -3,18 +3,14 @@
 // them (they start with empty balloons: 1536 MiB backed), then one guest keeps
 // touching memory through its console and the controller gives it memory
 // back, without ever exceeding the budget or letting the guest run out.
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "base/unique_fd.h"
 #include "client/controller.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -22,37 +18,6 @@
 
 namespace blimp::client {
 namespace {
-
-// Sends `command` to the guest's shell through console.sock and returns the
-// output up to a line starting with one of `ends` (or what came in 20 s).
-std::string Shell(const std::string& socket_path, const std::string& command,
-                  const std::vector<std::string>& ends) {
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::strncpy(address.sun_path, socket_path.c_str(), sizeof(address.sun_path) - 1);
-  base::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  // SAFETY: a complete sockaddr_un of the size passed.
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
-    return "connect failed";
-  }
-  const std::string line = command + "\n";
-  if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-    return "write failed";
-  }
-  timeval timeout{0, 200'000};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  std::string output;
-  for (absl::Time deadline = absl::Now() + absl::Seconds(20); absl::Now() < deadline;) {
-    char buffer[1024];
-    ssize_t n = ::read(fd.get(), buffer, sizeof(buffer));
-    if (n == 0) break;
-    if (n > 0) output.append(buffer, n);
-    for (const std::string& end : ends) {
-      if (output.find(end) != std::string::npos && output.back() == '\n') return output;
-    }
-  }
-  return output;
-}
 
 TEST(ControllerE2eTest, MovesMemoryToTheBusyGuestWithinTheBudget) {
   if (::access("/dev/kvm", R_OK | W_OK) != 0) {
@@ -96,9 +61,8 @@ TEST(ControllerE2eTest, MovesMemoryToTheBusyGuestWithinTheBudget) {
 
   // The busy guest touches 40 MiB every 2 s, 8 times: 320 MiB in all, more
   // than it had left outside its balloon.
-  const std::string console = daemon.run_dir() + "/busy/console.sock";
   for (int i = 0; i < 8; ++i) {
-    std::string out = Shell(console, "touch 40", {"touched:", "error:"});
+    std::string out = daemon.Console("busy", "touch 40", {"touched:", "error:"});
     EXPECT_THAT(out, ::testing::HasSubstr("touched: 40 MiB")) << "round " << i << ": " << out;
     EXPECT_LE(backed(), 900) << "round " << i;
     absl::SleepFor(absl::Seconds(2));

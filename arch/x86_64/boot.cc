@@ -2,8 +2,11 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/boot_data.h"
@@ -40,15 +43,34 @@ namespace {
 // 7 EBX read the same in guest ring 0 and ring 3 whatever KVM_SET_CPUID2
 // holds), so Linux is told by name. noxsave: xrstor is not emulated (the
 // boot stops in fpu__init_system_xstate). clearcpuid=smap: otherwise every
-// user access runs clac/stac, each an exit completed in user space.
-constexpr absl::string_view kPvmWords[] = {"noxsave", "clearcpuid=smap"};
+// user access runs clac/stac, each an exit completed in user space. erms,
+// fsrm: the host's emulator runs rep movsb/stosb one byte per iteration
+// (~0.4 us each); without them Linux copies and clears 8 bytes at a time
+// (measured: 32 MiB of page faults in 23 s instead of 35 s).
+constexpr absl::string_view kPvmNoxsave = "noxsave";
+constexpr absl::string_view kPvmClearCpuid[] = {"smap", "erms", "fsrm"};
 
-void AppendWord(std::string* cmdline, absl::string_view word) {
-  for (absl::string_view w : absl::StrSplit(*cmdline, ' ', absl::SkipEmpty())) {
-    if (w == word) return;
+// Linux takes one clearcpuid= (the last): merge the user's with ours.
+std::string WithPvmWords(const std::string& cmdline) {
+  std::vector<std::string> words;
+  std::vector<std::string> clear;
+  bool noxsave = false;
+  for (absl::string_view w : absl::StrSplit(cmdline, ' ', absl::SkipEmpty())) {
+    if (absl::ConsumePrefix(&w, "clearcpuid=")) {
+      for (absl::string_view f : absl::StrSplit(w, ',', absl::SkipEmpty())) {
+        clear.emplace_back(f);
+      }
+      continue;
+    }
+    noxsave = noxsave || w == kPvmNoxsave;
+    words.emplace_back(w);
   }
-  if (!cmdline->empty()) cmdline->push_back(' ');
-  cmdline->append(word.data(), word.size());
+  if (!noxsave) words.emplace_back(kPvmNoxsave);
+  for (absl::string_view f : kPvmClearCpuid) {
+    if (std::find(clear.begin(), clear.end(), f) == clear.end()) clear.emplace_back(f);
+  }
+  words.push_back(absl::StrCat("clearcpuid=", absl::StrJoin(clear, ",")));
+  return absl::StrJoin(words, " ");
 }
 
 }  // namespace
@@ -84,7 +106,7 @@ absl::StatusOr<BootState> SetUpBoot(const memory::GuestMemory& mem, const BootCo
 
   state.cmdline = config.cmdline;
   if (config.pvm_workarounds) {
-    for (absl::string_view word : kPvmWords) AppendWord(&state.cmdline, word);
+    state.cmdline = WithPvmWords(state.cmdline);
   }
   if (CmdlineDisablesAcpi(config.cmdline)) {
     std::string devices = VirtioMmioCmdline(config.virtio_devices);

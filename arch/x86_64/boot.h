@@ -36,7 +36,7 @@ struct BootConfig {
   bool smt = false;          // Two threads per core in CPUID.
   // Hide the CPU features this host's PVM-based KVM cannot run: in CPUID
   // (cpuid.h) and, since its guests read CPUID natively, by name on the
-  // command line (noxsave clearcpuid=smap, added unless already there).
+  // command line (noxsave, clearcpuid=smap,erms,fsrm merged with the user's).
   bool pvm_workarounds = false;
   // Each device is described one way per boot (a kernel that read both
   // would register it twice and fail the second probe, "can't request

@@ -150,11 +150,16 @@ TEST_F(BootTest, PvmWordsAreAddedOnce) {
   config_.cmdline = "console=ttyS0 noxsave";
   auto boot = SetUpBoot(*mem_, config_);
   ASSERT_TRUE(boot.ok());
-  EXPECT_EQ(boot->cmdline, "console=ttyS0 noxsave clearcpuid=smap");
+  EXPECT_EQ(boot->cmdline, "console=ttyS0 noxsave clearcpuid=smap,erms,fsrm");
   config_.cmdline = "";
   boot = SetUpBoot(*mem_, config_);
   ASSERT_TRUE(boot.ok());
-  EXPECT_EQ(boot->cmdline, "noxsave clearcpuid=smap");
+  EXPECT_EQ(boot->cmdline, "noxsave clearcpuid=smap,erms,fsrm");
+  // Linux reads one clearcpuid=: the user's features and ours are merged.
+  config_.cmdline = "clearcpuid=pku console=ttyS0 clearcpuid=fsrm,smap";
+  boot = SetUpBoot(*mem_, config_);
+  ASSERT_TRUE(boot.ok());
+  EXPECT_EQ(boot->cmdline, "console=ttyS0 noxsave clearcpuid=pku,fsrm,smap,erms");
 }
 
 TEST(CmdlineDisablesAcpiTest, Words) {

@@ -2,10 +2,13 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -85,15 +88,21 @@ DaemonProcess::~DaemonProcess() {
 }
 
 absl::Status DaemonProcess::BootTestGuest(const std::string& id, int mem_mib) {
+  blimp::v1::VmConfig config;
+  config.mutable_boot_source()->set_kernel_image_path(TestGuestKernel());
+  config.mutable_boot_source()->set_boot_args("console=ttyS0");
+  config.mutable_machine_config()->set_vcpu_count(1);
+  config.mutable_machine_config()->set_mem_size_mib(mem_mib);
+  config.mutable_balloon()->set_amount_mib(0);
+  config.mutable_balloon()->set_deflate_on_oom(false);
+  config.mutable_balloon()->set_stats_polling_interval_s(1);
+  return BootVm(id, config, absl::Seconds(30));
+}
+
+absl::Status DaemonProcess::BootVm(const std::string& id, const blimp::v1::VmConfig& config,
+                                   absl::Duration timeout) {
   auto create = For<blimp::v1::CreateVmRequest>(id);
-  auto* config = create.mutable_config();
-  config->mutable_boot_source()->set_kernel_image_path(TestGuestKernel());
-  config->mutable_boot_source()->set_boot_args("console=ttyS0");
-  config->mutable_machine_config()->set_vcpu_count(1);
-  config->mutable_machine_config()->set_mem_size_mib(mem_mib);
-  config->mutable_balloon()->set_amount_mib(0);
-  config->mutable_balloon()->set_deflate_on_oom(false);
-  config->mutable_balloon()->set_stats_polling_interval_s(1);
+  *create.mutable_config() = config;
   blimp::v1::Vm vm;
   grpc::ClientContext create_context;
   grpc::Status status = vms_->CreateVm(WithDeadline(&create_context), create, &vm);
@@ -102,7 +111,7 @@ absl::Status DaemonProcess::BootTestGuest(const std::string& id, int mem_mib) {
   status = vms_->StartVm(WithDeadline(&start_context), For<blimp::v1::StartVmRequest>(id), &vm);
   if (!status.ok()) return base::FromGrpcStatus(status);
   const std::string console = run_dir_ + "/" + id + "/console.log";
-  absl::Time deadline = absl::Now() + absl::Seconds(30);
+  absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
     std::stringstream text;
     text << std::ifstream(console).rdbuf();
@@ -110,6 +119,41 @@ absl::Status DaemonProcess::BootTestGuest(const std::string& id, int mem_mib) {
     absl::SleepFor(absl::Milliseconds(20));
   }
   return absl::DeadlineExceededError("no BLIMP-GUEST-READY in " + console);
+}
+
+std::string DaemonProcess::Console(const std::string& id, const std::string& command,
+                                   const std::vector<std::string>& ends,
+                                   absl::Duration timeout) {
+  const std::string path = run_dir_ + "/" + id + "/console.sock";
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
+  base::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  // SAFETY: a complete sockaddr_un of the size passed.
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
+    return "connect failed";
+  }
+  const std::string line = command + "\n";
+  if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    return "write failed";
+  }
+  timeval poll_interval{0, 200'000};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &poll_interval, sizeof(poll_interval));
+  std::string output;
+  for (absl::Time deadline = absl::Now() + timeout; absl::Now() < deadline;) {
+    char buffer[1024];
+    ssize_t n = ::read(fd.get(), buffer, sizeof(buffer));
+    if (n == 0) break;
+    if (n > 0) output.append(buffer, n);
+    for (const std::string& end : ends) {
+      size_t at = output.find(end);
+      if (at != std::string::npos && (at == 0 || output[at - 1] == '\n') &&
+          output.back() == '\n') {
+        return output;
+      }
+    }
+  }
+  return output;
 }
 
 absl::StatusOr<blimp::v1::Vm> DaemonProcess::GetVm(const std::string& id) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -35,6 +36,14 @@ class DaemonProcess {
   // Creates and starts a test-guest VM with a balloon (statistics every
   // second) and waits for BLIMP-GUEST-READY in its console.log.
   absl::Status BootTestGuest(const std::string& id, int mem_mib);
+  // Creates and starts a VM with `config` and waits for BLIMP-GUEST-READY.
+  absl::Status BootVm(const std::string& id, const blimp::v1::VmConfig& config,
+                      absl::Duration timeout);
+  // Sends `command` to the guest's shell through its console.sock; the
+  // output up to a line starting with one of `ends` (or what came in time).
+  std::string Console(const std::string& id, const std::string& command,
+                      const std::vector<std::string>& ends,
+                      absl::Duration timeout = absl::Seconds(20));
   absl::StatusOr<blimp::v1::Vm> GetVm(const std::string& id);
   absl::Status SetTarget(const std::string& id, uint32_t mib);
   absl::StatusOr<blimp::v1::BalloonStats> Stats(const std::string& id);

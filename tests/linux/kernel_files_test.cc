@@ -1,5 +1,6 @@
-// Loads Debian's own cloud kernel (not one we built) both ways blimp-vmm
-// can: the bzImage as shipped and the ELF vmlinux extracted from it. The
+// Loads the Blimp Linux guest kernel (built from Debian's linux-source-6.1
+// by tests/guest/linux/build_kernel.sh) both ways blimp-vmm can: the bzImage
+// and the ELF vmlinux. The
 // expectations come from the files themselves (setup header, ELF program
 // headers and notes), parsed here independently of arch/x86_64.
 #include <elf.h>
@@ -44,7 +45,7 @@ class KernelFilesTest : public ::testing::Test {
 
 TEST_F(KernelFilesTest, BzImagePlacedWhereItsHeaderAsks) {
   REQUIRE_LINUX_FILES();
-  const std::string path = LinuxDir() + "/vmlinuz";
+  const std::string path = LinuxDir() + "/bzImage";
   const std::string file = ReadFileOrEmpty(path);
   ASSERT_EQ(file.substr(0x202, 4), "HdrS");
   const uint16_t version = At<uint16_t>(file, 0x206);
@@ -123,16 +124,16 @@ TEST_F(KernelFilesTest, ElfVmlinuxSegmentsAndEntries) {
   // its physical address, the start of the first segment (0x1000000).
   EXPECT_EQ(kernel->entry, lowest) << std::hex << ehdr.e_entry;
   EXPECT_EQ(ehdr.e_entry & 0x7fffffffull, lowest);
-  ASSERT_TRUE(pvh_entry.has_value()) << "Debian's kernel has CONFIG_PVH";
+  ASSERT_TRUE(pvh_entry.has_value()) << "the guest kernel has CONFIG_PVH";
   EXPECT_EQ(kernel->pvh_entry, pvh_entry);
 }
 
 TEST_F(KernelFilesTest, FullBootSetUpWithInitramfs) {
   REQUIRE_LINUX_FILES();
-  for (const char* image : {"vmlinuz", "vmlinux"}) {
+  for (const char* image : {"bzImage", "vmlinux"}) {
     arch::x86_64::BootConfig config;
     config.kernel_path = LinuxDir() + "/" + image;
-    config.initrd_path = LinuxDir() + "/initramfs.cpio.gz";
+    config.initrd_path = LinuxDir() + "/initramfs.cpio";
     config.cmdline = "console=ttyS0";
     auto boot = arch::x86_64::SetUpBoot(*mem_, config);
     ASSERT_TRUE(boot.ok()) << image << ": " << boot.status();

@@ -1,4 +1,4 @@
-// Where the tests find Debian's kernel files built by
+// Where the tests find the Blimp Linux guest built by
 // tests/guest/linux/build_image.sh: $BLIMP_LINUX_DIR (scripts/test.sh builds
 // them and passes it with --test_env). Tests skip loudly when it is unset
 // and fail when it is set but the files are missing.
@@ -36,8 +36,8 @@ inline std::string ReadFileOrEmpty(const std::string& path) {
 #define REQUIRE_LINUX_FILES()                                                          \
   if (::blimp::tests::LinuxDir().empty())                                              \
     GTEST_SKIP() << "SKIPPED: BLIMP_LINUX_DIR is not set (scripts/test.sh builds the " \
-                    "Debian kernel files with tests/guest/linux/build_image.sh and sets it)"; \
-  for (const char* f : {"vmlinuz", "vmlinux", "initramfs.cpio.gz", "kernel-version"})  \
+                    "Linux guest with tests/guest/linux/build_image.sh and sets it)"; \
+  for (const char* f : {"bzImage", "vmlinux", "initramfs.cpio", "kernel-version"})     \
     ASSERT_TRUE(::blimp::tests::FileExists(::blimp::tests::LinuxDir() + "/" + f))      \
         << ::blimp::tests::LinuxDir() << "/" << f                                      \
         << " is missing: run tests/guest/linux/build_image.sh"

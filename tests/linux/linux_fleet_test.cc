@@ -1,0 +1,108 @@
+// blimpd with two Linux guests (256 MiB each) and the fleet controller
+// (blimp-autoballoon's loop) under a 360 MiB budget: it first takes memory
+// from both, then one guest's memhog holds more and more and the controller
+// funds it from the idle one, never over budget, the busy guest never
+// running out (deflate_on_oom is off: only the controller can help it).
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "client/controller.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/daemon_process.h"
+#include "tests/linux/linux_boot.h"
+#include "tests/linux/linux_vm.h"
+
+namespace blimp::tests {
+namespace {
+
+constexpr int kMemMib = 256;
+constexpr uint32_t kBudgetMib = 360;
+
+blimp::v1::VmConfig LinuxConfig() {
+  blimp::v1::VmConfig config;
+  config.mutable_boot_source()->set_kernel_image_path(LinuxDir() + "/vmlinux");
+  config.mutable_boot_source()->set_initrd_path(LinuxDir() + "/initramfs.cpio");
+  config.mutable_boot_source()->set_boot_args(kLinuxCmdline);
+  config.mutable_machine_config()->set_vcpu_count(1);
+  config.mutable_machine_config()->set_mem_size_mib(kMemMib);
+  config.mutable_balloon()->set_amount_mib(0);
+  config.mutable_balloon()->set_deflate_on_oom(false);
+  config.mutable_balloon()->set_stats_polling_interval_s(1);
+  return config;
+}
+
+TEST(LinuxFleetTest, ControllerMovesMemoryFromTheIdleGuestToTheBusyOne) {
+  SKIP_WITHOUT_KVM();
+  REQUIRE_LINUX_FILES();
+  auto started = DaemonProcess::Start();
+  ASSERT_TRUE(started.ok()) << started.status();
+  DaemonProcess& daemon = **started;
+  const std::vector<std::string> ids = {"busy", "idle"};
+  // Both boot at once, one per host core.
+  std::vector<absl::Status> booted(ids.size());
+  {
+    std::vector<std::thread> boots;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      boots.emplace_back([&, i] {
+        booted[i] = daemon.BootVm(ids[i], LinuxConfig(), absl::Seconds(180));
+      });
+    }
+    for (std::thread& t : boots) t.join();
+  }
+  for (size_t i = 0; i < ids.size(); ++i) ASSERT_TRUE(booted[i].ok()) << ids[i] << booted[i];
+
+  client::ControllerOptions options;
+  options.vm_ids = ids;
+  options.policy.budget_mib = kBudgetMib;
+  options.policy.floor_mib = 64;
+  options.policy.max_stats_age = absl::Seconds(5);
+  options.interval = absl::Milliseconds(500);
+  client::Controller controller(
+      grpc::CreateChannel(absl::StrCat("unix:", daemon.run_dir(), "/blimp.grpc.sock"),
+                          grpc::InsecureChannelCredentials()),
+      options);
+  std::thread loop([&] { controller.Run(); });
+
+  auto target = [&](const std::string& id) {
+    auto vm = daemon.GetVm(id);
+    EXPECT_TRUE(vm.ok()) << vm.status();
+    return vm.ok() ? vm->balloon_target_mib() : 0u;
+  };
+  auto backed = [&] {
+    int64_t sum = 0;
+    for (const std::string& id : ids) sum += kMemMib - static_cast<int64_t>(target(id));
+    return sum;
+  };
+  absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (backed() > kBudgetMib && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(200));
+  ASSERT_LE(backed(), kBudgetMib);
+  absl::SleepFor(absl::Seconds(3));  // Let it settle.
+  const uint32_t busy_before = target("busy");
+  const uint32_t idle_before = target("idle");
+  EXPECT_GT(busy_before, 40u) << "the controller took memory back from both";
+  EXPECT_GT(idle_before, 40u);
+
+  // memhog holds 4 x 30 MiB more in the busy guest, more than it had left
+  // outside its balloon.
+  for (int i = 0; i < 4; ++i) {
+    std::string out = daemon.Console("busy", "hog 30", {"ok", "error:"}, absl::Seconds(60));
+    EXPECT_THAT(out, ::testing::HasSubstr("ok")) << "round " << i << ": " << out;
+    EXPECT_LE(backed(), kBudgetMib) << "round " << i;
+    absl::SleepFor(absl::Seconds(4));
+  }
+  EXPECT_LT(target("busy"), busy_before) << "the busy guest got memory";
+  EXPECT_GT(target("idle"), idle_before) << "funded by the idle guest";
+  EXPECT_LE(backed(), kBudgetMib);
+  std::string oom = daemon.Console("busy", "run dmesg | grep -c 'Out of memory' || true",
+                                   {"ok", "error:"});
+  EXPECT_THAT(oom, ::testing::HasSubstr("0\n")) << "no OOM kill in the busy guest: " << oom;
+  controller.Stop();
+  loop.join();
+}
+
+}  // namespace
+}  // namespace blimp::tests

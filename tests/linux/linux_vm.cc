@@ -1,0 +1,123 @@
+#include "tests/linux/linux_vm.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "tests/linux/linux_boot.h"
+
+namespace blimp::tests {
+
+absl::StatusOr<std::unique_ptr<LinuxVm>> LinuxVm::Boot(int vcpus, int mem_mib,
+                                                       const std::string& balloon_json,
+                                                       absl::Duration timeout) {
+  std::unique_ptr<LinuxVm> vm(new LinuxVm());
+  static int counter = 0;
+  // Unix socket paths are limited to 108 bytes: Bazel's TEST_TMPDIR is too deep.
+  vm->socket_ = absl::StrCat("/tmp/blimp-linux-", ::getpid(), "-", counter++, ".sock");
+  vm->mem_mib_ = mem_mib;
+  const absl::Time start = absl::Now();
+  auto process = VmProcess::Start(LinuxVmConfig(vcpus, mem_mib, balloon_json),
+                                  {"--control-sock", vm->socket_, "--id", "vm0"});
+  if (!process.ok()) return process.status();
+  vm->vm_ = *std::move(process);
+  auto ready = vm->vm_->WaitForLine("BLIMP-GUEST-READY", timeout);
+  if (!ready.ok()) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "no BLIMP-GUEST-READY after ", absl::FormatDuration(absl::Now() - start),
+        "; blimp-vmm said:\n", vm->vm_->Stderr(), "\n", ready.status().message()));
+  }
+  vm->boot_time_ = absl::Now() - start;
+  std::cout << "Linux guest ready in " << absl::FormatDuration(vm->boot_time_) << ": " << *ready
+            << std::endl;
+  vm->stub_ = blimp::v1::BalloonService::NewStub(
+      grpc::CreateChannel("unix:" + vm->socket_, grpc::InsecureChannelCredentials()));
+  return vm;
+}
+
+LinuxVm::~LinuxVm() {
+  if (vm_ != nullptr) {
+    vm_->Signal(SIGTERM);
+    vm_->WaitExit(absl::Seconds(10));
+  }
+  ::unlink(socket_.c_str());
+}
+
+absl::StatusOr<std::vector<std::string>> LinuxVm::Guest(const std::string& command,
+                                                        absl::Duration timeout) {
+  auto lines = vm_->Command(command, timeout);
+  if (!lines.ok()) return lines.status();
+  std::string last = lines->back();
+  lines->pop_back();
+  if (last != "ok") {
+    return absl::InternalError(absl::StrCat("'", command, "': ", last, "\n",
+                                            absl::StrJoin(*lines, "\n")));
+  }
+  return lines;
+}
+
+absl::StatusOr<GuestMemInfo> LinuxVm::Mem() {
+  auto lines = Guest("mem");
+  if (!lines.ok()) return lines.status();
+  GuestMemInfo info;
+  for (const std::string& line : *lines) {
+    std::vector<std::string> words = absl::StrSplit(line, ' ');
+    if (words.size() != 2) continue;
+    uint64_t value = 0;
+    if (!absl::SimpleAtoi(words[1], &value)) continue;
+    if (words[0] == "MemTotal") info.total_kib = value;
+    if (words[0] == "MemFree") info.free_kib = value;
+    if (words[0] == "MemAvailable") info.available_kib = value;
+  }
+  if (info.total_kib == 0) return absl::InternalError("no MemTotal in 'mem'");
+  return info;
+}
+
+grpc::Status LinuxVm::SetTarget(uint32_t mib) {
+  grpc::ClientContext context;
+  blimp::v1::PatchBalloonRequest request;
+  request.set_vm_id("vm0");
+  request.mutable_update()->set_amount_mib(mib);
+  google::protobuf::Empty empty;
+  return stub_->PatchBalloon(&context, request, &empty);
+}
+
+blimp::v1::BalloonStats LinuxVm::Stats() {
+  grpc::ClientContext context;
+  blimp::v1::GetBalloonStatisticsRequest request;
+  request.set_vm_id("vm0");
+  blimp::v1::BalloonStats stats;
+  grpc::Status status = stub_->GetBalloonStatistics(&context, request, &stats);
+  if (!status.ok()) std::cerr << "GetBalloonStatistics: " << status.error_message() << std::endl;
+  return stats;
+}
+
+blimp::v1::BalloonMetrics LinuxVm::Metrics() {
+  grpc::ClientContext context;
+  blimp::v1::GetBalloonMetricsRequest request;
+  request.set_vm_id("vm0");
+  blimp::v1::BalloonMetrics metrics;
+  grpc::Status status = stub_->GetBalloonMetrics(&context, request, &metrics);
+  if (!status.ok()) std::cerr << "GetBalloonMetrics: " << status.error_message() << std::endl;
+  return metrics;
+}
+
+bool LinuxVm::WaitForActual(uint32_t mib, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (Stats().actual_mib() == mib) return true;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return Stats().actual_mib() == mib;
+}
+
+uint64_t LinuxVm::GuestRss() {
+  auto rss = vm_->LargeMappingRssBytes(uint64_t{static_cast<uint64_t>(mem_mib_)} * kMiB / 2);
+  return rss.ok() ? *rss : 0;
+}
+
+}  // namespace blimp::tests

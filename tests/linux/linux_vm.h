@@ -1,0 +1,70 @@
+// LinuxVm: the Blimp Linux guest (tests/guest/linux) under blimp-vmm for the
+// Linux tier. Boots it with a balloon and a control socket, runs commands of
+// its /init over the console (init.sh: mem, hog, unhog, run, dmesg-check,
+// unbind, bind), and drives Linux's own virtio_balloon driver over gRPC as
+// blimpd does.
+#ifndef BLIMP_TESTS_LINUX_LINUX_VM_H_
+#define BLIMP_TESTS_LINUX_LINUX_VM_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/blimp/v1/balloon_service.grpc.pb.h"
+#include "tests/e2e/vm_process.h"
+#include "tests/linux/linux_files.h"
+
+namespace blimp::tests {
+
+// /proc/meminfo, in KiB.
+struct GuestMemInfo {
+  uint64_t total_kib = 0;
+  uint64_t free_kib = 0;
+  uint64_t available_kib = 0;
+};
+
+class LinuxVm {
+ public:
+  // Boots and waits for BLIMP-GUEST-READY (at most `timeout`).
+  static absl::StatusOr<std::unique_ptr<LinuxVm>> Boot(int vcpus, int mem_mib,
+                                                       const std::string& balloon_json,
+                                                       absl::Duration timeout = absl::Seconds(150));
+  ~LinuxVm();
+
+  VmProcess& process() { return *vm_; }
+  int mem_mib() const { return mem_mib_; }
+  absl::Duration boot_time() const { return boot_time_; }
+
+  // One /init command; its output lines (without the closing "ok"), or an
+  // error carrying the guest's "error: ..." line.
+  absl::StatusOr<std::vector<std::string>> Guest(const std::string& command,
+                                                 absl::Duration timeout = absl::Seconds(120));
+  absl::StatusOr<GuestMemInfo> Mem();
+
+  grpc::Status SetTarget(uint32_t mib);
+  blimp::v1::BalloonStats Stats();
+  blimp::v1::BalloonMetrics Metrics();
+  blimp::v1::BalloonService::Stub& balloon() { return *stub_; }
+  // Waits until the guest's driver reports `mib` as the balloon's size.
+  bool WaitForActual(uint32_t mib, absl::Duration timeout = absl::Seconds(60));
+  // Resident bytes of guest RAM in the blimp-vmm process.
+  uint64_t GuestRss();
+
+ private:
+  LinuxVm() = default;
+  std::unique_ptr<VmProcess> vm_;
+  std::unique_ptr<blimp::v1::BalloonService::Stub> stub_;
+  std::string socket_;
+  int mem_mib_ = 0;
+  absl::Duration boot_time_;
+};
+
+inline constexpr uint64_t kMiB = 1 << 20;
+
+}  // namespace blimp::tests
+
+#endif  // BLIMP_TESTS_LINUX_LINUX_VM_H_
