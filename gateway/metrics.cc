@@ -63,6 +63,8 @@ absl::string_view CounterHelp(absl::string_view field) {
       {"stats_update_fails", "Statistics updates that were malformed or had unknown tags."},
       {"free_page_report_count", "Free page reporting buffers processed."},
       {"free_page_report_freed", "Bytes discarded through free page reporting."},
+      {"free_page_report_skipped",
+       "Reported bytes kept, not discarded: the guest poisons its free pages."},
       {"event_fails", "Queue events that failed (malformed descriptors and the like)."},
       {"discarded_bytes", "Guest memory bytes actually discarded (madvise DONTNEED)."},
       {"free_page_hint_count", "Free page hinting buffers processed."},

@@ -330,7 +330,7 @@ TEST_F(DaemonRouterTest, Metrics) {
   EXPECT_THAT(text, HasSubstr("blimp_balloon_invalid_pfns{vm=\"a\"} 2\n"));
   for (const char* counter :
        {"deflate_count", "stats_updates_count", "stats_update_fails", "free_page_report_count",
-        "free_page_report_freed", "event_fails"}) {
+        "free_page_report_freed", "free_page_report_skipped", "event_fails"}) {
     EXPECT_THAT(text, HasSubstr(absl::StrCat("blimp_balloon_", counter, "{vm=\"a\"} 0\n")));
   }
   // Only running VMs with a balloon have balloon counters.

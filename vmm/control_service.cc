@@ -85,6 +85,7 @@ blimp::v1::BalloonMetrics MetricsToProto(const BalloonSnapshot& snapshot) {
   metrics.set_stats_update_fails(m.stats_update_fails);
   metrics.set_free_page_report_count(m.free_page_report_count);
   metrics.set_free_page_report_freed(m.free_page_report_freed);
+  metrics.set_free_page_report_skipped(m.free_page_report_skipped);
   metrics.set_event_fails(m.event_fails);
   metrics.set_discarded_bytes(m.discarded_bytes);
   metrics.set_free_page_hint_count(m.free_page_hint_count);

@@ -31,7 +31,11 @@ uint64_t Balloon::offered_features() const {
   if (options_.stats) features |= 1ull << kFeatureStatsVq;
   if (options_.deflate_on_oom) features |= 1ull << kFeatureDeflateOnOom;
   if (options_.free_page_hinting) features |= 1ull << kFeatureFreePageHint;
-  if (options_.free_page_reporting) features |= 1ull << kFeatureReporting;
+  // Linux drops REPORTING when PAGE_POISON is not offered to a guest that
+  // poisons or zeroes its free pages (virtballoon_validate).
+  if (options_.free_page_reporting) {
+    features |= (1ull << kFeatureReporting) | (1ull << kFeaturePagePoison);
+  }
   return features;
 }
 
@@ -48,13 +52,18 @@ void Balloon::ReadConfig(uint64_t offset, absl::Span<uint8_t> data) {
 }
 
 void Balloon::WriteConfig(uint64_t offset, absl::Span<const uint8_t> data) {
-  // Only `actual` belongs to the driver.
-  if (offset < kConfigActualOffset || offset + data.size() > kConfigActualOffset + 4) {
-    CountFailure(absl::StrFormat("config write at %#x (+%u) outside 'actual'", offset,
-                                 data.size()));
+  // The driver owns `actual`, and `poison_val` when PAGE_POISON is offered.
+  auto inside = [&](uint64_t field) {
+    return offset >= field && offset + data.size() <= field + 4;
+  };
+  bool poison = Has(offered_features(), kFeaturePagePoison) && inside(kConfigPoisonOffset);
+  if (!inside(kConfigActualOffset) && !poison) {
+    CountFailure(absl::StrFormat("config write at %#x (+%u) outside 'actual'/'poison_val'",
+                                 offset, data.size()));
     return;
   }
-  // SAFETY: [offset, offset + size) lies inside config_.actual (checked).
+  // SAFETY: [offset, offset + size) lies inside config_.actual or
+  // config_.poison_val (checked).
   std::memcpy(reinterpret_cast<uint8_t*>(&config_) + offset, data.data(), data.size());
 }
 
@@ -87,6 +96,7 @@ void Balloon::Reset() {
   acked_features_ = 0;
   held_stats_head_.reset();
   config_.actual = 0;
+  config_.poison_val = 0;
   hinting_.guest_cmd.reset();
   guest_run_.reset();
 }
@@ -261,8 +271,22 @@ void Balloon::RequestStats() {
 
 void Balloon::HandleReport(const DescriptorChain& chain) {
   ++metrics_.free_page_report_count;
+  // A guest that poisons free pages expects them to keep the pattern; a
+  // discarded page would read back as zero. poison_val 0 (init_on_free)
+  // expects zeroes, so those pages go.
+  bool keep = Has(acked_features_, kFeaturePagePoison) && config_.poison_val != 0;
+  if (keep && !poison_logged_) {
+    poison_logged_ = true;
+    LOG(WARNING) << absl::StrFormat(
+        "balloon: the guest poisons free pages (poison_val %#x): reported pages are kept",
+        config_.poison_val);
+  }
   for (const DescriptorBuffer& buffer : chain.buffers) {
-    if (DiscardRange(buffer.addr, buffer.len)) metrics_.free_page_report_freed += buffer.len;
+    if (keep) {
+      metrics_.free_page_report_skipped += buffer.len;
+    } else if (DiscardRange(buffer.addr, buffer.len)) {
+      metrics_.free_page_report_freed += buffer.len;
+    }
   }
 }
 

@@ -2,8 +2,9 @@
 // ../shared/balloon-contract.md: inflate discards the guest's pages from the
 // host (MADV_DONTNEED), deflate acknowledges, the statistics buffer is held
 // and handed back on request, free page reporting and hinting discard what
-// the guest reports. Whatever the driver writes is checked; mistakes are
-// logged and counted, never fatal.
+// the guest reports (reports are kept when the guest poisons its free pages:
+// PAGE_POISON with a non-zero poison_val). Whatever the driver writes is
+// checked; mistakes are logged and counted, never fatal.
 //
 // Every method runs under the transport's device lock (MmioTransport calls
 // the VirtioDevice methods with it held; the control plane goes through
@@ -41,6 +42,7 @@ struct BalloonMetrics {
   uint64_t stats_update_fails = 0;
   uint64_t free_page_report_count = 0;
   uint64_t free_page_report_freed = 0;  // Bytes.
+  uint64_t free_page_report_skipped = 0;  // Bytes kept: the guest poisons free pages.
   uint64_t free_page_hint_count = 0;
   uint64_t free_page_hint_freed = 0;  // Bytes.
   uint64_t event_fails = 0;           // Malformed buffers and chains.
@@ -135,6 +137,7 @@ class Balloon : public VirtioDevice {
   uint64_t acked_features_ = 0;
   std::vector<std::pair<Queue, SplitQueue*>> queues_;
   std::optional<uint16_t> held_stats_head_;
+  bool poison_logged_ = false;
 };
 
 }  // namespace blimp::device::virtio::balloon

@@ -27,11 +27,12 @@ struct BalloonConfigSpace {
   uint32_t num_pages;              // Written by the host: the target.
   uint32_t actual;                 // Written by the driver.
   uint32_t free_page_hint_cmd_id;  // Written by the host (FREE_PAGE_HINT).
-  uint32_t poison_val;             // PAGE_POISON (never offered).
+  uint32_t poison_val;             // Written by the driver (PAGE_POISON).
 };
 static_assert(sizeof(BalloonConfigSpace) == 16 &&
               std::is_trivially_copyable_v<BalloonConfigSpace>);
 inline constexpr uint64_t kConfigActualOffset = 4;
+inline constexpr uint64_t kConfigPoisonOffset = 12;
 
 // Free page hinting command ids (Linux virtio_balloon.h).
 inline constexpr uint32_t kHintCmdIdStop = 0;

@@ -92,8 +92,15 @@ TEST_F(BalloonTest, OffersFeaturesAndQueuesAsConfigured) {
   Balloon full(BalloonOptions{0, true, true, true, true});
   EXPECT_EQ(full.offered_features(),
             (1ull << kFeatureVersion1) | (1 << kFeatureStatsVq) | (1 << kFeatureDeflateOnOom) |
-                (1 << kFeatureFreePageHint) | (1 << kFeatureReporting));
+                (1 << kFeatureFreePageHint) | (1 << kFeaturePagePoison) |
+                (1 << kFeatureReporting));
   EXPECT_EQ(full.queue_max_sizes().size(), 5u);
+  // PAGE_POISON comes with reporting (Linux drops reporting without it).
+  Balloon reporting(BalloonOptions{0, false, false, true});
+  EXPECT_EQ(reporting.offered_features(), (1ull << kFeatureVersion1) |
+                                              (1 << kFeaturePagePoison) | (1 << kFeatureReporting));
+  Balloon hinting(BalloonOptions{0, false, false, false, true});
+  EXPECT_EQ(hinting.offered_features(), (1ull << kFeatureVersion1) | (1 << kFeatureFreePageHint));
   EXPECT_EQ(full.device_id(), 5u);
 }
 
@@ -200,6 +207,76 @@ TEST_F(BalloonTest, QueuesFollowTheAcceptedFeatures) {
   balloon_->ProcessQueue(2);
   EXPECT_EQ(balloon_->metrics().free_page_report_freed, 2 * kMiB);
   EXPECT_EQ(drivers_[2]->UsedIdx(), 3);
+}
+
+constexpr uint64_t kPoisonReporting = (1ull << kFeaturePagePoison) | (1ull << kFeatureReporting);
+
+TEST_F(BalloonTest, PoisonValIsWrittenByTheDriverAndClearedByReset) {
+  Start(BalloonOptions{0, false, false, true}, kPoisonReporting);
+  uint32_t poison = 0xaaaaaaaa;
+  auto bytes = [](uint32_t& v, size_t n = 4) {
+    return absl::MakeConstSpan(reinterpret_cast<uint8_t*>(&v), n);
+  };
+  balloon_->WriteConfig(kConfigPoisonOffset, bytes(poison));
+  EXPECT_EQ(ConfigWord(kConfigPoisonOffset), poison);
+  // Still nothing else: the hint command id, or a write across two fields.
+  balloon_->WriteConfig(8, bytes(poison));
+  uint64_t wide = ~0ull;
+  balloon_->WriteConfig(4, absl::MakeConstSpan(reinterpret_cast<uint8_t*>(&wide), 8));
+  EXPECT_EQ(ConfigWord(8), 0u);
+  EXPECT_EQ(balloon_->metrics().event_fails, 2u);
+  balloon_->Reset();
+  EXPECT_EQ(ConfigWord(kConfigPoisonOffset), 0u);
+  // Without PAGE_POISON offered the field does not exist for the driver.
+  Balloon plain(BalloonOptions{});
+  plain.WriteConfig(kConfigPoisonOffset, bytes(poison));
+  uint32_t value = 1;
+  plain.ReadConfig(kConfigPoisonOffset, absl::MakeSpan(reinterpret_cast<uint8_t*>(&value), 4));
+  EXPECT_EQ(value, 0u);
+  EXPECT_EQ(plain.metrics().event_fails, 1u);
+}
+
+TEST_F(BalloonTest, ReportedPagesOfAPoisoningGuestAreKept) {
+  Start(BalloonOptions{0, false, false, true}, kPoisonReporting);
+  uint32_t poison = 0xaaaaaaaa;
+  balloon_->WriteConfig(kConfigPoisonOffset,
+                        absl::MakeConstSpan(reinterpret_cast<uint8_t*>(&poison), 4));
+  std::vector<uint8_t> pattern(2 * kMiB, 0xaa);
+  ASSERT_TRUE(memory_.Write(GuestAddress(2 * kMiB), pattern.data(), pattern.size()).ok());
+  drivers_[2]->AddChain({{2 * kMiB, 2 * kMiB, true}});
+  balloon_->ProcessQueue(2);
+  EXPECT_EQ(*memory_.ReadObj<uint32_t>(GuestAddress(3 * kMiB)), poison);
+  EXPECT_EQ(balloon_->metrics().free_page_report_count, 1u);
+  EXPECT_EQ(balloon_->metrics().free_page_report_freed, 0u);
+  EXPECT_EQ(balloon_->metrics().free_page_report_skipped, 2 * kMiB);
+  EXPECT_EQ(balloon_->metrics().discarded_bytes, 0u);
+  EXPECT_EQ(drivers_[2]->UsedIdx(), 1);  // Returned all the same.
+  // Inflate is unaffected: the guest poisons pages again when they deflate.
+  SendPfns(0, {0x300});
+  EXPECT_EQ(*memory_.ReadObj<uint32_t>(GuestAddress(3 * kMiB)), 0u);
+}
+
+TEST_F(BalloonTest, ReportedPagesOfAnInitOnFreeGuestAreDiscarded) {
+  // PAGE_POISON with poison_val 0: the guest expects zeroed free pages.
+  Start(BalloonOptions{0, false, false, true}, kPoisonReporting);
+  ASSERT_TRUE(memory_.WriteObj<uint64_t>(GuestAddress(2 * kMiB), 0x77).ok());
+  drivers_[2]->AddChain({{2 * kMiB, 2 * kMiB, true}});
+  balloon_->ProcessQueue(2);
+  EXPECT_EQ(*memory_.ReadObj<uint64_t>(GuestAddress(2 * kMiB)), 0u);
+  EXPECT_EQ(balloon_->metrics().free_page_report_freed, 2 * kMiB);
+  EXPECT_EQ(balloon_->metrics().free_page_report_skipped, 0u);
+}
+
+TEST_F(BalloonTest, PoisonValCountsOnlyWhenPagePoisonWasNegotiated) {
+  Start(BalloonOptions{0, false, false, true}, 1ull << kFeatureReporting);
+  uint32_t poison = 0xaaaaaaaa;
+  balloon_->WriteConfig(kConfigPoisonOffset,
+                        absl::MakeConstSpan(reinterpret_cast<uint8_t*>(&poison), 4));
+  ASSERT_TRUE(memory_.WriteObj<uint64_t>(GuestAddress(2 * kMiB), 0x77).ok());
+  drivers_[2]->AddChain({{2 * kMiB, 2 * kMiB, true}});
+  balloon_->ProcessQueue(2);
+  EXPECT_EQ(*memory_.ReadObj<uint64_t>(GuestAddress(2 * kMiB)), 0u);
+  EXPECT_EQ(balloon_->metrics().free_page_report_freed, 2 * kMiB);
 }
 
 TEST_F(BalloonTest, HintingRunDiscardsHintedPagesAndAcknowledges) {
