@@ -410,6 +410,9 @@ static int dev_init(void) {
     if (vq_setup(&B.q[i]) < 0) goto fail;
     B.have[i] = 1;
   }
+  /* As Linux's init_vqs: the first statistics buffer is added and notified
+   * before DRIVER_OK (the device must pick it up at DRIVER_OK). */
+  if (has(F_STATS_VQ)) stats_add();
   vm_write(B.base, VIRTIO_MMIO_STATUS,
            VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER | VIRTIO_S_FEATURES_OK | VIRTIO_S_DRIVER_OK);
   B.ready = 1;
@@ -417,7 +420,6 @@ static int dev_init(void) {
   B.cfg_pending = 0;
   read_config();
   write_actual();
-  if (has(F_STATS_VQ)) stats_add();
   return 0;
 fail:
   vm_write(B.base, VIRTIO_MMIO_STATUS, vm_read(B.base, VIRTIO_MMIO_STATUS) | VIRTIO_S_FAILED);
@@ -465,8 +467,8 @@ void balloon_init(const struct virtio_mmio_dev *devs, int n) {
   B.seen_frees = ~0ull;  /* report what is free at start-up too */
   route_irq(B.irq);
   int r = dev_init();
-  kprintf("virtio-balloon: base=0x%lx irq=%u features=0x%lx queues=%d%s\n", B.base, B.irq, B.features, B.nq,
-          r ? " (set-up failed)" : "");
+  kprintf("virtio-balloon: base=0x%lx irq=%u features=0x%lx queues=%d%s%s\n", B.base, B.irq, B.features, B.nq,
+          has(F_STATS_VQ) ? " stats=primed" : "", r ? " (set-up failed)" : "");
 }
 
 /* ---- the driver step ---- */
