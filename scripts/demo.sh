@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds Blimp and runs the demo.
 #   scripts/demo.sh            the Blimp test guest (built by the project)
-#   scripts/demo.sh --linux    Debian's cloud kernel instead (slow here)
+#   scripts/demo.sh --linux    the Blimp Linux guest (Linux's own balloon driver)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

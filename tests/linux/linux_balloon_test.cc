@@ -1,7 +1,9 @@
 // Linux's own virtio_balloon driver against Blimp's device (default suite,
-// tag "kvm"). One Linux guest (1 vCPU, 256 MiB, deflate_on_oom, statistics
+// tag "kvm"). One Linux guest (1 vCPU, 192 MiB, deflate_on_oom, statistics
 // every second, free page hinting) is booted once and shared by the tests
 // below, which run in the order written; each leaves the balloon at 0.
+// Sizes are small: a guest page fault costs ~1 ms of emulated ring-0 code
+// on this host (kvm-here.md), so memhog touches ~30 MiB per 10 s.
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -14,7 +16,7 @@ class LinuxBalloonTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!KvmAvailable() || LinuxDir().empty()) return;
-    auto vm = LinuxVm::Boot(1, 256,
+    auto vm = LinuxVm::Boot(1, 192,
                             R"({"amount_mib": 0, "deflate_on_oom": true,)"
                             R"( "stats_polling_interval_s": 1, "free_page_hinting": true})");
     if (vm.ok()) {
@@ -54,10 +56,10 @@ LinuxVm* LinuxBalloonTest::vm_ = nullptr;
 std::string* LinuxBalloonTest::boot_error_ = nullptr;
 
 TEST_F(LinuxBalloonTest, BalloonFoundOnceThroughAcpiWithACleanLog) {
-  auto devices = vm().Guest("run ls /sys/bus/virtio/devices");
+  auto devices = vm().Guest("ls /sys/bus/virtio/devices");
   ASSERT_TRUE(devices.ok()) << devices.status();
   EXPECT_EQ(devices->size(), 1u) << absl::StrJoin(*devices, "\n");
-  auto hid = vm().Guest("run cat /sys/bus/virtio/devices/virtio0/../firmware_node/hid");
+  auto hid = vm().Guest("cat /sys/bus/virtio/devices/virtio0/../firmware_node/hid");
   ASSERT_TRUE(hid.ok()) << hid.status();
   EXPECT_EQ(absl::StrJoin(*hid, ""), "LNRO0005");
   auto clean = vm().Guest("dmesg-check");
@@ -78,16 +80,16 @@ TEST_F(LinuxBalloonTest, StatisticsFromLinux) {
   EXPECT_TRUE(stats.has_total_memory());
   EXPECT_TRUE(stats.has_available_memory());
   EXPECT_TRUE(stats.has_disk_caches());
-  EXPECT_GT(stats.total_memory(), 200 * kMiB);
-  EXPECT_LE(stats.total_memory(), 256 * kMiB);
+  EXPECT_GT(stats.total_memory(), 150 * kMiB);
+  EXPECT_LE(stats.total_memory(), 192 * kMiB);
   EXPECT_EQ(vm().Metrics().stats_update_fails(), 0u);
 
   // memhog's page faults show up as minor faults (one per 2 MiB at least:
   // the guest maps huge pages).
   const uint64_t faults = stats.minor_faults();
-  ASSERT_TRUE(vm().Guest("hog 32").ok());
+  ASSERT_TRUE(vm().Guest("hog 8").ok());
   ASSERT_TRUE(vm().Guest("unhog").ok());
-  EXPECT_GE(FreshStats().minor_faults(), faults + 16);
+  EXPECT_GE(FreshStats().minor_faults(), faults + 4);
 
   // A new interval refreshes at once, whatever the old one was.
   auto set_interval = [&](uint32_t seconds) {
@@ -113,16 +115,16 @@ TEST_F(LinuxBalloonTest, StatisticsFromLinux) {
 }
 
 TEST_F(LinuxBalloonTest, InflateReturnsTouchedMemoryAndDeflateGivesItBack) {
-  // memhog backs 160 MiB of guest RAM, then frees it: free in the guest,
+  // memhog backs 96 MiB of guest RAM, then frees it: free in the guest,
   // still resident on the host.
-  ASSERT_TRUE(vm().Guest("hog 160").ok());
+  ASSERT_TRUE(vm().Guest("hog 96").ok());
   ASSERT_TRUE(vm().Guest("unhog").ok());
   auto before = vm().Mem();
   ASSERT_TRUE(before.ok()) << before.status();
   const uint64_t rss_before = vm().GuestRss();
   const uint64_t free_stat_before = FreshStats().free_memory();
 
-  constexpr uint32_t kInflateMib = 128;
+  constexpr uint32_t kInflateMib = 64;
   const absl::Time start = absl::Now();
   ASSERT_TRUE(vm().SetTarget(kInflateMib).ok());
   ASSERT_TRUE(vm().WaitForActual(kInflateMib)) << "actual " << vm().Stats().actual_mib();
@@ -143,7 +145,7 @@ TEST_F(LinuxBalloonTest, InflateReturnsTouchedMemoryAndDeflateGivesItBack) {
   ASSERT_TRUE(vm().WaitForActual(0));
   EXPECT_GT(FreshStats().free_memory(), free_stat_inflated + kInflateMib * kMiB * 8 / 10);
   // The deflated pages are usable again.
-  EXPECT_TRUE(vm().Guest("hog 160").ok());
+  EXPECT_TRUE(vm().Guest("hog 96").ok());
   ASSERT_TRUE(vm().Guest("unhog").ok());
 }
 
@@ -182,17 +184,21 @@ TEST_F(LinuxBalloonTest, FreePageHintingRunWithLinux) {
   auto after = vm().Mem();
   ASSERT_TRUE(after.ok());
   EXPECT_GE(after->free_kib, before->free_kib * 9 / 10);
-  EXPECT_TRUE(vm().Guest("hog 100").ok());
+  EXPECT_TRUE(vm().Guest("hog 32").ok());
   ASSERT_TRUE(vm().Guest("unhog").ok());
 }
 
 TEST_F(LinuxBalloonTest, DeflateOnOomLetsMemhogComplete) {
-  ASSERT_TRUE(vm().SetTarget(160).ok());
-  ASSERT_TRUE(vm().WaitForActual(160));
-  // More than is left outside the balloon: Linux's OOM notifier deflates.
-  auto hog = vm().Guest("run memhog 150 0");
+  // Leave ~16 MiB available outside the balloon, then ask for 40 MiB:
+  // Linux's OOM notifier deflates the balloon until memhog fits.
+  auto mem = vm().Mem();
+  ASSERT_TRUE(mem.ok());
+  const uint32_t target = static_cast<uint32_t>(mem->available_kib / 1024) - 16;
+  ASSERT_TRUE(vm().SetTarget(target).ok());
+  ASSERT_TRUE(vm().WaitForActual(target));
+  auto hog = vm().Guest("memhog 40");
   EXPECT_TRUE(hog.ok()) << hog.status();
-  EXPECT_LT(vm().Stats().actual_mib(), 160u);
+  EXPECT_LT(vm().Stats().actual_mib(), target);
   ASSERT_TRUE(vm().SetTarget(0).ok());
   ASSERT_TRUE(vm().WaitForActual(0));
 }
@@ -200,15 +206,17 @@ TEST_F(LinuxBalloonTest, DeflateOnOomLetsMemhogComplete) {
 // Firecracker's device-reset test: unbinding the driver deflates the balloon
 // to 0 and resets the device; binding it again reaches the target again.
 TEST_F(LinuxBalloonTest, DriverUnbindDeflatesAndRebindReachesTheTarget) {
-  ASSERT_TRUE(vm().SetTarget(64).ok());
-  ASSERT_TRUE(vm().WaitForActual(64));
+  auto before = vm().Mem();
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(vm().SetTarget(48).ok());
+  ASSERT_TRUE(vm().WaitForActual(48));
   ASSERT_TRUE(vm().Guest("unbind").ok());
   EXPECT_TRUE(vm().WaitForActual(0, absl::Seconds(20)));
   auto mem = vm().Mem();
   ASSERT_TRUE(mem.ok());
-  EXPECT_GT(mem->free_kib, 180u * 1024) << "the balloon's pages went back to Linux";
+  EXPECT_GT(mem->free_kib, before->free_kib - 8 * 1024) << "the balloon's pages went back to Linux";
   ASSERT_TRUE(vm().Guest("bind").ok());
-  EXPECT_TRUE(vm().WaitForActual(64));
+  EXPECT_TRUE(vm().WaitForActual(48));
   ASSERT_TRUE(vm().SetTarget(0).ok());
   ASSERT_TRUE(vm().WaitForActual(0));
   auto clean = vm().Guest("dmesg-check");

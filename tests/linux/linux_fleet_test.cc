@@ -1,5 +1,5 @@
-// blimpd with two Linux guests (256 MiB each) and the fleet controller
-// (blimp-autoballoon's loop) under a 360 MiB budget: it first takes memory
+// blimpd with two Linux guests (192 MiB each) and the fleet controller
+// (blimp-autoballoon's loop) under a 256 MiB budget: it first takes memory
 // from both, then one guest's memhog holds more and more and the controller
 // funds it from the idle one, never over budget, the busy guest never
 // running out (deflate_on_oom is off: only the controller can help it).
@@ -19,8 +19,8 @@
 namespace blimp::tests {
 namespace {
 
-constexpr int kMemMib = 256;
-constexpr uint32_t kBudgetMib = 360;
+constexpr int kMemMib = 192;
+constexpr uint32_t kBudgetMib = 256;
 
 blimp::v1::VmConfig LinuxConfig() {
   blimp::v1::VmConfig config;
@@ -58,7 +58,7 @@ TEST(LinuxFleetTest, ControllerMovesMemoryFromTheIdleGuestToTheBusyOne) {
   client::ControllerOptions options;
   options.vm_ids = ids;
   options.policy.budget_mib = kBudgetMib;
-  options.policy.floor_mib = 64;
+  options.policy.floor_mib = 48;
   options.policy.max_stats_age = absl::Seconds(5);
   options.interval = absl::Milliseconds(500);
   client::Controller controller(
@@ -83,13 +83,13 @@ TEST(LinuxFleetTest, ControllerMovesMemoryFromTheIdleGuestToTheBusyOne) {
   absl::SleepFor(absl::Seconds(3));  // Let it settle.
   const uint32_t busy_before = target("busy");
   const uint32_t idle_before = target("idle");
-  EXPECT_GT(busy_before, 40u) << "the controller took memory back from both";
-  EXPECT_GT(idle_before, 40u);
+  EXPECT_GT(busy_before, 32u) << "the controller took memory back from both";
+  EXPECT_GT(idle_before, 32u);
 
-  // memhog holds 4 x 30 MiB more in the busy guest, more than it had left
+  // memhog holds 4 x 16 MiB more in the busy guest, more than it had left
   // outside its balloon.
   for (int i = 0; i < 4; ++i) {
-    std::string out = daemon.Console("busy", "hog 30", {"ok", "error:"}, absl::Seconds(60));
+    std::string out = daemon.Console("busy", "hog 16", {"ok", "error:"}, absl::Seconds(60));
     EXPECT_THAT(out, ::testing::HasSubstr("ok")) << "round " << i << ": " << out;
     EXPECT_LE(backed(), kBudgetMib) << "round " << i;
     absl::SleepFor(absl::Seconds(4));
@@ -97,9 +97,8 @@ TEST(LinuxFleetTest, ControllerMovesMemoryFromTheIdleGuestToTheBusyOne) {
   EXPECT_LT(target("busy"), busy_before) << "the busy guest got memory";
   EXPECT_GT(target("idle"), idle_before) << "funded by the idle guest";
   EXPECT_LE(backed(), kBudgetMib);
-  std::string oom = daemon.Console("busy", "run dmesg | grep -c 'Out of memory' || true",
-                                   {"ok", "error:"});
-  EXPECT_THAT(oom, ::testing::HasSubstr("0\n")) << "no OOM kill in the busy guest: " << oom;
+  std::string oom = daemon.Console("busy", "dmesg-count Out of memory", {"ok", "error:"});
+  EXPECT_THAT(oom, ::testing::ContainsRegex("(^|\n)0\n")) << "no OOM kill in the busy guest: " << oom;
   controller.Stop();
   loop.join();
 }

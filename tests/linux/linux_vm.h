@@ -1,7 +1,7 @@
 // LinuxVm: the Blimp Linux guest (tests/guest/linux) under blimp-vmm for the
 // Linux tier. Boots it with a balloon and a control socket, runs commands of
-// its /init over the console (init.sh: mem, hog, unhog, run, dmesg-check,
-// unbind, bind), and drives Linux's own virtio_balloon driver over gRPC as
+// its /init over the console (tests/guest/linux/init.c: mem, hog, unhog,
+// memhog, cat, ls, dmesg-check, dmesg-count, unbind, bind), and drives Linux's own virtio_balloon driver over gRPC as
 // blimpd does.
 #ifndef BLIMP_TESTS_LINUX_LINUX_VM_H_
 #define BLIMP_TESTS_LINUX_LINUX_VM_H_

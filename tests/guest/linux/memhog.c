@@ -1,35 +1,30 @@
-// memhog N [SECONDS]: allocates N MiB, writes one byte per 4 KiB page so the
-// guest really backs them, prints "memhog: touched N MiB", then holds the
-// memory for SECONDS (default: until killed) so a balloon test can watch
-// the guest's memory pressure. Static, no libc beyond the basics.
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+// memhog MIB [SECONDS]: maps MIB MiB of anonymous memory, writes one byte
+// per 4 KiB page so the guest really backs them, prints "memhog: touched
+// MIB MiB", then holds the memory for SECONDS (default: until killed).
+#include "sys.h"
 
-int main(int argc, char** argv) {
-  if (argc < 2) {
-    fprintf(stderr, "usage: memhog MIB [SECONDS]\n");
-    return 2;
-  }
-  long mib = strtol(argv[1], NULL, 10);
-  long seconds = argc > 2 ? strtol(argv[2], NULL, 10) : -1;
+void memhog_main(long argc, char** argv) {
+  long mib = argc > 1 ? parse_num(argv[1]) : -1;
+  long seconds = argc > 2 ? parse_num(argv[2]) : -1;
   if (mib <= 0) {
-    fprintf(stderr, "memhog: bad size %s\n", argv[1]);
-    return 2;
+    say("usage: memhog MIB [SECONDS]\n");
+    sys(SYS_exit, 2, 0, 0);
   }
-  size_t bytes = (size_t)mib << 20;
-  volatile char* p = malloc(bytes);
-  if (p == NULL) {
-    printf("memhog: cannot allocate %ld MiB\n", mib);
-    return 1;
+  // PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS.
+  long p = sys6(SYS_mmap, 0, mib << 20, 3, 0x22, -1, 0);
+  if (p < 0 && p > -4096) {
+    say("memhog: cannot map the memory\n");
+    sys(SYS_exit, 1, 0, 0);
   }
-  for (size_t i = 0; i < bytes; i += 4096) p[i] = (char)(i >> 12) | 1;
-  printf("memhog: touched %ld MiB\n", mib);
-  fflush(stdout);
+  for (long off = 0; off < mib << 20; off += 4096) ((volatile char*)p)[off] = (char)(off >> 12) | 1;
+  say("memhog: touched ");
+  say(argv[1]);
+  say(" MiB\n");
   if (seconds < 0) {
-    for (;;) pause();
+    for (;;) sys(SYS_pause, 0, 0, 0);
   }
-  sleep((unsigned)seconds);
-  return 0;
+  long ts[2] = {seconds, 0};
+  sys(SYS_nanosleep, ts, 0, 0);
+  sys(SYS_exit, 0, 0, 0);
 }
+DEFINE_START(memhog_main);
