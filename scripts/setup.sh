@@ -13,12 +13,12 @@ packages=(
   # Fuzzing and sanitizers with clang.
   clang libclang-rt-14-dev
   # Tests, peers and validators: curl for REST, QEMU as the benchmark peer,
-  # iasl to check our ACPI tables, busybox for the Linux guest's initramfs.
-  curl qemu-system-x86 acpica-tools busybox-static cpio zstd xz-utils
+  # iasl to check our ACPI tables; xz-utils unpacks Debian's kernel source.
+  curl qemu-system-x86 acpica-tools xz-utils
   linux-libc-dev procps python3
   # The Linux guest kernel, built from Debian's linux-source-6.1
   # (tests/guest/linux/build_kernel.sh).
-  make flex bison bc libelf-dev libssl-dev
+  make patch flex bison bc libelf-dev libssl-dev
 )
 
 missing=()

@@ -20,7 +20,7 @@ done
 bash scripts/setup.sh || exit 1
 # The Linux guest for tests/linux: kernel built from Debian's linux-source-6.1
 # (a few minutes the first time, then cached by a hash of its inputs) and a
-# busybox initramfs. Without them those tests fail, loudly.
+# tiny initramfs. Without them those tests fail, loudly.
 linux_dir="$PWD/build/guest-linux"
 bash tests/guest/linux/build_image.sh "$linux_dir" ||
   echo "!!! tests/guest/linux/build_image.sh failed: the tests/linux tests will FAIL !!!" >&2

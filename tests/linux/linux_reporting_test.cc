@@ -43,6 +43,12 @@ class LinuxReportingTest : public ::testing::Test {
 LinuxVm* LinuxReportingTest::vm_ = nullptr;
 std::string* LinuxReportingTest::boot_error_ = nullptr;
 
+// First, before the OOM test adds its report (a call trace) to the log.
+TEST_F(LinuxReportingTest, KernelLogIsClean) {
+  auto clean = vm().Guest("dmesg-check");
+  EXPECT_TRUE(clean.ok()) << clean.status();
+}
+
 TEST_F(LinuxReportingTest, FreedMemoryReturnsWithoutATargetChange) {
   const uint64_t rss_idle = vm().GuestRss();
   ASSERT_TRUE(vm().Guest("hog 64").ok());
