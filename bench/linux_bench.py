@@ -82,7 +82,8 @@ def blimp_run(vmlinux, initrd, timeout):
             json.dump({"boot-source": {"kernel_image_path": vmlinux, "initrd_path": initrd,
                                        "boot_args": CMDLINE},
                        "machine-config": {"vcpu_count": 1, "mem_size_mib": MEM_MIB},
-                       "balloon": {"amount_mib": 0, "deflate_on_oom": False}}, f)
+                       "balloon": {"amount_mib": 0, "deflate_on_oom": False,
+                                   "stats_polling_interval_s": 1}}, f)
         vm, times, reason, stamps = boot(
             [vmm_runner.BLIMP_VMM, "--config-file", config, "--api-sock", sock], timeout)
         try:
