@@ -39,7 +39,7 @@ if ((linux)); then
   boot="{\"kernel_image_path\": \"$kernel\", \"initrd_path\": \"$initrd\", \"boot_args\": \"console=ttyS0 reboot=k panic=1\"}"
   # Touching memory is slow in an emulated guest kernel: smaller sizes.
   mem=256 touch=96 inflate=96
-  touch_cmds="hog $touch\nunhog\n" touch_done="ok\nok\n"
+  touch_cmds="hog $touch\nunhog\n" touch_done="ok\r\nok\r\n"  # The tty sends CRLF.
 else
   boot="{\"kernel_image_path\": \"$PWD/bazel-bin/tests/guest/test_guest.elf\", \"boot_args\": \"console=ttyS0\"}"
   mem=512 touch=300 inflate=384
@@ -62,7 +62,7 @@ for vm in web batch; do
 done
 for vm in web batch; do
   until grep -q BLIMP-GUEST-READY "$run_dir/$vm/console.log" 2>/dev/null; do sleep 0.01; done
-  echo "  $vm: $(grep BLIMP-GUEST-READY "$run_dir/$vm/console.log") after $(( ($(date +%s%N) - start) / 1000000 )) ms"
+  echo "  $vm ready after $(( ($(date +%s%N) - start) / 1000000 )) ms"
 done
 
 say "GET /vms"
