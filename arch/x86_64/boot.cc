@@ -3,8 +3,10 @@
 #include <glog/logging.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -51,7 +53,7 @@ constexpr absl::string_view kPvmNoxsave = "noxsave";
 constexpr absl::string_view kPvmClearCpuid[] = {"smap", "erms", "fsrm"};
 
 // Linux takes one clearcpuid= (the last): merge the user's with ours.
-std::string WithPvmWords(const std::string& cmdline) {
+std::string WithPvmWords(absl::string_view cmdline) {
   std::vector<std::string> words;
   std::vector<std::string> clear;
   bool noxsave = false;
@@ -71,6 +73,17 @@ std::string WithPvmWords(const std::string& cmdline) {
   }
   words.push_back(absl::StrCat("clearcpuid=", absl::StrJoin(clear, ",")));
   return absl::StrJoin(words, " ");
+}
+
+// The kernel's words and, from " -- " on, init's (which stay last).
+std::pair<absl::string_view, absl::string_view> SplitAtInitArgs(absl::string_view cmdline) {
+  if (absl::StartsWith(cmdline, "-- ") || cmdline == "--") return {"", cmdline};
+  size_t dashes = cmdline.find(" -- ");
+  if (dashes == absl::string_view::npos && absl::EndsWith(cmdline, " --")) {
+    dashes = cmdline.size() - 3;
+  }
+  if (dashes == absl::string_view::npos) return {cmdline, ""};
+  return {cmdline.substr(0, dashes), cmdline.substr(dashes)};
 }
 
 }  // namespace
@@ -104,14 +117,13 @@ absl::StatusOr<BootState> SetUpBoot(const memory::GuestMemory& mem, const BootCo
     state.entry = kernel.entry;
   }
 
-  state.cmdline = config.cmdline;
-  if (config.pvm_workarounds) {
-    state.cmdline = WithPvmWords(state.cmdline);
-  }
-  if (CmdlineDisablesAcpi(config.cmdline)) {
+  auto [kernel_words, init_words] = SplitAtInitArgs(config.cmdline);
+  state.cmdline = config.pvm_workarounds ? WithPvmWords(kernel_words) : std::string(kernel_words);
+  if (CmdlineDisablesAcpi(std::string(kernel_words))) {
     std::string devices = VirtioMmioCmdline(config.virtio_devices);
     state.cmdline += state.cmdline.empty() && !devices.empty() ? devices.substr(1) : devices;
   }
+  absl::StrAppend(&state.cmdline, init_words);
   RETURN_IF_ERROR(WriteCmdline(mem, state.cmdline, kernel.cmdline_max_len));
 
   if (!config.initrd_path.empty()) {

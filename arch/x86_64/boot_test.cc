@@ -139,6 +139,12 @@ TEST_F(BootTest, DevicesOnTheCmdlineOnlyWithAcpiOff) {
             "console=ttyS0 acpi=off virtio_mmio.device=4K@0xd0000000:5 "
             "virtio_mmio.device=4K@0xd0001000:6");
   EXPECT_EQ(ReadCmdline(*mem_), boot->cmdline);
+  config_.cmdline = "acpi=off -- init-arg";  // Words after "--" are init's.
+  boot = SetUpBoot(*mem_, config_);
+  ASSERT_TRUE(boot.ok());
+  EXPECT_EQ(boot->cmdline,
+            "acpi=off virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6"
+            " -- init-arg");
   config_.cmdline = "acpi=off acpi=force";  // The last acpi= word counts.
   boot = SetUpBoot(*mem_, config_);
   ASSERT_TRUE(boot.ok());
@@ -160,6 +166,11 @@ TEST_F(BootTest, PvmWordsAreAddedOnce) {
   boot = SetUpBoot(*mem_, config_);
   ASSERT_TRUE(boot.ok());
   EXPECT_EQ(boot->cmdline, "console=ttyS0 noxsave clearcpuid=pku,fsrm,smap,erms");
+  // Words after "--" are init's: ours go before them.
+  config_.cmdline = "console=ttyS0 -- clearcpuid=x";
+  boot = SetUpBoot(*mem_, config_);
+  ASSERT_TRUE(boot.ok());
+  EXPECT_EQ(boot->cmdline, "console=ttyS0 noxsave clearcpuid=smap,erms,fsrm -- clearcpuid=x");
 }
 
 TEST(CmdlineDisablesAcpiTest, Words) {
