@@ -1,47 +1,24 @@
 // Linux's virtio_balloon, second guest (default suite, tag "kvm"): 1 vCPU,
-// 192 MiB, free page reporting, deflate_on_oom off. (2 vCPUs: Linux stops
-// at "x86: Booting SMP configuration" on this host; see tests/guest/linux.) Booted once, shared by
-// the tests below in the order written.
+// 192 MiB, free page reporting, deflate_on_oom off, booted once and shared
+// by the tests below in the order written. (2 vCPUs: Linux stops at "x86:
+// Booting SMP configuration" on this host; see tests/guest/linux.)
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "tests/linux/linux_vm.h"
+#include "tests/linux/shared_linux_vm.h"
 
 namespace blimp::tests {
 namespace {
 
-class LinuxReportingTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (!KvmAvailable() || LinuxDir().empty()) return;
-    auto vm = LinuxVm::Boot(1, 192,
-                            R"({"amount_mib": 0, "deflate_on_oom": false,)"
-                            R"( "stats_polling_interval_s": 1, "free_page_reporting": true})");
-    if (vm.ok()) {
-      vm_ = vm->release();
-    } else {
-      boot_error_ = new std::string(vm.status().ToString());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete vm_;
-    vm_ = nullptr;
-  }
-  void SetUp() override {
-    SKIP_WITHOUT_KVM();
-    REQUIRE_LINUX_FILES();
-    ASSERT_NE(vm_, nullptr) << (boot_error_ ? *boot_error_ : "no VM");
-  }
-  void TearDown() override {
-    if (vm_ != nullptr && HasFailure()) std::cerr << "console:\n" << vm_->process().output();
-  }
-  LinuxVm& vm() { return *vm_; }
-
-  static LinuxVm* vm_;
-  static std::string* boot_error_;
+struct ReportingGuest {
+  static constexpr int vcpus = 1;
+  static constexpr int mem_mib = 192;
+  static constexpr char balloon_json[] =
+      R"({"amount_mib": 0, "deflate_on_oom": false,)"
+      R"( "stats_polling_interval_s": 1, "free_page_reporting": true})";
 };
-LinuxVm* LinuxReportingTest::vm_ = nullptr;
-std::string* LinuxReportingTest::boot_error_ = nullptr;
+
+using LinuxReportingTest = SharedLinuxVmTest<ReportingGuest>;
 
 // First, before the OOM test adds its report (a call trace) to the log.
 TEST_F(LinuxReportingTest, KernelLogIsClean) {
