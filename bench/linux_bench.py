@@ -4,14 +4,13 @@ one after the other in each run: seconds from process start to each boot
 milestone, where each stopped, and, under blimp-vmm, Linux's own
 virtio_balloon driver inflating and deflating 64 MiB it had touched. QEMU
 gets the words blimp-vmm adds on this PVM host (noxsave clearcpuid=...)."""
+import json
 import os
 import re
 import select
 import statistics
-import subprocess
 import tempfile
 import time
-import json
 
 import control
 import vmm_runner
@@ -141,7 +140,7 @@ def run(runs=3, timeout=float(os.environ.get("BLIMP_LINUX_BENCH_TIMEOUT", "120")
     if balloon:
         inflate, deflate, released = (statistics.median(s[i] for s in balloon) for i in range(3))
         rows += [(f"Linux driver: inflate {INFLATE_MIB} MiB (ms)", inflate * 1e3, None),
-                 (f"Linux driver: inflate (MiB/s)", INFLATE_MIB / inflate, None),
+                 ("Linux driver: inflate (MiB/s)", INFLATE_MIB / inflate, None),
                  (f"Linux driver: deflate {INFLATE_MIB} MiB (ms)", deflate * 1e3, None),
                  ("inflated memory that left the VMM's RSS (%)", released * 100, None)]
     note = (f"1 vCPU, {MEM_MIB} MiB, median of {runs}, {timeout:.0f} s cap; "
