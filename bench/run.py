@@ -3,6 +3,10 @@
 guest file, measured in the same run. See BENCHMARKS.md.
 
   python3 bench/run.py [--runs N] [--only boot,balloon,reclaim,api,linux]
+                      [--before DIR]
+
+--before DIR: a copy of an earlier bazel-bin (daemon/blimpd, vmm/blimp-vmm,
+bench/api_bench) that the api section measures in the same run as the peer.
 """
 import argparse
 import os
@@ -43,10 +47,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", default=",".join(k for k in SECTIONS if k not in OPT_IN))
+    parser.add_argument("--before", help="an earlier bazel-bin copy for the api section")
     args = parser.parse_args()
     print(f"Machine: {machine()}\n")
     for name in args.only.split(","):
-        rows, note = SECTIONS[name](runs=args.runs)
+        extra = {"before": args.before} if name == "api" and args.before else {}
+        rows, note = SECTIONS[name](runs=args.runs, **extra)
         print(f"### {name} ({note})\n")
         if isinstance(rows, str):  # A section with its own table.
             print(rows + "\n")

@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "api/json.h"
 #include "api/validate.h"
 #include "gateway/http_status.h"
@@ -398,22 +399,61 @@ HttpResponse Router::Metrics() const {
   blimp::v1::ListVmsResponse list;
   grpc::Status status = vms_->ListVms(Context().get(), blimp::v1::ListVmsRequest(), &list);
   if (!status.ok()) return Failure(status, false, "");
+  // One call per running VM, all in flight at once, each with its own short
+  // deadline: a wedged VM costs at most metrics_deadline, never more per VM.
+  struct Call {
+    grpc::ClientContext context;
+    blimp::v1::GetBalloonMetricsRequest request;
+    blimp::v1::BalloonMetrics response;
+    grpc::Status status;
+  };
+  // Shared with the callbacks, which may still be unlocking it after the
+  // wait below has returned.
+  struct Outstanding {
+    absl::Mutex mu;
+    int count ABSL_GUARDED_BY(mu) = 0;
+  };
+  auto outstanding = std::make_shared<Outstanding>();
   std::vector<VmSample> samples;
-  for (const blimp::v1::Vm& vm : list.vms()) {
-    VmSample sample{vm, std::nullopt};
-    if (vm.state() == blimp::v1::VM_STATE_RUNNING && vm.config().has_balloon()) {
-      blimp::v1::GetBalloonMetricsRequest request;
-      request.set_vm_id(vm.vm_id());
-      blimp::v1::BalloonMetrics metrics;
-      grpc::Status got = balloon_->GetBalloonMetrics(Context().get(), request, &metrics);
-      if (got.ok()) {
-        sample.balloon = metrics;
-      } else {
-        VLOG(1) << "gateway: no balloon metrics for VM '" << vm.vm_id()
-                << "': " << got.error_message();
-      }
+  std::vector<std::unique_ptr<Call>> calls(list.vms_size());
+  for (int i = 0; i < list.vms_size(); ++i) {
+    const blimp::v1::Vm& vm = list.vms(i);
+    samples.push_back(VmSample{vm, std::nullopt});
+    if (vm.state() != blimp::v1::VM_STATE_RUNNING || !vm.config().has_balloon()) continue;
+    auto call = std::make_unique<Call>();
+    call->request.set_vm_id(vm.vm_id());
+    call->context.set_deadline(absl::ToChronoTime(absl::Now() + options_.metrics_deadline));
+    Call* raw = call.get();
+    calls[i] = std::move(call);
+    {
+      absl::MutexLock lock(&outstanding->mu);
+      ++outstanding->count;
     }
-    samples.push_back(std::move(sample));
+    auto done = [raw, outstanding](grpc::Status got) {
+      raw->status = std::move(got);
+      absl::MutexLock lock(&outstanding->mu);
+      --outstanding->count;
+    };
+    if (auto* async = balloon_->async(); async != nullptr) {
+      async->GetBalloonMetrics(&raw->context, &raw->request, &raw->response, done);
+    } else {  // A stub without the callback API (test doubles): one at a time.
+      done(balloon_->GetBalloonMetrics(&raw->context, raw->request, &raw->response));
+    }
+  }
+  {
+    // Every callback runs, at the latest when its deadline passes.
+    absl::MutexLock lock(&outstanding->mu);
+    outstanding->mu.Await(
+        absl::Condition(+[](int* count) { return *count == 0; }, &outstanding->count));
+  }
+  for (size_t i = 0; i < calls.size(); ++i) {
+    if (calls[i] == nullptr) continue;
+    if (calls[i]->status.ok()) {
+      samples[i].balloon = std::move(calls[i]->response);
+    } else {
+      VLOG(1) << "gateway: no balloon metrics for VM '" << samples[i].vm.vm_id()
+              << "': " << calls[i]->status.error_message();
+    }
   }
   HttpResponse response;
   response.status = 200;

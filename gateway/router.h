@@ -42,6 +42,10 @@ struct HttpResponse {
 struct RouterOptions {
   // Deadline of every gRPC call.
   absl::Duration deadline = absl::Seconds(10);
+  // GET /metrics asks every running VM for its balloon counters in parallel
+  // and waits at most this long; a VM that does not answer in time is
+  // listed without them.
+  absl::Duration metrics_deadline = absl::Seconds(1);
   // "vmm_version" in GET / (InstanceInfo).
   std::string vmm_version = "0.1.0";
 };

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,14 +43,29 @@ grpc::ClientContext* WithDeadline(grpc::ClientContext* context) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start() {
+blimp::v1::VmConfig TestGuestVmConfig(int mem_mib) {
+  blimp::v1::VmConfig config;
+  config.mutable_boot_source()->set_kernel_image_path(TestGuestKernel());
+  config.mutable_boot_source()->set_boot_args("console=ttyS0");
+  config.mutable_machine_config()->set_vcpu_count(1);
+  config.mutable_machine_config()->set_mem_size_mib(mem_mib);
+  config.mutable_balloon()->set_amount_mib(0);
+  config.mutable_balloon()->set_deflate_on_oom(false);
+  config.mutable_balloon()->set_stats_polling_interval_s(1);
+  return config;
+}
+
+absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(
+    std::vector<std::string> flags, std::optional<int> run_dir_mode) {
   std::unique_ptr<DaemonProcess> daemon(new DaemonProcess());
   char dir[] = "/tmp/blimp-e2e-XXXXXX";  // Short: unix socket paths are limited.
   if (::mkdtemp(dir) == nullptr) return base::ErrnoStatus("mkdtemp");
   daemon->run_dir_ = dir;
-  std::string log = daemon->run_dir_ + "/blimpd.log";
+  if (run_dir_mode && ::chmod(dir, *run_dir_mode) != 0) return base::ErrnoStatus("chmod");
+  std::string log = daemon->log_path();
   std::vector<std::string> args = {Runfile("daemon/blimpd"), "--run-dir", daemon->run_dir_,
                                    "--vmm-binary", Runfile("vmm/blimp-vmm")};
+  args.insert(args.end(), flags.begin(), flags.end());
   pid_t pid = ::fork();
   if (pid < 0) return base::ErrnoStatus("fork");
   if (pid == 0) {
@@ -88,15 +104,22 @@ DaemonProcess::~DaemonProcess() {
 }
 
 absl::Status DaemonProcess::BootTestGuest(const std::string& id, int mem_mib) {
-  blimp::v1::VmConfig config;
-  config.mutable_boot_source()->set_kernel_image_path(TestGuestKernel());
-  config.mutable_boot_source()->set_boot_args("console=ttyS0");
-  config.mutable_machine_config()->set_vcpu_count(1);
-  config.mutable_machine_config()->set_mem_size_mib(mem_mib);
-  config.mutable_balloon()->set_amount_mib(0);
-  config.mutable_balloon()->set_deflate_on_oom(false);
-  config.mutable_balloon()->set_stats_polling_interval_s(1);
-  return BootVm(id, config, absl::Seconds(30));
+  return BootVm(id, TestGuestVmConfig(mem_mib), absl::Seconds(30));
+}
+
+absl::StatusOr<int> DaemonProcess::RestTcpPort() const {
+  std::stringstream log;
+  log << std::ifstream(log_path()).rdbuf();
+  const std::string text = log.str();
+  const std::string says = "REST on TCP port ";
+  const size_t at = text.find(says);
+  int port = 0;
+  if (at == std::string::npos ||
+      !absl::SimpleAtoi(text.substr(at + says.size(), text.find('\n', at) - at - says.size()),
+                        &port)) {
+    return absl::NotFoundError("no 'REST on TCP port' in " + log_path());
+  }
+  return port;
 }
 
 absl::Status DaemonProcess::BootVm(const std::string& id, const blimp::v1::VmConfig& config,

@@ -19,13 +19,25 @@
 
 namespace blimp::tests {
 
+// A config that boots the test guest with a balloon (statistics every second).
+blimp::v1::VmConfig TestGuestVmConfig(int mem_mib);
+
 class DaemonProcess {
  public:
-  static absl::StatusOr<std::unique_ptr<DaemonProcess>> Start();
+  // `flags` are added to blimpd's command line; `run_dir_mode`, if given, is
+  // the run directory's mode before blimpd starts.
+  static absl::StatusOr<std::unique_ptr<DaemonProcess>> Start(
+      std::vector<std::string> flags = {}, std::optional<int> run_dir_mode = std::nullopt);
   ~DaemonProcess();
 
   const std::string& run_dir() const { return run_dir_; }
   pid_t pid() const { return pid_; }
+  // blimpd's stdout and stderr.
+  std::string log_path() const { return run_dir_ + "/blimpd.log"; }
+  // The TCP port of --http-listen=HOST:0, from blimpd's log.
+  absl::StatusOr<int> RestTcpPort() const;
+  // A VM's folder: <run-dir>/vms/<id>.
+  std::string vm_dir(const std::string& id) const { return run_dir_ + "/vms/" + id; }
   std::string rest_socket() const { return run_dir_ + "/blimp.sock"; }
   std::string vm_socket(const std::string& id) const {
     return run_dir_ + "/" + id + "/firecracker.socket";
