@@ -1,0 +1,44 @@
+// ControlHandler: the VMM's side of the internal control protocol. Turns a
+// Request into VmController calls and their result into a Response (errors
+// as their absl status code and message, converted nowhere else). Proto <->
+// struct conversion of the payloads is config_file.h's; the VM's status,
+// statistics and metrics are converted here. Thread-safe (VmController is).
+#ifndef BLIMP_VMM_CONTROL_CONTROL_HANDLER_H_
+#define BLIMP_VMM_CONTROL_CONTROL_HANDLER_H_
+
+#include "absl/status/status.h"
+#include "vmm/control/control.pb.h"
+#include "vmm/vm_controller.h"
+
+namespace blimp::vmm::control {
+
+// The VM's status (phase, config, reason, balloon sizes, VMM pid).
+VmStatus DescribeVm(VmController& controller);
+// Statistics from a snapshot: config-space sizes plus the reported tags.
+blimp::v1::BalloonStats StatsToProto(const BalloonSnapshot& snapshot);
+blimp::v1::BalloonMetrics MetricsToProto(const BalloonSnapshot& snapshot);
+
+class ControlHandler {
+ public:
+  explicit ControlHandler(VmController& controller) : controller_(controller) {}
+
+  // Every op but watch_statistics (the server streams those; see
+  // WatchSource). A request without an op is InvalidArgument.
+  Response Handle(const Request& request);
+
+  // For watch_statistics: the running VM whose statistics to stream, with
+  // the same errors as get_statistics.
+  absl::StatusOr<RunningVm*> WatchSource() { return controller_.StatsSource(); }
+
+ private:
+  absl::Status Dispatch(const Request& request, Response* response);
+
+  VmController& controller_;
+};
+
+// A Response for `id` carrying `status` (and nothing else).
+Response ErrorResponse(uint64_t id, const absl::Status& status);
+
+}  // namespace blimp::vmm::control
+
+#endif  // BLIMP_VMM_CONTROL_CONTROL_HANDLER_H_
