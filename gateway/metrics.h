@@ -8,18 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "proto/blimp/v1/config.pb.h"
-#include "proto/blimp/v1/vm_service.pb.h"
+#include "api/vm_api.h"
 
 namespace blimp::gateway {
 
 inline constexpr char kPrometheusContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 
-struct VmSample {
-  blimp::v1::Vm vm;
-  // The balloon device's counters, for VMs that run with a balloon.
-  std::optional<blimp::v1::BalloonMetrics> balloon;
-};
+using VmSample = api::VmMetrics;
 
 // One `# HELP`/`# TYPE` block per metric, then a sample per VM that has it.
 std::string RenderPrometheus(const std::vector<VmSample>& samples);

@@ -1,13 +1,11 @@
 #include "gateway/router.h"
 
-#include <chrono>
 #include <memory>
 #include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "api/json.h"
 #include "api/validate.h"
 #include "gateway/http_status.h"
@@ -167,29 +165,16 @@ bool IsBlank(absl::string_view text) {
 
 }  // namespace
 
-Router Router::ForSingleVm(std::string vm_id, BalloonStub* balloon, VmStub* vms,
-                           RouterOptions options) {
-  return Router(false, std::move(vm_id), balloon, vms, std::move(options));
+Router Router::ForSingleVm(std::string vm_id, api::VmApi& api, RouterOptions options) {
+  return Router(false, std::move(vm_id), api, std::move(options));
 }
 
-Router Router::ForDaemon(BalloonStub* balloon, VmStub* vms, RouterOptions options) {
-  return Router(true, "", balloon, vms, std::move(options));
+Router Router::ForDaemon(api::VmApi& api, RouterOptions options) {
+  return Router(true, "", api, std::move(options));
 }
 
-Router::Router(bool daemon, std::string vm_id, BalloonStub* balloon, VmStub* vms,
-               RouterOptions options)
-    : daemon_(daemon),
-      vm_id_(std::move(vm_id)),
-      balloon_(balloon),
-      vms_(vms),
-      options_(std::move(options)) {}
-
-std::unique_ptr<grpc::ClientContext> Router::Context() const {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() +
-                        absl::ToChronoMilliseconds(options_.deadline));
-  return context;
-}
+Router::Router(bool daemon, std::string vm_id, api::VmApi& api, RouterOptions options)
+    : daemon_(daemon), vm_id_(std::move(vm_id)), api_(api), options_(std::move(options)) {}
 
 HttpResponse Router::Handle(const HttpRequest& request) const {
   absl::StatusOr<std::vector<std::string>> segments = SplitPath(request.path);
@@ -229,23 +214,18 @@ HttpResponse Router::Handle(const HttpRequest& request) const {
   return Dispatch(op, vm_id, request.body);
 }
 
-HttpResponse Router::Failure(const grpc::Status& status, bool balloon_call,
+HttpResponse Router::Failure(const absl::Status& status, bool balloon_call,
                              const std::string& vm_id) const {
   bool vm_missing = !balloon_call;
-  if (status.error_code() == grpc::StatusCode::NOT_FOUND && balloon_call && daemon_) {
+  if (status.code() == absl::StatusCode::kNotFound && balloon_call && daemon_) {
     // "device not found" (400) or no such VM (404)?
-    blimp::v1::GetVmRequest request;
-    request.set_vm_id(vm_id);
-    blimp::v1::Vm vm;
-    vm_missing =
-        vms_->GetVm(Context().get(), request, &vm).error_code() == grpc::StatusCode::NOT_FOUND;
+    vm_missing = api_.GetVm(vm_id).status().code() == absl::StatusCode::kNotFound;
   }
-  const int http = HttpStatusFor(status.error_code(), vm_missing);
+  const int http = HttpStatusFor(status.code(), vm_missing);
   if (http >= 500) {
-    LOG(WARNING) << "gateway: gRPC call for VM '" << vm_id << "' failed: "
-                 << status.error_code() << " " << status.error_message();
+    LOG(WARNING) << "gateway: call for VM '" << vm_id << "' failed: " << status;
   }
-  return Fault(http, status.error_message());
+  return Fault(http, status.message());
 }
 
 // Parses `body` into `message`; an error response if it is not valid JSON
@@ -258,93 +238,68 @@ HttpResponse Router::Failure(const grpc::Status& status, bool balloon_call,
   } while (false)
 
 HttpResponse Router::Dispatch(Op op, const std::string& vm_id, const std::string& body) const {
-  google::protobuf::Empty empty;
-  grpc::Status status;
+  absl::Status status;
   auto done = [&](HttpResponse ok) {
     return status.ok() ? ok : Failure(status, IsBalloonOp(op), vm_id);
   };
+  // The answer of a call that returns a message: 200 with it, or the failure.
+  auto answer = [&](const auto& result) {
+    if (!result.ok()) return Failure(result.status(), IsBalloonOp(op), vm_id);
+    return Ok(*result);
+  };
   switch (op) {
     case Op::kPutBalloon: {
-      blimp::v1::PutBalloonRequest request;
-      request.set_vm_id(vm_id);
-      BLIMP_PARSE_BODY(body, request.mutable_balloon());
-      status = balloon_->PutBalloon(Context().get(), request, &empty);
+      blimp::v1::Balloon balloon;
+      BLIMP_PARSE_BODY(body, &balloon);
+      status = api_.PutBalloon(vm_id, balloon);
       return done(NoContent());
     }
-    case Op::kGetBalloon: {
-      blimp::v1::GetBalloonRequest request;
-      request.set_vm_id(vm_id);
-      blimp::v1::Balloon response;
-      status = balloon_->GetBalloon(Context().get(), request, &response);
-      return done(Ok(response));
-    }
+    case Op::kGetBalloon:
+      return answer(api_.GetBalloon(vm_id));
     case Op::kPatchBalloon: {
-      blimp::v1::PatchBalloonRequest request;
-      request.set_vm_id(vm_id);
-      BLIMP_PARSE_BODY(body, request.mutable_update());
-      status = balloon_->PatchBalloon(Context().get(), request, &empty);
+      blimp::v1::BalloonUpdate update;
+      BLIMP_PARSE_BODY(body, &update);
+      status = api_.PatchBalloon(vm_id, update);
       return done(NoContent());
     }
-    case Op::kGetStatistics: {
-      blimp::v1::GetBalloonStatisticsRequest request;
-      request.set_vm_id(vm_id);
-      blimp::v1::BalloonStats response;
-      status = balloon_->GetBalloonStatistics(Context().get(), request, &response);
-      return done(Ok(response));
-    }
+    case Op::kGetStatistics:
+      return answer(api_.GetBalloonStatistics(vm_id));
     case Op::kPatchStatistics: {
-      blimp::v1::PatchBalloonStatisticsRequest request;
-      request.set_vm_id(vm_id);
-      BLIMP_PARSE_BODY(body, request.mutable_update());
-      status = balloon_->PatchBalloonStatistics(Context().get(), request, &empty);
+      blimp::v1::BalloonStatsUpdate update;
+      BLIMP_PARSE_BODY(body, &update);
+      status = api_.PatchBalloonStatistics(vm_id, update);
       return done(NoContent());
     }
     case Op::kStartHinting: {
-      blimp::v1::StartBalloonHintingRequest request;
-      request.set_vm_id(vm_id);
-      if (!IsBlank(body)) BLIMP_PARSE_BODY(body, request.mutable_start());
-      status = balloon_->StartBalloonHinting(Context().get(), request, &empty);
+      blimp::v1::HintingStart start;
+      if (!IsBlank(body)) BLIMP_PARSE_BODY(body, &start);
+      status = api_.StartBalloonHinting(vm_id, start);
       return done(NoContent());
     }
-    case Op::kGetHintingStatus: {
-      blimp::v1::GetBalloonHintingStatusRequest request;
-      request.set_vm_id(vm_id);
-      blimp::v1::HintingStatus response;
-      status = balloon_->GetBalloonHintingStatus(Context().get(), request, &response);
-      return done(Ok(response));
-    }
-    case Op::kStopHinting: {
-      blimp::v1::StopBalloonHintingRequest request;
-      request.set_vm_id(vm_id);
-      status = balloon_->StopBalloonHinting(Context().get(), request, &empty);
+    case Op::kGetHintingStatus:
+      return answer(api_.GetBalloonHintingStatus(vm_id));
+    case Op::kStopHinting:
+      status = api_.StopBalloonHinting(vm_id);
       return done(NoContent());
-    }
     case Op::kPutBootSource: {
-      blimp::v1::PutBootSourceRequest request;
-      request.set_vm_id(vm_id);
-      BLIMP_PARSE_BODY(body, request.mutable_boot_source());
-      status = vms_->PutBootSource(Context().get(), request, &empty);
+      blimp::v1::BootSource boot_source;
+      BLIMP_PARSE_BODY(body, &boot_source);
+      status = api_.PutBootSource(vm_id, boot_source);
       return done(NoContent());
     }
     case Op::kPutMachineConfig: {
-      blimp::v1::PutMachineConfigRequest request;
-      request.set_vm_id(vm_id);
-      BLIMP_PARSE_BODY(body, request.mutable_machine_config());
-      status = vms_->PutMachineConfig(Context().get(), request, &empty);
+      blimp::v1::MachineConfig machine;
+      BLIMP_PARSE_BODY(body, &machine);
+      status = api_.PutMachineConfig(vm_id, machine);
       return done(NoContent());
     }
     case Op::kAction: {
       blimp::v1::InstanceAction action;
       BLIMP_PARSE_BODY(body, &action);
-      blimp::v1::Vm vm;
       if (action.action_type() == "InstanceStart") {
-        blimp::v1::StartVmRequest request;
-        request.set_vm_id(vm_id);
-        status = vms_->StartVm(Context().get(), request, &vm);
+        status = api_.StartVm(vm_id).status();
       } else if (action.action_type() == "SendCtrlAltDel" || action.action_type() == "Stop") {
-        blimp::v1::StopVmRequest request;
-        request.set_vm_id(vm_id);
-        status = vms_->StopVm(Context().get(), request, &vm);
+        status = api_.StopVm(vm_id).status();
       } else {
         return Fault(400, absl::StrCat("unknown action_type ", JsonString(action.action_type()),
                                        " (InstanceStart, SendCtrlAltDel or Stop)"));
@@ -355,37 +310,29 @@ HttpResponse Router::Dispatch(Op op, const std::string& vm_id, const std::string
     case Op::kGetMachineConfig:
     case Op::kGetVmConfig:
     case Op::kGetVm: {
-      blimp::v1::GetVmRequest request;
-      request.set_vm_id(vm_id);
-      blimp::v1::Vm vm;
-      status = vms_->GetVm(Context().get(), request, &vm);
-      if (!status.ok()) return Failure(status, false, vm_id);
-      if (op == Op::kGetMachineConfig) return Ok(vm.config().machine_config());
-      if (op == Op::kGetVmConfig) return Ok(vm.config());
-      if (op == Op::kGetVm) return Ok(vm);
-      return Json(200, absl::StrCat("{\"app_name\":\"blimp\",\"id\":", JsonString(vm.vm_id()),
-                                    ",\"state\":", JsonString(InstanceState(vm.state())),
+      absl::StatusOr<blimp::v1::Vm> vm = api_.GetVm(vm_id);
+      if (!vm.ok()) return Failure(vm.status(), false, vm_id);
+      if (op == Op::kGetMachineConfig) return Ok(vm->config().machine_config());
+      if (op == Op::kGetVmConfig) return Ok(vm->config());
+      if (op == Op::kGetVm) return Ok(*vm);
+      return Json(200, absl::StrCat("{\"app_name\":\"blimp\",\"id\":", JsonString(vm->vm_id()),
+                                    ",\"state\":", JsonString(InstanceState(vm->state())),
                                     ",\"vmm_version\":", JsonString(options_.vmm_version),
                                     "}"));
     }
     case Op::kCreateVm: {
-      blimp::v1::CreateVmRequest request;
-      request.set_vm_id(vm_id);
-      BLIMP_PARSE_BODY(body, request.mutable_config());
-      blimp::v1::Vm vm;
-      status = vms_->CreateVm(Context().get(), request, &vm);
+      blimp::v1::VmConfig config;
+      BLIMP_PARSE_BODY(body, &config);
+      status = api_.CreateVm(vm_id, config).status();
       return done(NoContent());
     }
-    case Op::kDeleteVm: {
-      blimp::v1::DeleteVmRequest request;
-      request.set_vm_id(vm_id);
-      status = vms_->DeleteVm(Context().get(), request, &empty);
+    case Op::kDeleteVm:
+      status = api_.DeleteVm(vm_id);
       return done(NoContent());
-    }
     case Op::kListVms: {
-      blimp::v1::ListVmsResponse response;
-      status = vms_->ListVms(Context().get(), blimp::v1::ListVmsRequest(), &response);
-      return done(Ok(response));
+      blimp::v1::ListVmsResponse list;
+      for (blimp::v1::Vm& vm : api_.ListVms()) *list.add_vms() = std::move(vm);
+      return Ok(list);
     }
     case Op::kMetrics:
       return Metrics();
@@ -396,68 +343,9 @@ HttpResponse Router::Dispatch(Op op, const std::string& vm_id, const std::string
 #undef BLIMP_PARSE_BODY
 
 HttpResponse Router::Metrics() const {
-  blimp::v1::ListVmsResponse list;
-  grpc::Status status = vms_->ListVms(Context().get(), blimp::v1::ListVmsRequest(), &list);
-  if (!status.ok()) return Failure(status, false, "");
-  // One call per running VM, all in flight at once, each with its own short
-  // deadline: a wedged VM costs at most metrics_deadline, never more per VM.
-  struct Call {
-    grpc::ClientContext context;
-    blimp::v1::GetBalloonMetricsRequest request;
-    blimp::v1::BalloonMetrics response;
-    grpc::Status status;
-  };
-  // Shared with the callbacks, which may still be unlocking it after the
-  // wait below has returned.
-  struct Outstanding {
-    absl::Mutex mu;
-    int count ABSL_GUARDED_BY(mu) = 0;
-  };
-  auto outstanding = std::make_shared<Outstanding>();
-  std::vector<VmSample> samples;
-  std::vector<std::unique_ptr<Call>> calls(list.vms_size());
-  for (int i = 0; i < list.vms_size(); ++i) {
-    const blimp::v1::Vm& vm = list.vms(i);
-    samples.push_back(VmSample{vm, std::nullopt});
-    if (vm.state() != blimp::v1::VM_STATE_RUNNING || !vm.config().has_balloon()) continue;
-    auto call = std::make_unique<Call>();
-    call->request.set_vm_id(vm.vm_id());
-    call->context.set_deadline(absl::ToChronoTime(absl::Now() + options_.metrics_deadline));
-    Call* raw = call.get();
-    calls[i] = std::move(call);
-    {
-      absl::MutexLock lock(&outstanding->mu);
-      ++outstanding->count;
-    }
-    auto done = [raw, outstanding](grpc::Status got) {
-      raw->status = std::move(got);
-      absl::MutexLock lock(&outstanding->mu);
-      --outstanding->count;
-    };
-    if (auto* async = balloon_->async(); async != nullptr) {
-      async->GetBalloonMetrics(&raw->context, &raw->request, &raw->response, done);
-    } else {  // A stub without the callback API (test doubles): one at a time.
-      done(balloon_->GetBalloonMetrics(&raw->context, raw->request, &raw->response));
-    }
-  }
-  {
-    // Every callback runs, at the latest when its deadline passes.
-    absl::MutexLock lock(&outstanding->mu);
-    outstanding->mu.Await(
-        absl::Condition(+[](int* count) { return *count == 0; }, &outstanding->count));
-  }
-  for (size_t i = 0; i < calls.size(); ++i) {
-    if (calls[i] == nullptr) continue;
-    if (calls[i]->status.ok()) {
-      samples[i].balloon = std::move(calls[i]->response);
-    } else {
-      VLOG(1) << "gateway: no balloon metrics for VM '" << samples[i].vm.vm_id()
-              << "': " << calls[i]->status.error_message();
-    }
-  }
   HttpResponse response;
   response.status = 200;
-  response.body = RenderPrometheus(samples);
+  response.body = RenderPrometheus(api_.CollectMetrics());
   response.content_type = kPrometheusContentType;
   return response;
 }

@@ -3,15 +3,13 @@
 #include <set>
 #include <string>
 
-#include <grpcpp/grpcpp.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "gateway/test_services.h"
+#include "gateway/testing/fake_vms.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -41,9 +39,8 @@ vmm::BalloonConfig Balloon(uint32_t amount, uint32_t interval = 1, bool hinting 
 class SingleVmRouterTest : public ::testing::Test {
  protected:
   void Make(std::optional<vmm::BalloonConfig> balloon) {
-    vm_ = std::make_unique<testing::SingleVm>(balloon);
-    router_ = std::make_unique<Router>(
-        Router::ForSingleVm("vm0", vm_->balloon_stub.get(), vm_->vm_stub.get()));
+    vm_ = std::make_unique<testing::FakeVmHost>("vm0", 256, balloon);
+    router_ = std::make_unique<Router>(Router::ForSingleVm("vm0", *vm_->api));
   }
   HttpResponse Do(const std::string& method, const std::string& path,
                   const std::string& body = "") {
@@ -61,7 +58,7 @@ class SingleVmRouterTest : public ::testing::Test {
     EXPECT_EQ(r.body, "");
   }
 
-  std::unique_ptr<testing::SingleVm> vm_;
+  std::unique_ptr<testing::FakeVmHost> vm_;
   std::unique_ptr<Router> router_;
 };
 
@@ -94,7 +91,7 @@ TEST_F(SingleVmRouterTest, SeedCommandsBeforeAndAfterBoot) {
   EXPECT_EQ(stats.status, 200);
   EXPECT_EQ(stats.body,
             "{\"target_pages\":8192,\"actual_pages\":0,\"target_mib\":32,\"actual_mib\":0}");
-  vm_->host.fake->snapshot.stats[4] = 12345;  // free_memory
+  vm_->fake->EditBalloon([](vmm::BalloonSnapshot& s) { s.stats[4] = 12345; });  // free_memory
   EXPECT_THAT(Do("GET", "/balloon/statistics").body, HasSubstr("\"free_memory\":12345"));
   ExpectNoContent(Do("PATCH", "/balloon/statistics", kSeedPatchStatistics));
   ExpectFault(Do("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 0}"), 400,
@@ -147,7 +144,7 @@ TEST_F(SingleVmRouterTest, Hinting) {
   ExpectNoContent(Do("PATCH", "/balloon/hinting/start"));  // Empty body.
   EXPECT_EQ(Do("GET", "/balloon/hinting/status").body, "{\"host_cmd\":2}");
   ExpectNoContent(Do("PATCH", "/balloon/hinting/start", "{\"acknowledge_on_stop\": false}"));
-  vm_->host.fake->snapshot.hinting.guest_cmd = 3;
+  vm_->fake->EditBalloon([](vmm::BalloonSnapshot& s) { s.hinting.guest_cmd = 3; });
   HttpResponse status = Do("GET", "/balloon/hinting/status");
   EXPECT_EQ(status.status, 200);
   EXPECT_EQ(status.body, "{\"host_cmd\":3,\"guest_cmd\":3}");
@@ -197,7 +194,7 @@ TEST_F(SingleVmRouterTest, BadRequests) {
 class DaemonRouterTest : public ::testing::Test {
  protected:
   DaemonRouterTest()
-      : router_(Router::ForDaemon(daemon_.balloon_stub.get(), daemon_.vm_stub.get())) {}
+      : router_(Router::ForDaemon(daemon_)) {}
 
   HttpResponse Do(const std::string& method, const std::string& path,
                   const std::string& body = "") {
@@ -215,7 +212,7 @@ class DaemonRouterTest : public ::testing::Test {
     ASSERT_EQ(r.status, 204) << r.body;
   }
 
-  testing::Daemon daemon_;
+  testing::FakeDaemonApi daemon_;
   Router router_;
 };
 
@@ -305,11 +302,12 @@ TEST_F(DaemonRouterTest, Metrics) {
   Create("c", true);  // Has a balloon, never started.
   ASSERT_EQ(Do("PUT", "/vms/a/actions", "{\"action_type\": \"InstanceStart\"}").status, 204);
   ASSERT_EQ(Do("PUT", "/vms/b/actions", "{\"action_type\": \"InstanceStart\"}").status, 204);
-  auto& metrics = daemon_.Find("a")->fake->snapshot.metrics;
-  metrics.inflate_count = 7;
-  metrics.discarded_bytes = 4096;
-  metrics.invalid_pfns = 2;
-  daemon_.Find("a")->fake->snapshot.actual_pages = 1024;
+  daemon_.Find("a")->fake->EditBalloon([](vmm::BalloonSnapshot& s) {
+    s.metrics.inflate_count = 7;
+    s.metrics.discarded_bytes = 4096;
+    s.metrics.invalid_pfns = 2;
+    s.actual_pages = 1024;
+  });
 
   HttpResponse r = Do("GET", "/metrics");
   ASSERT_EQ(r.status, 200);
@@ -361,50 +359,75 @@ TEST_F(DaemonRouterTest, Metrics) {
   EXPECT_EQ(text.back(), '\n');
 }
 
-// Transport and server failures map to 5xx.
-class FailingVmService final : public blimp::v1::VmService::Service {
+// A VmApi whose every call fails with `error` (a VM that does not answer,
+// has gone, or fails).
+class ErrorApi final : public api::VmApi {
  public:
-  grpc::Status GetVm(grpc::ServerContext*, const blimp::v1::GetVmRequest*,
-                     blimp::v1::Vm*) override {
-    absl::SleepFor(absl::Milliseconds(300));
-    return grpc::Status::OK;
+  explicit ErrorApi(absl::Status error) : error_(std::move(error)) {}
+
+  absl::StatusOr<blimp::v1::Vm> CreateVm(const std::string&, const blimp::v1::VmConfig&) override {
+    return error_;
   }
-  grpc::Status StartVm(grpc::ServerContext*, const blimp::v1::StartVmRequest*,
-                       blimp::v1::Vm*) override {
-    return grpc::Status(grpc::StatusCode::INTERNAL, "boom");
+  absl::Status PutBootSource(const std::string&, const blimp::v1::BootSource&) override {
+    return error_;
   }
-  grpc::Status ListVms(grpc::ServerContext*, const blimp::v1::ListVmsRequest*,
-                       blimp::v1::ListVmsResponse*) override {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "restarting");
+  absl::Status PutMachineConfig(const std::string&, const blimp::v1::MachineConfig&) override {
+    return error_;
   }
+  absl::StatusOr<blimp::v1::Vm> StartVm(const std::string&) override { return error_; }
+  absl::StatusOr<blimp::v1::Vm> StopVm(const std::string&) override { return error_; }
+  absl::Status DeleteVm(const std::string&) override { return error_; }
+  absl::StatusOr<blimp::v1::Vm> GetVm(const std::string&) override { return error_; }
+  std::vector<blimp::v1::Vm> ListVms() override { return {}; }
+  std::vector<api::VmMetrics> CollectMetrics() override { return {}; }
+  absl::Status PutBalloon(const std::string&, const blimp::v1::Balloon&) override {
+    return error_;
+  }
+  absl::StatusOr<blimp::v1::Balloon> GetBalloon(const std::string&) override { return error_; }
+  absl::Status PatchBalloon(const std::string&, const blimp::v1::BalloonUpdate&) override {
+    return error_;
+  }
+  absl::StatusOr<blimp::v1::BalloonStats> GetBalloonStatistics(const std::string&) override {
+    return error_;
+  }
+  absl::Status PatchBalloonStatistics(const std::string&,
+                                      const blimp::v1::BalloonStatsUpdate&) override {
+    return error_;
+  }
+  absl::Status StartBalloonHinting(const std::string&, const blimp::v1::HintingStart&) override {
+    return error_;
+  }
+  absl::StatusOr<blimp::v1::HintingStatus> GetBalloonHintingStatus(const std::string&) override {
+    return error_;
+  }
+  absl::Status StopBalloonHinting(const std::string&) override { return error_; }
+  absl::StatusOr<blimp::v1::BalloonMetrics> GetBalloonMetrics(const std::string&) override {
+    return error_;
+  }
+
+ private:
+  const absl::Status error_;
 };
 
-TEST(RouterFailureTest, ServerErrorsAndDeadlines) {
-  FailingVmService vms;
-  blimp::v1::BalloonService::Service balloons;  // Everything UNIMPLEMENTED.
-  grpc::ServerBuilder builder;
-  builder.RegisterService(&vms);
-  builder.RegisterService(&balloons);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  auto channel = server->InProcessChannel({});
-  auto vm_stub = blimp::v1::VmService::NewStub(channel);
-  auto balloon_stub = blimp::v1::BalloonService::NewStub(channel);
-  RouterOptions options;
-  options.deadline = absl::Milliseconds(50);
-  Router single = Router::ForSingleVm("vm0", balloon_stub.get(), vm_stub.get(), options);
-  Router daemon = Router::ForDaemon(balloon_stub.get(), vm_stub.get(), options);
-
-  HttpResponse slow = single.Handle({"GET", "/", ""});
-  EXPECT_EQ(slow.status, 504) << slow.body;
-  EXPECT_THAT(slow.body, StartsWith("{\"fault_message\":"));
-  EXPECT_EQ(single.Handle({"PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"}).body,
-            "{\"fault_message\":\"boom\"}");
-  EXPECT_EQ(single.Handle({"PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"}).status,
-            500);
-  EXPECT_EQ(single.Handle({"GET", "/balloon", ""}).status, 501);
-  EXPECT_EQ(daemon.Handle({"GET", "/vms", ""}).status, 503);
-  EXPECT_EQ(daemon.Handle({"GET", "/metrics", ""}).status, 503);
-  server->Shutdown();
+TEST(RouterFailureTest, VmTroubleIsA5xxWithTheReason) {
+  const std::pair<absl::Status, int> kCases[] = {
+      {absl::DeadlineExceededError("blimp-vmm for VM 'a' did not answer within 5s"), 504},
+      {absl::UnavailableError("VM 'a': its blimp-vmm has gone"), 503},
+      {absl::InternalError("boom"), 500},
+      {absl::UnimplementedError("not here"), 501},
+  };
+  for (const auto& [error, http] : kCases) {
+    ErrorApi api(error);
+    Router single = Router::ForSingleVm("vm0", api);
+    Router daemon = Router::ForDaemon(api);
+    for (const HttpResponse& r :
+         {single.Handle({"GET", "/", ""}), single.Handle({"GET", "/balloon", ""}),
+          daemon.Handle({"GET", "/vms/a/balloon/statistics", ""}),
+          daemon.Handle({"PUT", "/vms/a/actions", "{\"action_type\": \"InstanceStart\"}"})}) {
+      EXPECT_EQ(r.status, http) << error;
+      EXPECT_EQ(r.body, absl::StrCat("{\"fault_message\":\"", error.message(), "\"}"));
+    }
+  }
 }
 
 }  // namespace

@@ -3,18 +3,9 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "vmm/control/framing.h"
+#include "vmm/control/response_status.h"
 
 namespace blimp::vmm::control {
-
-absl::Status ResponseStatus(const Response& response) {
-  if (response.code() == 0) return absl::OkStatus();
-  if (response.code() < 0 || response.code() > static_cast<int>(absl::StatusCode::kUnauthenticated)) {
-    return absl::InternalError(
-        absl::StrCat("blimp-vmm answered with unknown status code ", response.code(), ": ",
-                     response.message()));
-  }
-  return absl::Status(static_cast<absl::StatusCode>(response.code()), response.message());
-}
 
 VmmClient::VmmClient(std::string socket_path, int max_connections)
     : socket_path_(std::move(socket_path)), max_connections_(max_connections) {}

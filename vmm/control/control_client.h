@@ -55,9 +55,6 @@ class VmmClient {
   int open_ ABSL_GUARDED_BY(mu_) = 0;  // Idle plus in use.
 };
 
-// The status a Response carries (OK when its code is 0).
-absl::Status ResponseStatus(const Response& response);
-
 }  // namespace blimp::vmm::control
 
 #endif  // BLIMP_VMM_CONTROL_CONTROL_CLIENT_H_

@@ -6,6 +6,7 @@
 #include "base/status_macros.h"
 #include "device/virtio/balloon/balloon_defs.h"
 #include "vmm/config_file.h"
+#include "vmm/control/response_status.h"
 
 namespace blimp::vmm::control {
 namespace {
@@ -81,14 +82,6 @@ blimp::v1::BalloonMetrics MetricsToProto(const BalloonSnapshot& snapshot) {
   metrics.set_spurious_notifications(m.spurious_notifications);
   metrics.set_transport_errors(m.transport_errors);
   return metrics;
-}
-
-Response ErrorResponse(uint64_t id, const absl::Status& status) {
-  Response response;
-  response.set_id(id);
-  response.set_code(static_cast<int>(status.code()));
-  response.set_message(std::string(status.message()));
-  return response;
 }
 
 Response ControlHandler::Handle(const Request& request) {

@@ -36,9 +36,6 @@ class ControlHandler {
   VmController& controller_;
 };
 
-// A Response for `id` carrying `status` (and nothing else).
-Response ErrorResponse(uint64_t id, const absl::Status& status);
-
 }  // namespace blimp::vmm::control
 
 #endif  // BLIMP_VMM_CONTROL_CONTROL_HANDLER_H_

@@ -9,6 +9,7 @@
 #include "base/status_macros.h"
 #include "glog/logging.h"
 #include "vmm/control/framing.h"
+#include "vmm/control/response_status.h"
 
 namespace blimp::vmm::control {
 namespace {

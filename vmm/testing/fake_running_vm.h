@@ -58,6 +58,12 @@ class FakeRunningVm : public RunningVm {
     snapshot_.stats[4] = free_bytes;
     ++snapshot_.stats_generation;
   }
+  // Any other change to the balloon's state (hinting, metrics, ...).
+  template <typename Edit>
+  void EditBalloon(Edit edit) {
+    absl::MutexLock lock(&mu_);
+    edit(snapshot_);
+  }
   std::vector<uint32_t> intervals() {
     absl::MutexLock lock(&mu_);
     return intervals_;
