@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 out=build/fuzz
 mkdir -p "$out"
 
-bazel build //proto/blimp/v1:all >/dev/null 2>&1 || bazel build //proto/blimp/v1:all
+bazel build //proto/blimp/v1:all //vmm/control:control_cc_proto >/dev/null 2>&1 ||
+  bazel build //proto/blimp/v1:all //vmm/control:control_cc_proto
 gen=$(bazel info bazel-bin 2>/dev/null)
 
 absl_libs=$(pkg-config --libs absl_status absl_statusor absl_strings absl_str_format \
@@ -23,7 +24,7 @@ queue_srcs="$memory_srcs device/virtio/split_queue.cc"
 balloon_srcs="$queue_srcs device/virtio/balloon/balloon.cc device/virtio/balloon/pfn_ranges.cc"
 config_srcs="api/json.cc api/validate.cc vmm/config_file.cc $gen/proto/blimp/v1/config.pb.cc"
 api_srcs="$config_srcs $gen/proto/blimp/v1/balloon_service.pb.cc $gen/proto/blimp/v1/vm_service.pb.cc
-  $gen/proto/blimp/v1/balloon_service.grpc.pb.cc $gen/proto/blimp/v1/vm_service.grpc.pb.cc"
+  $gen/vmm/control/control.pb.cc"
 
 declare -A sources=(
   [split_queue_fuzzer]="fuzz/split_queue_fuzzer.cc $queue_srcs"
@@ -31,8 +32,8 @@ declare -A sources=(
   [mmio_transport_fuzzer]="fuzz/mmio_transport_fuzzer.cc $balloon_srcs device/virtio/mmio_transport.cc"
   [config_fuzzer]="fuzz/config_fuzzer.cc $config_srcs"
   [router_fuzzer]="fuzz/router_fuzzer.cc $api_srcs gateway/router.cc gateway/path.cc
-    gateway/http_status.cc gateway/metrics.cc vmm/control_service.cc vmm/vm_controller.cc
-    base/grpc_status.cc base/process_memory.cc"
+    gateway/http_status.cc gateway/metrics.cc vmm/vm_controller.cc vmm/single_vm_api.cc
+    vmm/control/control_handler.cc vmm/control/response_status.cc vmm/control/vm_control.cc"
 )
 
 targets=("$@")

@@ -1,14 +1,13 @@
-// Fuzzes REST request -> gRPC translation: any method, path and body against
+// Fuzzes REST request -> VmApi translation: any method, path and body against
 // the single-VM router backed by a real VmController (whose VM never boots).
 // Every answer must be a known status with a JSON fault for errors.
-#include <grpcpp/grpcpp.h>
-
 #include <cstdint>
 #include <string>
 
 #include "fuzz/fuzz_input.h"
 #include "gateway/router.h"
-#include "vmm/control_service.h"
+#include "vmm/control/control_handler.h"
+#include "vmm/single_vm_api.h"
 #include "vmm/vm_controller.h"
 
 namespace blimp::fuzz {
@@ -20,30 +19,19 @@ struct Backend {
                    [](const vmm::VmConfig&) -> absl::StatusOr<std::unique_ptr<vmm::RunningVm>> {
                      return absl::FailedPreconditionError("no VMs in the fuzzer");
                    }),
-        balloon_service(controller),
-        vm_service(controller) {
-    grpc::ServerBuilder builder;
-    builder.RegisterService(&balloon_service);
-    builder.RegisterService(&vm_service);
-    server = builder.BuildAndStart();
-    auto channel = server->InProcessChannel(grpc::ChannelArguments());
-    balloon_stub = blimp::v1::BalloonService::NewStub(channel);
-    vm_stub = blimp::v1::VmService::NewStub(channel);
-  }
+        handler(controller),
+        api("vm0", handler) {}
   vmm::VmController controller;
-  vmm::BalloonControlService balloon_service;
-  vmm::VmControlService vm_service;
-  std::unique_ptr<grpc::Server> server;
-  std::unique_ptr<blimp::v1::BalloonService::Stub> balloon_stub;
-  std::unique_ptr<blimp::v1::VmService::Stub> vm_stub;
+  vmm::control::ControlHandler handler;
+  vmm::SingleVmApi api;
 };
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Backend* backend = new Backend();
-  static gateway::Router* router = new gateway::Router(gateway::Router::ForSingleVm(
-      "vm0", backend->balloon_stub.get(), backend->vm_stub.get()));
+  static gateway::Router* router =
+      new gateway::Router(gateway::Router::ForSingleVm("vm0", backend->api));
   static const char* kMethods[] = {"GET", "PUT", "PATCH", "DELETE", "POST", "HEAD", "X"};
   FuzzInput input(data, size);
   gateway::HttpRequest request;

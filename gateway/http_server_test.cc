@@ -12,7 +12,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "gateway/test_services.h"
+#include "gateway/testing/fake_vms.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -70,8 +70,8 @@ class HttpServerTest : public ::testing::Test {
                               command, " 2>/dev/null"));
   }
 
-  testing::SingleVm vm_{std::nullopt};
-  Router router_ = Router::ForSingleVm("vm0", vm_.balloon_stub.get(), vm_.vm_stub.get());
+  testing::FakeVmHost vm_{"vm0", 256, std::nullopt};
+  Router router_ = Router::ForSingleVm("vm0", *vm_.api);
   std::unique_ptr<HttpServer> server_;
   std::string dir_;
   std::string socket_;
@@ -205,8 +205,8 @@ TEST(HttpServerListenTest, ReplacesAStaleSocketButNothingElse) {
     ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
     ::close(fd);
   }
-  testing::SingleVm vm(std::nullopt);
-  Router router = Router::ForSingleVm("vm0", vm.balloon_stub.get(), vm.vm_stub.get());
+  testing::FakeVmHost vm("vm0", 256, std::nullopt);
+  Router router = Router::ForSingleVm("vm0", *vm.api);
   {
     auto server = HttpServer::Create(router);
     ASSERT_TRUE(server.ok());
@@ -243,8 +243,8 @@ TEST(HttpServerDaemonTest, MetricsAndUnsafeIdsOverTcp) {
     std::fprintf(stderr, "SKIPPED: curl is not installed; HTTP server tests need it\n");
     GTEST_SKIP() << "SKIPPED: curl is not installed";
   }
-  testing::Daemon daemon;
-  Router router = Router::ForDaemon(daemon.balloon_stub.get(), daemon.vm_stub.get());
+  testing::FakeDaemonApi daemon;
+  Router router = Router::ForDaemon(daemon);
   auto server = HttpServer::Create(router);
   ASSERT_TRUE(server.ok());
   int port = 0;

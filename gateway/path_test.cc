@@ -26,15 +26,15 @@ TEST(SplitPathTest, RefusesAmbiguousPaths) {
 }
 
 TEST(HttpStatusTest, ContractMapping) {
-  EXPECT_EQ(HttpStatusFor(grpc::StatusCode::INVALID_ARGUMENT, false), 400);
-  EXPECT_EQ(HttpStatusFor(grpc::StatusCode::FAILED_PRECONDITION, false), 400);
-  EXPECT_EQ(HttpStatusFor(grpc::StatusCode::ALREADY_EXISTS, false), 400);
-  EXPECT_EQ(HttpStatusFor(grpc::StatusCode::NOT_FOUND, false), 400);
-  EXPECT_EQ(HttpStatusFor(grpc::StatusCode::NOT_FOUND, true), 404);
-  EXPECT_EQ(HttpStatusFor(grpc::StatusCode::INTERNAL, false), 500);
-  EXPECT_EQ(HttpStatusFor(grpc::StatusCode::UNKNOWN, false), 500);
-  EXPECT_EQ(HttpStatusFor(grpc::StatusCode::UNAVAILABLE, false), 503);
-  EXPECT_EQ(HttpStatusFor(grpc::StatusCode::DEADLINE_EXCEEDED, false), 504);
+  EXPECT_EQ(HttpStatusFor(absl::StatusCode::kInvalidArgument, false), 400);
+  EXPECT_EQ(HttpStatusFor(absl::StatusCode::kFailedPrecondition, false), 400);
+  EXPECT_EQ(HttpStatusFor(absl::StatusCode::kAlreadyExists, false), 400);
+  EXPECT_EQ(HttpStatusFor(absl::StatusCode::kNotFound, false), 400);
+  EXPECT_EQ(HttpStatusFor(absl::StatusCode::kNotFound, true), 404);
+  EXPECT_EQ(HttpStatusFor(absl::StatusCode::kInternal, false), 500);
+  EXPECT_EQ(HttpStatusFor(absl::StatusCode::kUnknown, false), 500);
+  EXPECT_EQ(HttpStatusFor(absl::StatusCode::kUnavailable, false), 503);
+  EXPECT_EQ(HttpStatusFor(absl::StatusCode::kDeadlineExceeded, false), 504);
   EXPECT_EQ(ReasonPhrase(204), "No Content");
   EXPECT_EQ(ReasonPhrase(413), "Payload Too Large");
 }

@@ -1,6 +1,7 @@
 // blimp-vmm: runs one microVM. Boots at once from --config-file (as
 // `firecracker --config-file` does), or waits for its configuration and
-// InstanceStart over --control-sock (gRPC) / --api-sock (REST).
+// InstanceStart over --control-sock (blimpd's internal control protocol,
+// vmm/control/) / --api-sock (REST at Firecracker's paths).
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,20 +16,21 @@
 #include "absl/synchronization/notification.h"
 #include "base/dashed_flags.h"
 #include "glog/logging.h"
-#include "grpcpp/server.h"
-#include "grpcpp/server_builder.h"
 #include "gateway/http_server.h"
 #include "gateway/router.h"
 #include "vmm/config_file.h"
-#include "vmm/control_service.h"
+#include "vmm/control/control_handler.h"
+#include "vmm/control/control_server.h"
 #include "vmm/seccomp_filter.h"
+#include "vmm/single_vm_api.h"
 #include "vmm/vm.h"
 #include "vmm/vm_controller.h"
 
 ABSL_FLAG(std::string, config_file, "",
           "Firecracker-style JSON config (boot-source, machine-config, balloon); the VM "
           "boots at once unless --wait-for-start");
-ABSL_FLAG(std::string, control_sock, "", "Unix socket path for the gRPC control API");
+ABSL_FLAG(std::string, control_sock, "",
+          "Unix socket path for blimpd's control protocol (SOCK_SEQPACKET, mode 0600)");
 ABSL_FLAG(std::string, api_sock, "",
           "Unix socket path for the REST API at Firecracker's paths (/balloon, ...)");
 ABSL_FLAG(std::string, id, "vm0", "This VM's id (requests must name it)");
@@ -108,34 +110,21 @@ int Run(int argc, char** argv) {
         return std::unique_ptr<RunningVm>(std::move(*started));
       });
 
-  // The gRPC services serve --control-sock and, through an in-process
-  // channel, the REST gateway on --api-sock.
-  std::unique_ptr<grpc::Server> server;
-  BalloonControlService balloon_service(controller);
-  VmControlService vm_service(controller);
-  std::unique_ptr<blimp::v1::BalloonService::Stub> balloon_stub;
-  std::unique_ptr<blimp::v1::VmService::Stub> vm_stub;
+  // --control-sock serves blimpd; --api-sock serves REST over the same
+  // handler, in process.
+  control::ControlHandler handler(controller);
+  std::unique_ptr<control::ControlServer> control_server;
+  if (!control_sock.empty()) {
+    absl::StatusOr<std::unique_ptr<control::ControlServer>> started =
+        control::ControlServer::Start(control_sock, handler);
+    if (!started.ok()) return Fail(std::string(started.status().message()));
+    control_server = *std::move(started);
+  }
+  SingleVmApi api(controller.id(), handler);
   std::unique_ptr<gateway::Router> router;
   std::unique_ptr<gateway::HttpServer> http;
-  if (!control_sock.empty() || !api_sock.empty()) {
-    grpc::ServerBuilder builder;
-    if (!control_sock.empty()) {
-      ::unlink(control_sock.c_str());
-      builder.AddListeningPort("unix:" + control_sock, grpc::InsecureServerCredentials());
-    }
-    builder.RegisterService(&balloon_service);
-    builder.RegisterService(&vm_service);
-    mode_t old_umask = ::umask(0077);  // The socket is created 0600.
-    server = builder.BuildAndStart();
-    ::umask(old_umask);
-    if (server == nullptr) return Fail("cannot serve gRPC on " + control_sock);
-  }
   if (!api_sock.empty()) {
-    auto channel = server->InProcessChannel(grpc::ChannelArguments());
-    balloon_stub = blimp::v1::BalloonService::NewStub(channel);
-    vm_stub = blimp::v1::VmService::NewStub(channel);
-    router = std::make_unique<gateway::Router>(
-        gateway::Router::ForSingleVm(controller.id(), balloon_stub.get(), vm_stub.get()));
+    router = std::make_unique<gateway::Router>(gateway::Router::ForSingleVm(controller.id(), api));
     absl::StatusOr<std::unique_ptr<gateway::HttpServer>> created =
         gateway::HttpServer::Create(*router);
     if (!created.ok()) return Fail(std::string(created.status().message()));
@@ -173,10 +162,7 @@ int Run(int argc, char** argv) {
   done.Notify();
   signal_thread.join();
   if (http) http->Stop();
-  if (server) {
-    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
-    ::unlink(control_sock.c_str());
-  }
+  if (control_server) control_server->Stop();
   return code;
 }
 

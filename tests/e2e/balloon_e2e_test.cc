@@ -1,7 +1,5 @@
 // The balloon end to end: blimp-vmm with the Blimp test guest's virtio
-// balloon driver, driven over the gRPC control socket as blimpd does.
-#include <grpcpp/grpcpp.h>
-
+// balloon driver, driven over the control socket as blimpd does.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -13,18 +11,17 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "gtest/gtest.h"
-#include "proto/blimp/v1/balloon_service.grpc.pb.h"
+#include "tests/e2e/balloon_client.h"
 #include "tests/e2e/vm_process.h"
 
 namespace blimp::tests {
 namespace {
 
-using blimp::v1::BalloonService;
 using blimp::v1::BalloonStats;
 
 constexpr uint64_t kMiB = 1 << 20;
 
-// A 512 MiB test guest with a balloon, and a gRPC stub on its control socket.
+// A 512 MiB test guest with a balloon, and a client on its control socket.
 class BalloonE2eTest : public ::testing::Test {
  protected:
   void Boot(const std::string& balloon_json, int mem_mib = 512) {
@@ -35,38 +32,12 @@ class BalloonE2eTest : public ::testing::Test {
     ASSERT_TRUE(vm.ok()) << vm.status();
     vm_ = *std::move(vm);
     ASSERT_TRUE(vm_->WaitForLine("BLIMP-GUEST-READY", absl::Seconds(30)).ok()) << vm_->output();
-    stub_ = BalloonService::NewStub(
-        grpc::CreateChannel("unix:" + socket_, grpc::InsecureChannelCredentials()));
+    balloon_ = std::make_unique<BalloonClient>(socket_);
   }
 
-  grpc::Status SetTarget(uint32_t mib) {
-    grpc::ClientContext context;
-    blimp::v1::PatchBalloonRequest request;
-    request.set_vm_id("vm0");
-    request.mutable_update()->set_amount_mib(mib);
-    google::protobuf::Empty empty;
-    return stub_->PatchBalloon(&context, request, &empty);
-  }
-
-  BalloonStats Stats() {
-    grpc::ClientContext context;
-    blimp::v1::GetBalloonStatisticsRequest request;
-    request.set_vm_id("vm0");
-    BalloonStats stats;
-    grpc::Status status = stub_->GetBalloonStatistics(&context, request, &stats);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return stats;
-  }
-
-  blimp::v1::BalloonMetrics Metrics() {
-    grpc::ClientContext context;
-    blimp::v1::GetBalloonMetricsRequest request;
-    request.set_vm_id("vm0");
-    blimp::v1::BalloonMetrics metrics;
-    grpc::Status status = stub_->GetBalloonMetrics(&context, request, &metrics);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return metrics;
-  }
+  absl::Status SetTarget(uint32_t mib) { return balloon_->SetTarget(mib); }
+  BalloonStats Stats() { return balloon_->Stats(); }
+  blimp::v1::BalloonMetrics Metrics() { return balloon_->Metrics(); }
 
   // Waits until the balloon's actual size is `mib`.
   bool WaitForActual(uint32_t mib, absl::Duration timeout = absl::Seconds(60)) {
@@ -90,31 +61,11 @@ class BalloonE2eTest : public ::testing::Test {
     return Stats();
   }
 
-  grpc::Status StartHinting(bool acknowledge_on_stop) {
-    grpc::ClientContext context;
-    blimp::v1::StartBalloonHintingRequest request;
-    request.set_vm_id("vm0");
-    request.mutable_start()->set_acknowledge_on_stop(acknowledge_on_stop);
-    google::protobuf::Empty empty;
-    return stub_->StartBalloonHinting(&context, request, &empty);
+  absl::Status StartHinting(bool acknowledge_on_stop) {
+    return balloon_->StartHinting(acknowledge_on_stop);
   }
-
-  grpc::Status StopHinting() {
-    grpc::ClientContext context;
-    blimp::v1::StopBalloonHintingRequest request;
-    request.set_vm_id("vm0");
-    google::protobuf::Empty empty;
-    return stub_->StopBalloonHinting(&context, request, &empty);
-  }
-
-  blimp::v1::HintingStatus Hinting() {
-    grpc::ClientContext context;
-    blimp::v1::GetBalloonHintingStatusRequest request;
-    request.set_vm_id("vm0");
-    blimp::v1::HintingStatus status;
-    EXPECT_TRUE(stub_->GetBalloonHintingStatus(&context, request, &status).ok());
-    return status;
-  }
+  absl::Status StopHinting() { return balloon_->StopHinting(); }
+  blimp::v1::HintingStatus Hinting() { return balloon_->Hinting(); }
 
   // `key=N` from the guest's `balloon` line.
   uint64_t GuestBalloon(const std::string& key) {
@@ -149,7 +100,7 @@ class BalloonE2eTest : public ::testing::Test {
   void TearDown() override { ::unlink(socket_.c_str()); }
 
   std::unique_ptr<VmProcess> vm_;
-  std::unique_ptr<BalloonService::Stub> stub_;
+  std::unique_ptr<BalloonClient> balloon_;
   std::string socket_;
   static inline int counter_ = 0;
 };
@@ -208,13 +159,8 @@ TEST_F(BalloonE2eTest, StatisticsArriveAtTheIntervalAndPatchRefreshesAtOnce) {
   EXPECT_LE(updates, 5u);
 
   // A longer interval: PATCH refreshes at once, then updates slow down.
-  grpc::ClientContext context;
-  blimp::v1::PatchBalloonStatisticsRequest request;
-  request.set_vm_id("vm0");
-  request.mutable_update()->set_stats_polling_interval_s(30);
-  google::protobuf::Empty empty;
   uint64_t before = Metrics().stats_updates_count();
-  ASSERT_TRUE(stub_->PatchBalloonStatistics(&context, request, &empty).ok());
+  ASSERT_TRUE(balloon_->SetStatsInterval(30).ok());
   absl::SleepFor(absl::Milliseconds(800));
   EXPECT_EQ(Metrics().stats_updates_count(), before + 1);
   absl::SleepFor(absl::Seconds(2));

@@ -7,11 +7,9 @@
 #include <fstream>
 #include <string>
 
-#include <grpcpp/grpcpp.h>
-
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "proto/blimp/v1/balloon_service.grpc.pb.h"
+#include "tests/e2e/balloon_client.h"
 #include "tests/e2e/vm_process.h"
 
 namespace blimp::tests {
@@ -49,14 +47,8 @@ TEST(IsolationTest, OneGuestsBalloonNeverTouchesAnotherGuest) {
   ASSERT_EQ(Last(a->Command("touch 300")), "ok");
   ASSERT_EQ(Last(a->Command("free 300")), "ok");
   // A inflates over exactly those guest-physical pages.
-  auto stub = blimp::v1::BalloonService::NewStub(
-      grpc::CreateChannel("unix:" + sock_a, grpc::InsecureChannelCredentials()));
-  grpc::ClientContext context;
-  blimp::v1::PatchBalloonRequest request;
-  request.set_vm_id("vm0");
-  request.mutable_update()->set_amount_mib(400);
-  google::protobuf::Empty empty;
-  ASSERT_TRUE(stub->PatchBalloon(&context, request, &empty).ok());
+  BalloonClient balloon(sock_a);
+  ASSERT_TRUE(balloon.SetTarget(400).ok());
   absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (absl::Now() < deadline && a->Command("balloon")->front().find("actual_pages=102400") ==
                                         std::string::npos) {
@@ -93,7 +85,7 @@ TEST(IsolationTest, EveryVmmThreadRunsUnderSeccomp) {
     ++threads;
   }
   ::closedir(dir);
-  EXPECT_GE(threads, 3);  // vCPU, event loop, gRPC...
+  EXPECT_GE(threads, 3);  // vCPU, event loop, control server...
   ::unlink(sock.c_str());
 }
 

@@ -70,14 +70,7 @@ TEST_F(LinuxBalloonTest, StatisticsFromLinux) {
   EXPECT_GE(FreshStats().minor_faults(), faults + 4);
 
   // A new interval refreshes at once, whatever the old one was.
-  auto set_interval = [&](uint32_t seconds) {
-    grpc::ClientContext context;
-    blimp::v1::PatchBalloonStatisticsRequest request;
-    request.set_vm_id("vm0");
-    request.mutable_update()->set_stats_polling_interval_s(seconds);
-    google::protobuf::Empty empty;
-    return vm().balloon().PatchBalloonStatistics(&context, request, &empty);
-  };
+  auto set_interval = [&](uint32_t seconds) { return vm().balloon().SetStatsInterval(seconds); };
   ASSERT_TRUE(set_interval(60).ok());
   absl::SleepFor(absl::Seconds(2));
   const uint64_t updates = vm().Metrics().stats_updates_count();
@@ -130,20 +123,8 @@ TEST_F(LinuxBalloonTest, InflateReturnsTouchedMemoryAndDeflateGivesItBack) {
 TEST_F(LinuxBalloonTest, FreePageHintingRunWithLinux) {
   auto before = vm().Mem();
   ASSERT_TRUE(before.ok());
-  grpc::ClientContext start_context;
-  blimp::v1::StartBalloonHintingRequest start;
-  start.set_vm_id("vm0");
-  start.mutable_start()->set_acknowledge_on_stop(true);
-  google::protobuf::Empty empty;
-  ASSERT_TRUE(vm().balloon().StartBalloonHinting(&start_context, start, &empty).ok());
-  auto status = [&] {
-    grpc::ClientContext context;
-    blimp::v1::GetBalloonHintingStatusRequest request;
-    request.set_vm_id("vm0");
-    blimp::v1::HintingStatus out;
-    EXPECT_TRUE(vm().balloon().GetBalloonHintingStatus(&context, request, &out).ok());
-    return out;
-  };
+  ASSERT_TRUE(vm().balloon().StartHinting(/*acknowledge_on_stop=*/true).ok());
+  auto status = [&] { return vm().balloon().Hinting(); };
   // Linux answers with the run's id, hints its free pages, then STOP; the
   // device acknowledges with DONE and Linux frees the pages it held.
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
@@ -152,10 +133,7 @@ TEST_F(LinuxBalloonTest, FreePageHintingRunWithLinux) {
   }
   EXPECT_GT(vm().Metrics().free_page_hint_count(), 0u);
   absl::SleepFor(absl::Seconds(2));
-  grpc::ClientContext stop_context;
-  blimp::v1::StopBalloonHintingRequest stop;
-  stop.set_vm_id("vm0");
-  ASSERT_TRUE(vm().balloon().StopBalloonHinting(&stop_context, stop, &empty).ok());
+  ASSERT_TRUE(vm().balloon().StopHinting().ok());
   EXPECT_EQ(status().host_cmd(), 1u) << "DONE after stop";
   // The guest has its memory back and keeps working.
   absl::SleepFor(absl::Seconds(1));

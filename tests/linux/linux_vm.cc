@@ -34,8 +34,7 @@ absl::StatusOr<std::unique_ptr<LinuxVm>> LinuxVm::Boot(int vcpus, int mem_mib,
   vm->boot_time_ = absl::Now() - start;
   std::cout << "Linux guest ready in " << absl::FormatDuration(vm->boot_time_) << ": " << *ready
             << std::endl;
-  vm->stub_ = blimp::v1::BalloonService::NewStub(
-      grpc::CreateChannel("unix:" + vm->socket_, grpc::InsecureChannelCredentials()));
+  vm->balloon_ = std::make_unique<BalloonClient>(vm->socket_);
   return vm;
 }
 
@@ -75,44 +74,6 @@ absl::StatusOr<GuestMemInfo> LinuxVm::Mem() {
   }
   if (info.total_kib == 0) return absl::InternalError("no MemTotal in 'mem'");
   return info;
-}
-
-grpc::Status LinuxVm::SetTarget(uint32_t mib) {
-  grpc::ClientContext context;
-  blimp::v1::PatchBalloonRequest request;
-  request.set_vm_id("vm0");
-  request.mutable_update()->set_amount_mib(mib);
-  google::protobuf::Empty empty;
-  return stub_->PatchBalloon(&context, request, &empty);
-}
-
-blimp::v1::BalloonStats LinuxVm::Stats() {
-  grpc::ClientContext context;
-  blimp::v1::GetBalloonStatisticsRequest request;
-  request.set_vm_id("vm0");
-  blimp::v1::BalloonStats stats;
-  grpc::Status status = stub_->GetBalloonStatistics(&context, request, &stats);
-  if (!status.ok()) std::cerr << "GetBalloonStatistics: " << status.error_message() << std::endl;
-  return stats;
-}
-
-blimp::v1::BalloonMetrics LinuxVm::Metrics() {
-  grpc::ClientContext context;
-  blimp::v1::GetBalloonMetricsRequest request;
-  request.set_vm_id("vm0");
-  blimp::v1::BalloonMetrics metrics;
-  grpc::Status status = stub_->GetBalloonMetrics(&context, request, &metrics);
-  if (!status.ok()) std::cerr << "GetBalloonMetrics: " << status.error_message() << std::endl;
-  return metrics;
-}
-
-bool LinuxVm::WaitForActual(uint32_t mib, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (Stats().actual_mib() == mib) return true;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  return Stats().actual_mib() == mib;
 }
 
 uint64_t LinuxVm::GuestRss() {

@@ -1,8 +1,8 @@
 // LinuxVm: the Blimp Linux guest (tests/guest/linux) under blimp-vmm for the
 // Linux tier. Boots it with a balloon and a control socket, runs commands of
 // its /init over the console (tests/guest/linux/init.c: mem, hog, unhog,
-// memhog, cat, ls, dmesg-check, dmesg-count, unbind, bind), and drives Linux's own virtio_balloon driver over gRPC as
-// blimpd does.
+// memhog, cat, ls, dmesg-check, dmesg-count, unbind, bind), and drives
+// Linux's own virtio_balloon driver over the control socket as blimpd does.
 #ifndef BLIMP_TESTS_LINUX_LINUX_VM_H_
 #define BLIMP_TESTS_LINUX_LINUX_VM_H_
 
@@ -13,8 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "grpcpp/grpcpp.h"
-#include "proto/blimp/v1/balloon_service.grpc.pb.h"
+#include "tests/e2e/balloon_client.h"
 #include "tests/e2e/vm_process.h"
 #include "tests/linux/linux_files.h"
 
@@ -45,19 +44,21 @@ class LinuxVm {
                                                  absl::Duration timeout = absl::Seconds(120));
   absl::StatusOr<GuestMemInfo> Mem();
 
-  grpc::Status SetTarget(uint32_t mib);
-  blimp::v1::BalloonStats Stats();
-  blimp::v1::BalloonMetrics Metrics();
-  blimp::v1::BalloonService::Stub& balloon() { return *stub_; }
+  BalloonClient& balloon() { return *balloon_; }
+  absl::Status SetTarget(uint32_t mib) { return balloon_->SetTarget(mib); }
+  blimp::v1::BalloonStats Stats() { return balloon_->Stats(); }
+  blimp::v1::BalloonMetrics Metrics() { return balloon_->Metrics(); }
   // Waits until the guest's driver reports `mib` as the balloon's size.
-  bool WaitForActual(uint32_t mib, absl::Duration timeout = absl::Seconds(60));
+  bool WaitForActual(uint32_t mib, absl::Duration timeout = absl::Seconds(60)) {
+    return balloon_->WaitForActual(mib, timeout);
+  }
   // Resident bytes of guest RAM in the blimp-vmm process.
   uint64_t GuestRss();
 
  private:
   LinuxVm() = default;
   std::unique_ptr<VmProcess> vm_;
-  std::unique_ptr<blimp::v1::BalloonService::Stub> stub_;
+  std::unique_ptr<BalloonClient> balloon_;
   std::string socket_;
   int mem_mib_ = 0;
   absl::Duration boot_time_;
