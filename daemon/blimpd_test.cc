@@ -14,7 +14,7 @@
 #include "absl/time/clock.h"
 #include "daemon/child_process.h"
 #include "daemon/run_dir.h"
-#include "daemon/test_util.h"
+#include "daemon/testing/test_util.h"
 #include "glog/logging.h"
 #include "gtest/gtest.h"
 #include "proto/blimp/v1/vm_service.grpc.pb.h"

@@ -15,7 +15,7 @@
 #include "daemon/run_dir.h"
 #include "daemon/services.h"
 #include "daemon/supervisor.h"
-#include "daemon/test_util.h"
+#include "daemon/testing/test_util.h"
 #include "gtest/gtest.h"
 #include "proto/blimp/v1/balloon_service.grpc.pb.h"
 #include "proto/blimp/v1/vm_service.grpc.pb.h"
@@ -97,7 +97,7 @@ class BootTest : public ::testing::Test {
   bool WaitForConsole(const std::string& id, const std::string& text, absl::Duration timeout) {
     const absl::Time deadline = absl::Now() + timeout;
     while (absl::Now() < deadline) {
-      if (ReadFile(run_dir_.path() + "/" + id + "/console.log").find(text) != std::string::npos) {
+      if (ReadFile(run_dir_.path() + "/vms/" + id + "/console.log").find(text) != std::string::npos) {
         return true;
       }
       absl::SleepFor(absl::Milliseconds(20));
@@ -167,17 +167,17 @@ TEST_F(BootTest, CreateStartRunStopDelete) {
   del.set_vm_id("guest");
   google::protobuf::Empty empty;
   ASSERT_TRUE(vms_->DeleteVm(&delete_context, del, &empty).ok());
-  EXPECT_NE(::access((run_dir_.path() + "/guest").c_str(), F_OK), 0);
+  EXPECT_NE(::access((run_dir_.path() + "/vms/guest").c_str(), F_OK), 0);
 }
 
 TEST_F(BootTest, ConsoleSocketCarriesOutputAndInput) {
   ASSERT_TRUE(supervisor_->CreateVm("shell", GuestConfig()).ok());
   // Attached before boot: the client sees everything from then on.
   absl::StatusOr<base::UniqueFd> client =
-      ConnectUnix(run_dir_.path() + "/shell/console.sock");
+      ConnectUnix(run_dir_.path() + "/vms/shell/console.sock");
   ASSERT_TRUE(client.ok()) << client.status();
   absl::StatusOr<base::UniqueFd> second =
-      ConnectUnix(run_dir_.path() + "/shell/console.sock");
+      ConnectUnix(run_dir_.path() + "/vms/shell/console.sock");
   ASSERT_TRUE(second.ok()) << second.status();
   // Real clients read all the time.
   auto read_all = [](int fd, std::string* out) {
@@ -208,7 +208,7 @@ TEST_F(BootTest, ConsoleSocketCarriesOutputAndInput) {
   second_reader.join();
   EXPECT_NE(received.find("BLIMP-GUEST-READY"), std::string::npos) << received;
   EXPECT_EQ(second_received, received);
-  EXPECT_EQ(received, ReadFile(run_dir_.path() + "/shell/console.log"));
+  EXPECT_EQ(received, ReadFile(run_dir_.path() + "/vms/shell/console.log"));
 }
 
 }  // namespace
