@@ -5,12 +5,14 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "daemon/run_dir.h"
 #include "daemon/services.h"
@@ -209,6 +211,45 @@ TEST_F(BootTest, ConsoleSocketCarriesOutputAndInput) {
   EXPECT_NE(received.find("BLIMP-GUEST-READY"), std::string::npos) << received;
   EXPECT_EQ(second_received, received);
   EXPECT_EQ(received, ReadFile(run_dir_.path() + "/vms/shell/console.log"));
+}
+
+TEST_F(BootTest, StartRacingDeleteNeverReportsAStoppedVmAsStarted) {
+  // StartVm and DeleteVm of one VM at the same time, the delete a little
+  // later each round: StartVm either reports a RUNNING VM or fails with
+  // NOT_FOUND / ABORTED; it never says OK for a VM that is not running.
+  int started = 0, refused = 0;
+  for (int round = 0; round < 8; ++round) {
+    ASSERT_TRUE(supervisor_->CreateVm("race", GuestConfig()).ok()) << round;
+    absl::StatusOr<v1::Vm> start = absl::UnknownError("not run");
+    absl::Status deleted;
+    absl::Notification go;
+    std::thread starter([&] {
+      go.WaitForNotification();
+      start = supervisor_->StartVm("race");
+    });
+    std::thread deleter([&] {
+      go.WaitForNotification();
+      // Spreads the delete over the start's phases (not a synchronisation).
+      absl::SleepFor(absl::Milliseconds(15 * round));
+      deleted = supervisor_->DeleteVm("race");
+    });
+    go.Notify();
+    starter.join();
+    deleter.join();
+    EXPECT_TRUE(deleted.ok()) << round << ": " << deleted;
+    if (start.ok()) {
+      ++started;
+      EXPECT_EQ(start->state(), v1::VM_STATE_RUNNING) << round << ": " << start->reason();
+    } else {
+      ++refused;
+      EXPECT_TRUE(start.status().code() == absl::StatusCode::kNotFound ||
+                  start.status().code() == absl::StatusCode::kAborted)
+          << round << ": " << start.status();
+    }
+    EXPECT_EQ(supervisor_->GetVm("race").status().code(), absl::StatusCode::kNotFound);
+  }
+  std::cout << "StartVm racing DeleteVm: " << started << " started, " << refused
+            << " refused\n";
 }
 
 }  // namespace
