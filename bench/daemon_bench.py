@@ -30,7 +30,7 @@ def create_and_boot(rest, run_dir, vm_id):
     start = time.monotonic()
     rest.request("PUT", f"/vms/{vm_id}", config)
     rest.request("PUT", f"/vms/{vm_id}/actions", {"action_type": "InstanceStart"})
-    console = os.path.join(run_dir, vm_id, "console.log")
+    console = os.path.join(run_dir, "vms", vm_id, "console.log")
     while True:
         with open(console, "rb") as f:
             if b"BLIMP-GUEST-READY" in f.read():
