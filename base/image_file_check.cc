@@ -53,7 +53,7 @@ absl::Status CheckImageFile(absl::string_view field, absl::string_view path,
   // O_NONBLOCK: opening a FIFO with no writer returns at once instead of
   // waiting; O_NOCTTY: a terminal never becomes our controlling tty.
   UniqueFd fd(::open(owned.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
-  if (!fd.valid()) return error(absl::StrCat("cannot open: ", std::strerror(errno)));
+  if (!fd.valid()) return error(absl::StrCat("cannot read: ", std::strerror(errno)));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) {
     return error(absl::StrCat("cannot stat: ", std::strerror(errno)));

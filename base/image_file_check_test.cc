@@ -48,7 +48,7 @@ TEST_F(ImageFileCheckTest, RefusesAFifoWithoutBlocking) {
 TEST_F(ImageFileCheckTest, RefusesDirectoriesDevicesAndMissingFiles) {
   EXPECT_NE(Message(dir_).find("not a regular file (a directory)"), std::string::npos);
   EXPECT_NE(Message("/dev/null").find("a character device"), std::string::npos);
-  EXPECT_NE(Message(dir_ + "/missing").find("cannot open: No such file"), std::string::npos);
+  EXPECT_NE(Message(dir_ + "/missing").find("cannot read: No such file"), std::string::npos);
 }
 
 TEST_F(ImageFileCheckTest, RefusesANulByteAnywhere) {
