@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <iostream>
 #include <map>
 #include <memory>
 #include <vector>
@@ -455,6 +456,7 @@ TEST_F(SupervisorTest, WedgedVmsDoNotSlowDownListOrGet) {
   const absl::Duration list_time = absl::Now() - begin;
   // One describe_timeout (1 s) for all of them, not one (or 2 s) per VM.
   EXPECT_LT(list_time, absl::Milliseconds(1600)) << list_time;
+  std::cout << "ListVms with 2 of 3 VMs SIGSTOPped: " << absl::FormatDuration(list_time) << "\n";
   ASSERT_EQ(list.size(), 3u);
   for (const v1::Vm& vm : list) {
     EXPECT_EQ(vm.state(), v1::VM_STATE_CREATED) << vm.vm_id();
