@@ -76,7 +76,7 @@ class BlimpctlE2eTest : public ::testing::Test {
   }
 
   bool WaitForConsole(const std::string& id, const std::string& text) {
-    const std::string log = absl::StrCat(daemon_->run_dir(), "/", id, "/console.log");
+    const std::string log = daemon_->console_log(id);
     for (absl::Time deadline = absl::Now() + absl::Seconds(30); absl::Now() < deadline;) {
       if (ReadFile(log).find(text) != std::string::npos) return true;
       absl::SleepFor(absl::Milliseconds(50));

@@ -164,13 +164,13 @@ int VmList(Env& env, const CommandHelp& help, const std::vector<std::string>& ar
 int VmConsole(Env& env, const CommandHelp& help, const std::vector<std::string>& args) {
   std::string run_dir = kDefaultRunDir;
   FlagSet flags;
-  flags.String("run-dir", &run_dir, "blimpd's run directory (where <id>/console.sock is)", "DIR");
+  flags.String("run-dir", &run_dir, "blimpd's run directory (where vms/<id>/console.sock is)", "DIR");
   std::vector<std::string> positional;
   if (auto rc = env.Parse(help, flags, false, args, {"ID"}, &positional)) return *rc;
   if (absl::Status valid = api::ValidateVmId(positional[0]); !valid.ok()) {
     return env.UsageError(std::string(valid.message()));
   }
-  const std::string socket = absl::StrCat(run_dir, "/", positional[0], "/console.sock");
+  const std::string socket = absl::StrCat(run_dir, "/vms/", positional[0], "/console.sock");
   absl::Status attached = AttachConsole(socket, STDIN_FILENO, STDOUT_FILENO, env.err());
   if (!attached.ok()) {
     env.err() << "blimpctl: console of VM '" << positional[0] << "': " << attached.message()
@@ -201,7 +201,7 @@ std::vector<Command> VmCommands() {
         ""},
        VmList},
       {{"vm console", "ID [--run-dir DIR]", "Attach to the VM's serial console.",
-        "Bytes go both ways between this terminal and <run-dir>/<id>/console.sock;\n"
+        "Bytes go both ways between this terminal and <run-dir>/vms/<id>/console.sock;\n"
         "the terminal is put in raw mode while attached. Detach with Ctrl-] (the VM\n"
         "keeps running). Output is shown from the moment of attaching."},
        VmConsole},

@@ -7,6 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <sstream>
+
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
@@ -14,7 +17,7 @@
 #include "absl/time/clock.h"
 #include "daemon/child_process.h"
 #include "daemon/run_dir.h"
-#include "daemon/test_util.h"
+#include "daemon/testing/test_util.h"
 #include "glog/logging.h"
 #include "gtest/gtest.h"
 #include "proto/blimp/v1/vm_service.grpc.pb.h"
@@ -79,10 +82,14 @@ TEST(BlimpdTest, ServesAndShutsDownCleanly) {
   testing::TempRunDir run_dir;
   const std::string kernel = run_dir.path() + "/kernel";
   ASSERT_TRUE(WriteFile(kernel, "x", 0600).ok());
-  // Left behind by a "crashed" daemon.
-  ASSERT_EQ(::mkdir((run_dir.path() + "/old").c_str(), 0700), 0);
-  ASSERT_TRUE(ListenUnix(run_dir.path() + "/old/control.sock").ok());
+  // Left behind by a "crashed" daemon, and a socket that is not blimpd's.
+  ASSERT_EQ(::mkdir((run_dir.path() + "/vms").c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir((run_dir.path() + "/vms/old").c_str(), 0700), 0);
+  ASSERT_TRUE(ListenUnix(run_dir.path() + "/vms/old/control.sock").ok());
   ASSERT_TRUE(ListenUnix(run_dir.path() + "/" + kGrpcSocket).ok());
+  ASSERT_TRUE(ListenUnix(run_dir.path() + "/someone-else.sock").ok());
+  // A pre-existing run dir that others can read.
+  ASSERT_EQ(::chmod(run_dir.path().c_str(), 0755), 0);
 
   Daemon daemon = StartDaemon(run_dir.path());
   const std::string socket = run_dir.path() + "/" + kGrpcSocket;
@@ -98,7 +105,10 @@ TEST(BlimpdTest, ServesAndShutsDownCleanly) {
     EXPECT_EQ(list.vms_size(), 0);
   }
   EXPECT_EQ(Mode(socket), 0600u);
-  EXPECT_EQ(::access((run_dir.path() + "/old/control.sock").c_str(), F_OK), -1);
+  EXPECT_EQ(Mode(run_dir.path()), 0700u);
+  EXPECT_EQ(::access((run_dir.path() + "/vms/old/control.sock").c_str(), F_OK), -1);
+  EXPECT_EQ(::access((run_dir.path() + "/someone-else.sock").c_str(), F_OK), 0);
+  ::unlink((run_dir.path() + "/someone-else.sock").c_str());
 
   std::vector<int> pids;
   for (const char* id : {"one", "two"}) {
@@ -119,7 +129,7 @@ TEST(BlimpdTest, ServesAndShutsDownCleanly) {
   std::string list = HttpGet(http_socket, "/vms");
   EXPECT_EQ(list.rfind("HTTP/1.0 200", 0), 0u) << list;
   EXPECT_NE(list.find("\"two\""), std::string::npos) << list;
-  const std::string vm_socket = run_dir.path() + "/one/firecracker.socket";
+  const std::string vm_socket = run_dir.path() + "/vms/one/firecracker.socket";
   EXPECT_EQ(Mode(vm_socket), 0600u);
   std::string info = HttpGet(vm_socket, "/");
   EXPECT_EQ(info.rfind("HTTP/1.0 200", 0), 0u) << info;
@@ -127,7 +137,30 @@ TEST(BlimpdTest, ServesAndShutsDownCleanly) {
   std::string missing = HttpGet(http_socket, "/vms/nope");
   EXPECT_EQ(missing.rfind("HTTP/1.0 404", 0), 0u) << missing;
 
-  // A second daemon on the same run dir refuses to start.
+  // Ids that are the names of the daemon's own files only ever name a
+  // folder under vms/: creating and deleting them leaves the sockets and the
+  // lock alone.
+  for (const char* id : {kHttpSocket, kGrpcSocket, kLockFile}) {
+    grpc::ClientContext context;
+    v1::CreateVmRequest request;
+    request.set_vm_id(id);
+    *request.mutable_config() = testing::MinimalConfig(kernel);
+    v1::Vm vm;
+    grpc::Status status = stub->CreateVm(&context, request, &vm);
+    ASSERT_TRUE(status.ok()) << id << ": " << status.error_message();
+    grpc::ClientContext delete_context;
+    v1::DeleteVmRequest del;
+    del.set_vm_id(id);
+    google::protobuf::Empty empty;
+    ASSERT_TRUE(stub->DeleteVm(&delete_context, del, &empty).ok()) << id;
+  }
+  EXPECT_EQ(Mode(socket), 0600u);
+  EXPECT_EQ(Mode(http_socket), 0600u);
+  EXPECT_EQ(Mode(run_dir.path() + "/" + kLockFile), 0600u);
+  list = HttpGet(http_socket, "/vms");
+  EXPECT_EQ(list.rfind("HTTP/1.0 200", 0), 0u) << list;
+
+  // A second daemon on the same run dir refuses to start (the lock held).
   Daemon second = StartDaemon(run_dir.path());
   int second_status = WaitFor(second.child.pid, absl::Seconds(10));
   ASSERT_NE(second_status, -1);
@@ -140,6 +173,23 @@ TEST(BlimpdTest, ServesAndShutsDownCleanly) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   for (int pid : pids) EXPECT_FALSE(testing::ProcessAlive(pid)) << pid;
   EXPECT_EQ(testing::FindSockets(run_dir.path()), std::vector<std::string>());
+}
+
+TEST(BlimpdTest, RefusesARunDirThatIsASymlink) {
+  testing::TempRunDir tmp;
+  const std::string real = tmp.path() + "/real";
+  ASSERT_EQ(::mkdir(real.c_str(), 0700), 0);
+  const std::string link = tmp.path() + "/link";
+  ASSERT_EQ(::symlink(real.c_str(), link.c_str()), 0);
+  Daemon daemon = StartDaemon(link);
+  int status = WaitFor(daemon.child.pid, absl::Seconds(20));
+  ASSERT_NE(status, -1) << "blimpd did not exit";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
+  std::ifstream log(link + ".log");
+  std::stringstream text;
+  text << log.rdbuf();
+  EXPECT_NE(text.str().find("is a symlink"), std::string::npos) << text.str();
+  EXPECT_EQ(::access((real + "/" + kLockFile).c_str(), F_OK), -1);
 }
 
 }  // namespace

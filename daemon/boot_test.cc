@@ -5,17 +5,19 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "daemon/run_dir.h"
 #include "daemon/services.h"
 #include "daemon/supervisor.h"
-#include "daemon/test_util.h"
+#include "daemon/testing/test_util.h"
 #include "gtest/gtest.h"
 #include "proto/blimp/v1/balloon_service.grpc.pb.h"
 #include "proto/blimp/v1/vm_service.grpc.pb.h"
@@ -97,7 +99,7 @@ class BootTest : public ::testing::Test {
   bool WaitForConsole(const std::string& id, const std::string& text, absl::Duration timeout) {
     const absl::Time deadline = absl::Now() + timeout;
     while (absl::Now() < deadline) {
-      if (ReadFile(run_dir_.path() + "/" + id + "/console.log").find(text) != std::string::npos) {
+      if (ReadFile(run_dir_.path() + "/vms/" + id + "/console.log").find(text) != std::string::npos) {
         return true;
       }
       absl::SleepFor(absl::Milliseconds(20));
@@ -167,17 +169,17 @@ TEST_F(BootTest, CreateStartRunStopDelete) {
   del.set_vm_id("guest");
   google::protobuf::Empty empty;
   ASSERT_TRUE(vms_->DeleteVm(&delete_context, del, &empty).ok());
-  EXPECT_NE(::access((run_dir_.path() + "/guest").c_str(), F_OK), 0);
+  EXPECT_NE(::access((run_dir_.path() + "/vms/guest").c_str(), F_OK), 0);
 }
 
 TEST_F(BootTest, ConsoleSocketCarriesOutputAndInput) {
   ASSERT_TRUE(supervisor_->CreateVm("shell", GuestConfig()).ok());
   // Attached before boot: the client sees everything from then on.
   absl::StatusOr<base::UniqueFd> client =
-      ConnectUnix(run_dir_.path() + "/shell/console.sock");
+      ConnectUnix(run_dir_.path() + "/vms/shell/console.sock");
   ASSERT_TRUE(client.ok()) << client.status();
   absl::StatusOr<base::UniqueFd> second =
-      ConnectUnix(run_dir_.path() + "/shell/console.sock");
+      ConnectUnix(run_dir_.path() + "/vms/shell/console.sock");
   ASSERT_TRUE(second.ok()) << second.status();
   // Real clients read all the time.
   auto read_all = [](int fd, std::string* out) {
@@ -208,7 +210,46 @@ TEST_F(BootTest, ConsoleSocketCarriesOutputAndInput) {
   second_reader.join();
   EXPECT_NE(received.find("BLIMP-GUEST-READY"), std::string::npos) << received;
   EXPECT_EQ(second_received, received);
-  EXPECT_EQ(received, ReadFile(run_dir_.path() + "/shell/console.log"));
+  EXPECT_EQ(received, ReadFile(run_dir_.path() + "/vms/shell/console.log"));
+}
+
+TEST_F(BootTest, StartRacingDeleteNeverReportsAStoppedVmAsStarted) {
+  // StartVm and DeleteVm of one VM at the same time, the delete a little
+  // later each round: StartVm either reports a RUNNING VM or fails with
+  // NOT_FOUND / ABORTED; it never says OK for a VM that is not running.
+  int started = 0, refused = 0;
+  for (int round = 0; round < 8; ++round) {
+    ASSERT_TRUE(supervisor_->CreateVm("race", GuestConfig()).ok()) << round;
+    absl::StatusOr<v1::Vm> start = absl::UnknownError("not run");
+    absl::Status deleted;
+    absl::Notification go;
+    std::thread starter([&] {
+      go.WaitForNotification();
+      start = supervisor_->StartVm("race");
+    });
+    std::thread deleter([&] {
+      go.WaitForNotification();
+      // Spreads the delete over the start's phases (not a synchronisation).
+      absl::SleepFor(absl::Milliseconds(15 * round));
+      deleted = supervisor_->DeleteVm("race");
+    });
+    go.Notify();
+    starter.join();
+    deleter.join();
+    EXPECT_TRUE(deleted.ok()) << round << ": " << deleted;
+    if (start.ok()) {
+      ++started;
+      EXPECT_EQ(start->state(), v1::VM_STATE_RUNNING) << round << ": " << start->reason();
+    } else {
+      ++refused;
+      EXPECT_TRUE(start.status().code() == absl::StatusCode::kNotFound ||
+                  start.status().code() == absl::StatusCode::kAborted)
+          << round << ": " << start.status();
+    }
+    EXPECT_EQ(supervisor_->GetVm("race").status().code(), absl::StatusCode::kNotFound);
+  }
+  std::cout << "StartVm racing DeleteVm: " << started << " started, " << refused
+            << " refused\n";
 }
 
 }  // namespace

@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 
 #include "absl/strings/str_cat.h"
 #include "base/errno_status.h"
@@ -35,25 +37,37 @@ void WriteAll(int fd, const char* data, size_t size) {
   }
 }
 
+absl::StatusOr<base::UniqueFd> OpenLog(const std::string& path, uint64_t* size) {
+  base::UniqueFd log(
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!log.valid()) return base::ErrnoStatus(absl::StrCat("open ", path));
+  struct stat st;
+  if (::fstat(log.get(), &st) != 0) return base::ErrnoStatus(absl::StrCat("fstat ", path));
+  *size = static_cast<uint64_t>(st.st_size);
+  return log;
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<Console>> Console::Create(base::EventLoop& loop,
                                                          base::UniqueFd output,
                                                          base::UniqueFd input,
-                                                         const std::string& log_path,
-                                                         const std::string& socket_path) {
-  std::shared_ptr<Console> console(new Console(loop, socket_path));
+                                                         ConsoleOptions options) {
+  if (options.max_log_bytes == 0) {
+    return absl::InvalidArgumentError("the console log cap must be at least 1 byte");
+  }
+  std::shared_ptr<Console> console(new Console(loop, std::move(options)));
   RETURN_IF_ERROR(SetNonBlocking(output.get()));
   RETURN_IF_ERROR(SetNonBlocking(input.get()));
-  base::UniqueFd log(
-      ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!log.valid()) return base::ErrnoStatus(absl::StrCat("open ", log_path));
-  ASSIGN_OR_RETURN(base::UniqueFd listener, ListenUnix(socket_path));
+  uint64_t log_size = 0;
+  ASSIGN_OR_RETURN(base::UniqueFd log, OpenLog(console->options_.log_path, &log_size));
+  ASSIGN_OR_RETURN(base::UniqueFd listener, ListenUnix(console->options_.socket_path));
   {
     absl::MutexLock lock(&console->mu_);
     console->output_ = std::move(output);
     console->input_ = std::move(input);
     console->log_ = std::move(log);
+    console->log_size_ = log_size;
     console->listener_ = std::move(listener);
   }
   RETURN_IF_ERROR(console->Watch());
@@ -80,7 +94,7 @@ bool Console::DrainOutputLocked() {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return true;
     if (n <= 0) return false;
-    WriteAll(log_.get(), buffer, static_cast<size_t>(n));
+    LogLocked(buffer, static_cast<size_t>(n));
     for (size_t i = 0; i < clients_.size();) {
       if (!SendLocked(*clients_[i], buffer, static_cast<size_t>(n))) {
         RemoveClientLocked(clients_[i]->fd.get());
@@ -90,6 +104,41 @@ bool Console::DrainOutputLocked() {
     }
   }
   return false;
+}
+
+void Console::LogLocked(const char* data, size_t size) {
+  while (size > 0 && log_.valid()) {
+    if (log_size_ >= options_.max_log_bytes) {
+      RotateLocked();
+      continue;
+    }
+    const size_t chunk =
+        static_cast<size_t>(std::min<uint64_t>(size, options_.max_log_bytes - log_size_));
+    WriteAll(log_.get(), data, chunk);
+    log_size_ += chunk;
+    if (options_.counters) options_.counters->bytes_logged += chunk;
+    data += chunk;
+    size -= chunk;
+  }
+}
+
+void Console::RotateLocked() {
+  const std::string old = options_.log_path + ".1";
+  if (::rename(options_.log_path.c_str(), old.c_str()) != 0) {
+    PLOG(WARNING) << "rotate " << options_.log_path << "; output is no longer logged";
+    log_.Reset();
+    return;
+  }
+  uint64_t size = 0;
+  absl::StatusOr<base::UniqueFd> log = OpenLog(options_.log_path, &size);
+  if (!log.ok()) {
+    LOG(WARNING) << "console log: " << log.status() << "; output is no longer logged";
+    log_.Reset();
+    return;
+  }
+  log_ = *std::move(log);
+  log_size_ = size;
+  if (options_.counters) ++options_.counters->rotations;
 }
 
 bool Console::SendLocked(Client& client, const char* data, size_t size) {
@@ -220,7 +269,7 @@ void Console::Close() {
   input_.Reset();
   listener_.Reset();
   log_.Reset();
-  ::unlink(socket_path_.c_str());
+  ::unlink(options_.socket_path.c_str());
 }
 
 int Console::client_count() {

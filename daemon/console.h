@@ -2,11 +2,15 @@
 // console.log and sent to every client of console.sock (a unix stream socket,
 // 0600); whatever a client writes goes to the child's stdin. Clients attach
 // and detach (close) at will and see the output from the moment they attach.
+// console.log is capped: past max_log_bytes it is renamed console.log.1
+// (replacing the previous generation) and a new console.log is started.
 // All I/O runs on the daemon's EventLoop thread; Close() may be called from
 // any thread.
 #ifndef BLIMP_DAEMON_CONSOLE_H_
 #define BLIMP_DAEMON_CONSOLE_H_
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,16 +22,29 @@
 
 namespace blimp::daemon {
 
+// Totals over every console of a daemon, for its metrics.
+struct ConsoleCounters {
+  std::atomic<uint64_t> bytes_logged{0};  // Written to console.log files.
+  std::atomic<uint64_t> rotations{0};     // console.log -> console.log.1 renames.
+};
+
+inline constexpr uint64_t kDefaultConsoleLogMaxBytes = 8 << 20;
+
+struct ConsoleOptions {
+  std::string log_path;     // Appended to (0600); <log_path>.1 is the old generation.
+  std::string socket_path;  // Listened on (0600).
+  uint64_t max_log_bytes = kDefaultConsoleLogMaxBytes;  // > 0.
+  std::shared_ptr<ConsoleCounters> counters;  // Optional.
+};
+
 class Console : public std::enable_shared_from_this<Console> {
  public:
   // `output`: read end of the child's stdout pipe; `input`: write end of its
-  // stdin pipe. Creates `log_path` (append, 0600) and listens on
-  // `socket_path`.
+  // stdin pipe.
   static absl::StatusOr<std::shared_ptr<Console>> Create(base::EventLoop& loop,
                                                          base::UniqueFd output,
                                                          base::UniqueFd input,
-                                                         const std::string& log_path,
-                                                         const std::string& socket_path);
+                                                         ConsoleOptions options);
   ~Console();
 
   // Copies what is left in the output pipe to the log and the clients, then
@@ -37,8 +54,8 @@ class Console : public std::enable_shared_from_this<Console> {
   int client_count();
 
  private:
-  Console(base::EventLoop& loop, std::string socket_path)
-      : loop_(loop), socket_path_(std::move(socket_path)) {}
+  Console(base::EventLoop& loop, ConsoleOptions options)
+      : loop_(loop), options_(std::move(options)) {}
 
   absl::Status Watch();
   void OnOutput();
@@ -47,6 +64,9 @@ class Console : public std::enable_shared_from_this<Console> {
   // Reads the output pipe until it would block; false at EOF or error.
   bool DrainOutputLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RemoveClientLocked(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Appends to console.log, rotating it whenever it would pass the cap.
+  void LogLocked(const char* data, size_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RotateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   struct Client {
     base::UniqueFd fd;
     std::string pending;  // Output the socket could not take yet.
@@ -58,12 +78,13 @@ class Console : public std::enable_shared_from_this<Console> {
   void WatchClientLocked(Client& client, bool want_write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   base::EventLoop& loop_;
-  const std::string socket_path_;
+  const ConsoleOptions options_;
   absl::Mutex mu_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   base::UniqueFd output_ ABSL_GUARDED_BY(mu_);
   base::UniqueFd input_ ABSL_GUARDED_BY(mu_);
   base::UniqueFd log_ ABSL_GUARDED_BY(mu_);
+  uint64_t log_size_ ABSL_GUARDED_BY(mu_) = 0;
   base::UniqueFd listener_ ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<Client>> clients_ ABSL_GUARDED_BY(mu_);
 };

@@ -19,8 +19,12 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "base/image_file_check.h"
 #include "base/dashed_flags.h"
+#include "daemon/console.h"
 #include "daemon/rest.h"
 #include "daemon/run_dir.h"
 #include "daemon/services.h"
@@ -33,6 +37,16 @@ ABSL_FLAG(std::string, vmm_binary, "",
           "Path of blimp-vmm (default: ../vmm/blimp-vmm next to this binary)");
 ABSL_FLAG(std::string, grpc_listen, "", "Also serve gRPC on TCP HOST:PORT");
 ABSL_FLAG(std::string, http_listen, "", "Also serve the REST API on TCP HOST:PORT");
+ABSL_FLAG(uint64_t, console_log_max_bytes, blimp::daemon::kDefaultConsoleLogMaxBytes,
+          "Cap of each VM's console.log; past it the log is rotated to console.log.1");
+ABSL_FLAG(std::string, allowed_image_dir, "",
+          "Kernels and initrds must resolve inside this directory (repeatable, or a "
+          "comma-separated list; default: anywhere)");
+ABSL_FLAG(absl::Duration, describe_timeout, absl::Seconds(1),
+          "The longest GetVm/ListVms wait for one VM's state before answering with the "
+          "last known one");
+ABSL_FLAG(absl::Duration, rpc_timeout, absl::Seconds(5),
+          "The longest a call forwarded to one VM's blimp-vmm may take");
 
 namespace blimp::daemon {
 namespace {
@@ -49,6 +63,29 @@ std::string DefaultVmmBinary() {
   std::string path(self, static_cast<size_t>(n));
   std::string dir = path.substr(0, path.rfind('/'));
   return dir + "/../vmm/blimp-vmm";
+}
+
+// Every --allowed_image_dir value (the flag may be repeated; absl keeps only
+// the last), each split at commas.
+std::vector<std::string> AllowedImageDirs(int argc, char** argv) {
+  std::vector<std::string> dirs;
+  const std::string flag = "--allowed_image_dir";
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") break;
+    std::string value;
+    if (arg == flag && i + 1 < argc) {
+      value = argv[++i];
+    } else if (absl::StartsWith(arg, flag + "=")) {
+      value = arg.substr(flag.size() + 1);
+    } else {
+      continue;
+    }
+    for (absl::string_view dir : absl::StrSplit(value, ',', absl::SkipEmpty())) {
+      dirs.emplace_back(dir);
+    }
+  }
+  return dirs;
 }
 
 int Run(int argc, char** argv) {
@@ -68,6 +105,7 @@ int Run(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
 
   const std::string run_dir = absl::GetFlag(FLAGS_run_dir);
+  // Also makes <run-dir>/vms and refuses a run dir that is not ours.
   absl::StatusOr<base::UniqueFd> lock = LockRunDir(run_dir);
   if (!lock.ok()) return Fail(std::string(lock.status().message()));
   if (int stale = RemoveStaleSockets(run_dir); stale > 0) {
@@ -76,6 +114,14 @@ int Run(int argc, char** argv) {
 
   SupervisorOptions options;
   options.run_dir = run_dir;
+  options.console_log_max_bytes = absl::GetFlag(FLAGS_console_log_max_bytes);
+  if (options.console_log_max_bytes == 0) return Fail("--console-log-max-bytes must be > 0");
+  options.describe_timeout = absl::GetFlag(FLAGS_describe_timeout);
+  options.rpc_timeout = absl::GetFlag(FLAGS_rpc_timeout);
+  absl::StatusOr<std::vector<std::string>> image_dirs =
+      base::ResolveAllowedDirs(AllowedImageDirs(args.argc(), args.argv()));
+  if (!image_dirs.ok()) return Fail(std::string(image_dirs.status().message()));
+  options.allowed_image_dirs = *image_dirs;
   options.vmm_binary = absl::GetFlag(FLAGS_vmm_binary);
   if (options.vmm_binary.empty()) options.vmm_binary = DefaultVmmBinary();
   if (::access(options.vmm_binary.c_str(), X_OK) != 0) {
@@ -86,7 +132,7 @@ int Run(int argc, char** argv) {
   if (!supervisor.ok()) return Fail(supervisor.status().ToString());
 
   DaemonVmService vm_service(**supervisor);
-  DaemonBalloonService balloon_service(**supervisor);
+  DaemonBalloonService balloon_service(**supervisor, options.rpc_timeout);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   const std::string grpc_socket = absl::StrCat(run_dir, "/", kGrpcSocket);

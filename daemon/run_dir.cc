@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/status_macros.h"
 #include "base/errno_status.h"
 #include "glog/logging.h"
 
@@ -41,12 +43,50 @@ std::vector<std::string> ListDir(const std::string& dir) {
   return names;
 }
 
-}  // namespace
-
-absl::StatusOr<base::UniqueFd> LockRunDir(const std::string& dir) {
+// Makes `dir` (0700) or checks that the existing one is a real directory of
+// ours, and forces its mode to 0700 through an fd (no path race).
+absl::Status PrepareOwnDir(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) {
     return base::ErrnoStatus(absl::StrCat("mkdir ", dir));
   }
+  base::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) {
+    const int open_errno = errno;
+    struct stat st;
+    if (::lstat(dir.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(dir, " is a symlink: the run directory and its vms/ folder must be "
+                            "real directories owned by blimpd's user"));
+    }
+    if (open_errno == ENOTDIR) {
+      return absl::FailedPreconditionError(absl::StrCat(dir, " exists and is not a directory"));
+    }
+    errno = open_errno;
+    return base::ErrnoStatus(absl::StrCat("open ", dir));
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) < 0) return base::ErrnoStatus(absl::StrCat("fstat ", dir));
+  if (st.st_uid != ::geteuid()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        dir, " is owned by uid ", st.st_uid, ", not by blimpd's uid ", ::geteuid()));
+  }
+  if ((st.st_mode & 07777) != 0700) {
+    if (::fchmod(fd.get(), 0700) < 0) return base::ErrnoStatus(absl::StrCat("chmod 0700 ", dir));
+    LOG(WARNING) << dir << " had mode " << absl::StrFormat("%04o", st.st_mode & 07777)
+                 << ", now 0700";
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string VmDir(absl::string_view run_dir, absl::string_view vm_id) {
+  return absl::StrCat(run_dir, "/", kVmsDir, "/", vm_id);
+}
+
+absl::StatusOr<base::UniqueFd> LockRunDir(const std::string& dir) {
+  RETURN_IF_ERROR(PrepareOwnDir(dir));
+  RETURN_IF_ERROR(PrepareOwnDir(absl::StrCat(dir, "/", kVmsDir)));
   std::string path = absl::StrCat(dir, "/", kLockFile);
   base::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!fd.valid()) return base::ErrnoStatus(absl::StrCat("open ", path));
@@ -61,26 +101,24 @@ absl::StatusOr<base::UniqueFd> LockRunDir(const std::string& dir) {
 }
 
 int RemoveStaleSockets(const std::string& dir) {
-  int removed = 0;
-  for (const std::string& name : ListDir(dir)) {
-    std::string path = absl::StrCat(dir, "/", name);
+  std::vector<std::string> candidates = {absl::StrCat(dir, "/", kGrpcSocket),
+                                         absl::StrCat(dir, "/", kHttpSocket)};
+  const std::string vms = absl::StrCat(dir, "/", kVmsDir);
+  for (const std::string& id : ListDir(vms)) {
+    const std::string vm_dir = absl::StrCat(vms, "/", id);
     struct stat st;
-    if (::lstat(path.c_str(), &st) < 0) continue;
-    std::vector<std::string> candidates;
-    if (S_ISSOCK(st.st_mode)) {
-      candidates.push_back(path);
-    } else if (S_ISDIR(st.st_mode)) {
-      for (const std::string& inner : ListDir(path)) {
-        candidates.push_back(absl::StrCat(path, "/", inner));
-      }
+    if (::lstat(vm_dir.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) continue;
+    for (const char* name : {kControlSocket, kConsoleSocket, kVmRestSocket}) {
+      candidates.push_back(absl::StrCat(vm_dir, "/", name));
     }
-    for (const std::string& candidate : candidates) {
-      struct stat cst;
-      if (::lstat(candidate.c_str(), &cst) == 0 && S_ISSOCK(cst.st_mode) &&
-          ::unlink(candidate.c_str()) == 0) {
-        LOG(INFO) << "removed stale socket " << candidate;
-        ++removed;
-      }
+  }
+  int removed = 0;
+  for (const std::string& candidate : candidates) {
+    struct stat st;
+    if (::lstat(candidate.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) &&
+        ::unlink(candidate.c_str()) == 0) {
+      LOG(INFO) << "removed stale socket " << candidate;
+      ++removed;
     }
   }
   return removed;

@@ -5,6 +5,7 @@
 
 #include <grpcpp/client_context.h>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "base/grpc_status.h"
 
@@ -87,7 +88,15 @@ grpc::Status DaemonBalloonService::Forward(grpc::ServerContext* server_context,
   if (!channel.ok()) return ToGrpcStatus(channel.status());
   std::unique_ptr<v1::BalloonService::Stub> stub = v1::BalloonService::NewStub(*channel);
   std::unique_ptr<grpc::ClientContext> context = ChildContext(server_context, timeout_);
-  return call(*stub, context.get());
+  grpc::Status status = call(*stub, context.get());
+  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    // Say which VM did not answer (the caller may be talking to many).
+    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                        absl::StrCat("VM '", vm_id, "' did not answer within ",
+                                     absl::FormatDuration(timeout_), " (",
+                                     status.error_message(), ")"));
+  }
+  return status;
 }
 
 #define BLIMP_FORWARD_UNARY(Method, Request, Response)                                      \

@@ -1,104 +1,51 @@
 #include "daemon/supervisor.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/epoll.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <fstream>
-#include <sstream>
-
-#include <grpcpp/client_context.h>
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
+#include <cerrno>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
-#include "api/json.h"
 #include "api/validate.h"
 #include "base/errno_status.h"
-#include "base/grpc_status.h"
-#include "base/process_memory.h"
+#include "base/host_memory.h"
 #include "base/status_macros.h"
-#include "base/unique_fd.h"
-#include "daemon/child_process.h"
-#include "daemon/console.h"
 #include "daemon/run_dir.h"
 #include "glog/logging.h"
-#include "proto/blimp/v1/vm_service.grpc.pb.h"
 
 namespace blimp::daemon {
-
-struct Supervisor::VmProcess {
-  std::string id;
-  std::string dir;
-  bool ready = false;     // Guarded by Supervisor::mu_: answers calls.
-  bool deleting = false;  // Guarded by Supervisor::mu_.
-  pid_t pid = -1;
-  base::UniqueFd pidfd;  // Kept until the end: signals through it cannot hit a reused pid.
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<blimp::v1::VmService::Stub> stub;
-  std::shared_ptr<Console> console;
-
-  absl::Mutex mu;
-  bool exited ABSL_GUARDED_BY(mu) = false;
-  bool stop_requested ABSL_GUARDED_BY(mu) = false;
-  int wait_status ABSL_GUARDED_BY(mu) = 0;
-  blimp::v1::Vm last ABSL_GUARDED_BY(mu);  // The last answer of the child.
-
-  bool Exited() {
-    absl::MutexLock lock(&mu);
-    return exited;
-  }
-  // Waits up to `timeout` for the child's exit; true if it has exited.
-  bool AwaitExit(absl::Duration timeout) {
-    absl::MutexLock lock(&mu);
-    return mu.AwaitWithTimeout(absl::Condition(&exited), timeout);
-  }
-  void Signal(int sig) {
-    // pidfd_send_signal: the pid cannot have been reused while pidfd is open.
-    ::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0);
-  }
-};
-
 namespace {
 
-std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  return context;
-}
+namespace v1 = blimp::v1;
 
-// The last non-empty line of a file (blimp-vmm's error message in vmm.log).
-std::string LastLine(const std::string& path) {
-  std::ifstream in(path);
-  std::string line, last;
-  while (std::getline(in, line)) {
-    if (!line.empty()) last = line;
-  }
-  return last;
-}
-
-absl::Status MakeFifo(base::UniqueFd& read_end, base::UniqueFd& write_end) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) < 0) return base::ErrnoStatus("pipe2");
-  read_end.Reset(fds[0]);
-  write_end.Reset(fds[1]);
-  return absl::OkStatus();
+absl::Status NoSuchVm(const std::string& vm_id) {
+  return absl::NotFoundError(absl::StrCat("no such VM '", vm_id, "'"));
 }
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Supervisor>> Supervisor::Create(SupervisorOptions options) {
+  const std::string vms = absl::StrCat(options.run_dir, "/", kVmsDir);
+  if (::mkdir(vms.c_str(), 0700) < 0 && errno != EEXIST) {
+    return base::ErrnoStatus("mkdir " + vms);
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<base::EventLoop> loop, base::EventLoop::Create());
   return std::unique_ptr<Supervisor>(new Supervisor(std::move(options), std::move(loop)));
 }
 
 Supervisor::Supervisor(SupervisorOptions options, std::unique_ptr<base::EventLoop> loop)
-    : options_(std::move(options)), loop_(std::move(loop)) {
+    : options_(std::move(options)),
+      console_counters_(std::make_shared<ConsoleCounters>()),
+      loop_(std::move(loop)) {
+  instance_options_.vmm_binary = options_.vmm_binary;
+  instance_options_.ready_timeout = options_.ready_timeout;
+  instance_options_.rpc_timeout = options_.rpc_timeout;
+  instance_options_.start_timeout = options_.start_timeout;
+  instance_options_.stop_grace = options_.stop_grace;
+  instance_options_.term_grace = options_.term_grace;
+  instance_options_.console_log_max_bytes = options_.console_log_max_bytes;
+  instance_options_.console_counters = console_counters_;
+  image_rules_.allowed_dirs = options_.allowed_image_dirs;
   loop_thread_ = std::thread([this] {
     absl::Status status = loop_->Run();
     if (!status.ok()) LOG(ERROR) << "supervisor event loop: " << status;
@@ -117,352 +64,234 @@ void Supervisor::SetHooks(VmHooks hooks) {
 }
 
 std::string Supervisor::VmDir(const std::string& vm_id) const {
-  return absl::StrCat(options_.run_dir, "/", vm_id);
+  return daemon::VmDir(options_.run_dir, vm_id);
 }
 
-absl::StatusOr<std::shared_ptr<Supervisor::VmProcess>> Supervisor::Find(
-    const std::string& vm_id) {
+absl::StatusOr<std::shared_ptr<VmInstance>> Supervisor::Find(const std::string& vm_id) {
   RETURN_IF_ERROR(api::ValidateVmId(vm_id));
   absl::MutexLock lock(&mu_);
   auto it = vms_.find(vm_id);
-  if (it == vms_.end() || !it->second->ready || it->second->deleting) {
-    return absl::NotFoundError(absl::StrCat("no such VM '", vm_id, "'"));
+  if (it == vms_.end() || it->second.instance == nullptr || it->second.deleting) {
+    return NoSuchVm(vm_id);
   }
-  return it->second;
+  return it->second.instance;
 }
 
-absl::StatusOr<blimp::v1::Vm> Supervisor::CreateVm(const std::string& vm_id,
-                                                   const blimp::v1::VmConfig& config) {
+bool Supervisor::IsCurrent(const std::shared_ptr<VmInstance>& vm) {
+  absl::MutexLock lock(&mu_);
+  auto it = vms_.find(vm->id());
+  return it != vms_.end() && it->second.instance == vm && !it->second.deleting;
+}
+
+absl::Status Supervisor::CheckBootSource(const v1::BootSource& boot) const {
+  RETURN_IF_ERROR(
+      base::CheckImageFile("kernel_image_path", boot.kernel_image_path(), image_rules_));
+  if (!boot.initrd_path().empty()) {
+    RETURN_IF_ERROR(base::CheckImageFile("initrd_path", boot.initrd_path(), image_rules_));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Supervisor::MakeVmDir(const std::string& dir) {
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) == 0) {
+    // Left by a VM of a previous daemon (its logs): the id is free now.
+    LOG(WARNING) << "removing the leftover folder " << dir;
+    RETURN_IF_ERROR(RemoveTree(dir));
+  }
+  if (::mkdir(dir.c_str(), 0700) < 0) return base::ErrnoStatus("mkdir " + dir);
+  return absl::OkStatus();
+}
+
+void Supervisor::Erase(const std::string& vm_id) {
+  absl::Status removed = RemoveTree(VmDir(vm_id));
+  if (!removed.ok()) LOG(WARNING) << removed;
+  absl::MutexLock lock(&mu_);
+  vms_.erase(vm_id);
+}
+
+absl::StatusOr<v1::Vm> Supervisor::CreateVm(const std::string& vm_id,
+                                            const v1::VmConfig& config) {
   RETURN_IF_ERROR(api::ValidateVmId(vm_id));
   RETURN_IF_ERROR(api::ValidateVmConfig(config));
-  auto vm = std::make_shared<VmProcess>();
-  vm->id = vm_id;
-  vm->dir = VmDir(vm_id);
-  VmHooks hooks;
+  // What blimp-vmm would refuse after its spawn, refused before it.
+  RETURN_IF_ERROR(CheckBootSource(config.boot_source()));
+  RETURN_IF_ERROR(base::CheckMemoryFitsHost(config.machine_config().mem_size_mib()));
   {
     absl::MutexLock lock(&mu_);
     if (shut_down_) return absl::UnavailableError("blimpd is shutting down");
     if (vms_.count(vm_id) != 0) {
       return absl::AlreadyExistsError(absl::StrCat("VM '", vm_id, "' already exists"));
     }
-    vms_[vm_id] = vm;  // Reserved (not ready): the id is taken from now on.
+    vms_[vm_id] = Entry{};  // Reserved: the id is taken from now on.
   }
   const absl::Time begin = absl::Now();
-  absl::Status status = Launch(vm, config);
-  if (!status.ok()) {
-    LOG(WARNING) << "create VM '" << vm_id << "': " << status;
-    Forget(vm);
-    return status;
+  const std::string dir = VmDir(vm_id);
+  absl::Status made = MakeVmDir(dir);
+  absl::StatusOr<std::shared_ptr<VmInstance>> vm =
+      made.ok() ? VmInstance::Launch(vm_id, dir, config, instance_options_, *loop_) : made;
+  if (!vm.ok()) {
+    LOG(WARNING) << "create VM '" << vm_id << "': " << vm.status();
+    Erase(vm_id);
+    return vm.status();
   }
+  VmHooks hooks;
   bool shutting_down;
   {
     absl::MutexLock lock(&mu_);
     shutting_down = shut_down_;
-    vm->ready = !shutting_down;
+    if (!shutting_down) vms_[vm_id].instance = *vm;
     hooks = hooks_;
   }
   if (shutting_down) {
-    Forget(vm);
+    (*vm)->Stop();
+    (*vm)->Close();
+    Erase(vm_id);
     return absl::UnavailableError("blimpd is shutting down");
   }
-  LOG(INFO) << "VM '" << vm_id << "' created (blimp-vmm pid " << vm->pid << ", ready in "
+  LOG(INFO) << "VM '" << vm_id << "' created (blimp-vmm pid " << (*vm)->pid() << ", ready in "
             << absl::FormatDuration(absl::Now() - begin) << ")";
-  if (hooks.on_created) hooks.on_created(vm_id, vm->dir);
-  return Describe(*vm);
+  if (hooks.on_created) hooks.on_created(vm_id, dir);
+  return (*vm)->Describe(options_.describe_timeout);
 }
 
-absl::Status Supervisor::Launch(const std::shared_ptr<VmProcess>& vm,
-                                const blimp::v1::VmConfig& config) {
-  struct stat st;
-  if (::lstat(vm->dir.c_str(), &st) == 0) {
-    LOG(WARNING) << "removing the leftover folder " << vm->dir;
-    RETURN_IF_ERROR(RemoveTree(vm->dir));
-  }
-  if (::mkdir(vm->dir.c_str(), 0700) < 0) return base::ErrnoStatus("mkdir " + vm->dir);
-  const std::string config_path = vm->dir + "/config.json";
-  const std::string control_sock = vm->dir + "/control.sock";
-  RETURN_IF_ERROR(WriteFile(config_path, api::ToJson(config), 0600));
-
-  base::UniqueFd stdin_read, stdin_write, stdout_read, stdout_write;
-  RETURN_IF_ERROR(MakeFifo(stdin_read, stdin_write));
-  RETURN_IF_ERROR(MakeFifo(stdout_read, stdout_write));
-  const std::string vmm_log = vm->dir + "/vmm.log";
-  base::UniqueFd stderr_fd(
-      ::open(vmm_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!stderr_fd.valid()) return base::ErrnoStatus("open " + vmm_log);
-
-  SpawnOptions spawn;
-  spawn.argv = {options_.vmm_binary, "--config-file", config_path, "--control-sock",
-                control_sock,        "--id",          vm->id,      "--wait-for-start"};
-  spawn.stdin_fd = stdin_read.get();
-  spawn.stdout_fd = stdout_write.get();
-  spawn.stderr_fd = stderr_fd.get();
-  ASSIGN_OR_RETURN(Child child, Spawn(spawn));
-  vm->pid = child.pid;
-  vm->pidfd = std::move(child.pidfd);
-  stdin_read.Reset();
-  stdout_write.Reset();
-
-  std::weak_ptr<VmProcess> weak = vm;
-  RETURN_IF_ERROR(loop_->Add(vm->pidfd.get(), EPOLLIN, [this, weak](uint32_t) {
-    if (auto locked = weak.lock()) OnChildExit(locked);
-  }));
-  ASSIGN_OR_RETURN(vm->console, Console::Create(*loop_, std::move(stdout_read),
-                                                std::move(stdin_write),
-                                                vm->dir + "/console.log",
-                                                vm->dir + "/console.sock"));
-  grpc::ChannelArguments args;
-  // The socket appears within milliseconds; do not back off for a second.
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 10);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 10);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  vm->channel = grpc::CreateCustomChannel("unix:" + control_sock,
-                                          grpc::InsecureChannelCredentials(), args);
-  vm->stub = blimp::v1::VmService::NewStub(vm->channel);
-  RETURN_IF_ERROR(WaitUntilReady(*vm));
-  // gRPC in blimp-vmm makes it 0777 & ~umask; the folder is 0700 anyway.
-  ::chmod(control_sock.c_str(), 0600);
-  return absl::OkStatus();
-}
-
-absl::Status Supervisor::WaitUntilReady(VmProcess& vm) {
-  const absl::Time deadline = absl::Now() + options_.ready_timeout;
-  while (absl::Now() < deadline) {
-    if (vm.AwaitExit(absl::ZeroDuration())) {
-      int wait_status;
-      {
-        absl::MutexLock lock(&vm.mu);
-        wait_status = vm.wait_status;
-      }
-      std::string message = absl::StrCat("VM '", vm.id, "': ", DescribeWaitStatus(wait_status),
-                                         " during start-up");
-      const std::string last_line = LastLine(vm.dir + "/vmm.log");
-      absl::string_view detail = last_line;
-      absl::ConsumePrefix(&detail, "blimp-vmm: ");
-      if (!detail.empty()) absl::StrAppend(&message, ": ", detail);
-      // Status 1: blimp-vmm refused its configuration on this host.
-      if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 1) {
-        return absl::InvalidArgumentError(message);
-      }
-      return absl::InternalError(message);
-    }
-    struct stat st;
-    if (::stat((vm.dir + "/control.sock").c_str(), &st) != 0) {
-      vm.AwaitExit(absl::Milliseconds(5));
-      continue;
-    }
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Milliseconds(200)));
-    context.set_wait_for_ready(true);
-    blimp::v1::GetVmRequest request;
-    request.set_vm_id(vm.id);
-    blimp::v1::Vm response;
-    if (vm.stub->GetVm(&context, request, &response).ok()) {
-      absl::MutexLock lock(&vm.mu);
-      vm.last = response;
-      return absl::OkStatus();
-    }
-  }
-  return absl::UnavailableError(absl::StrCat("blimp-vmm for VM '", vm.id,
-                                             "' did not answer on its control socket within ",
-                                             absl::FormatDuration(options_.ready_timeout)));
-}
-
-void Supervisor::OnChildExit(const std::shared_ptr<VmProcess>& vm) {
-  int status = 0;
-  pid_t reaped = ::waitpid(vm->pid, &status, WNOHANG);
-  if (reaped == 0) return;  // Spurious.
-  loop_->Remove(vm->pidfd.get()).IgnoreError();
-  ::unlink((vm->dir + "/control.sock").c_str());  // Left behind by a killed child.
-  if (vm->console) vm->console->Close();
-  absl::MutexLock lock(&vm->mu);
-  vm->exited = true;
-  vm->wait_status = status;
-  const bool clean = ExitedCleanly(status);
-  blimp::v1::Vm& last = vm->last;
-  if (vm->stop_requested) {
-    last.set_state(blimp::v1::VM_STATE_STOPPED);
-    last.set_reason(clean ? "stopped by request"
-                          : absl::StrCat("stopped by request (", DescribeWaitStatus(status), ")"));
-  } else if (clean) {
-    last.set_state(blimp::v1::VM_STATE_STOPPED);
-    last.set_reason("guest powered off (blimp-vmm exited with status 0)");
-  } else {
-    last.set_state(blimp::v1::VM_STATE_FAILED);
-    last.set_reason(DescribeWaitStatus(status));
-  }
-  last.set_vmm_pid(0);
-  last.set_vmm_rss_bytes(0);
-  last.clear_balloon_actual_mib();
-  LOG(INFO) << "VM '" << vm->id << "': " << DescribeWaitStatus(status) << " -> "
-            << blimp::v1::VmState_Name(last.state());
-}
-
-void Supervisor::Terminate(VmProcess& vm) {
-  {
-    absl::MutexLock lock(&vm.mu);
-    if (vm.exited) return;
-    vm.stop_requested = true;
-  }
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.rpc_timeout));
-  blimp::v1::StopVmRequest request;
-  request.set_vm_id(vm.id);
-  blimp::v1::Vm response;
-  // A VM that never booted refuses StopVm; SIGTERM ends it at once.
-  if (vm.stub != nullptr && vm.stub->StopVm(&context, request, &response).ok() &&
-      vm.AwaitExit(options_.stop_grace)) {
-    return;
-  }
-  vm.Signal(SIGTERM);
-  if (vm.AwaitExit(options_.term_grace)) return;
-  LOG(WARNING) << "VM '" << vm.id << "': blimp-vmm ignored SIGTERM, sending SIGKILL";
-  vm.Signal(SIGKILL);
-  if (!vm.AwaitExit(absl::Seconds(10))) {
-    LOG(ERROR) << "VM '" << vm.id << "': blimp-vmm pid " << vm.pid << " survives SIGKILL";
-  }
-}
-
-void Supervisor::Forget(const std::shared_ptr<VmProcess>& vm) {
-  if (vm->pidfd.valid()) Terminate(*vm);
-  if (vm->console) vm->console->Close();
-  absl::Status removed = RemoveTree(vm->dir);
-  if (!removed.ok()) LOG(WARNING) << removed;
-  absl::MutexLock lock(&mu_);
-  auto it = vms_.find(vm->id);
-  if (it != vms_.end() && it->second == vm) vms_.erase(it);
-}
-
-blimp::v1::Vm Supervisor::Describe(VmProcess& vm) {
-  if (!vm.Exited()) {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
-    blimp::v1::GetVmRequest request;
-    request.set_vm_id(vm.id);
-    blimp::v1::Vm response;
-    grpc::Status status = vm.stub->GetVm(&context, request, &response);
-    absl::MutexLock lock(&vm.mu);
-    if (status.ok() && !vm.exited) {
-      response.set_vmm_pid(vm.pid);
-      response.set_vmm_rss_bytes(base::ResidentBytes(vm.pid).value_or(0));
-      vm.last = response;
-    } else if (!status.ok()) {
-      LOG(WARNING) << "VM '" << vm.id << "': GetVm: " << status.error_message();
-    }
-    return vm.last;
-  }
-  absl::MutexLock lock(&vm.mu);
-  return vm.last;
-}
-
-absl::Status Supervisor::PutBootSource(const std::string& vm_id,
-                                       const blimp::v1::BootSource& boot) {
-  ASSIGN_OR_RETURN(std::shared_ptr<VmProcess> vm, Find(vm_id));
-  if (vm->Exited()) return absl::FailedPreconditionError("the VM's process has exited");
-  blimp::v1::PutBootSourceRequest request;
-  request.set_vm_id(vm_id);
-  *request.mutable_boot_source() = boot;
-  google::protobuf::Empty response;
-  return base::FromGrpcStatus(
-      vm->stub->PutBootSource(Context(options_.rpc_timeout).get(), request, &response));
+absl::Status Supervisor::PutBootSource(const std::string& vm_id, const v1::BootSource& boot) {
+  ASSIGN_OR_RETURN(std::shared_ptr<VmInstance> vm, Find(vm_id));
+  RETURN_IF_ERROR(api::ValidateBootSource(boot));
+  RETURN_IF_ERROR(CheckBootSource(boot));
+  return vm->PutBootSource(boot);
 }
 
 absl::Status Supervisor::PutMachineConfig(const std::string& vm_id,
-                                          const blimp::v1::MachineConfig& machine) {
-  ASSIGN_OR_RETURN(std::shared_ptr<VmProcess> vm, Find(vm_id));
-  if (vm->Exited()) return absl::FailedPreconditionError("the VM's process has exited");
-  blimp::v1::PutMachineConfigRequest request;
-  request.set_vm_id(vm_id);
-  *request.mutable_machine_config() = machine;
-  google::protobuf::Empty response;
-  return base::FromGrpcStatus(
-      vm->stub->PutMachineConfig(Context(options_.rpc_timeout).get(), request, &response));
+                                          const v1::MachineConfig& machine) {
+  ASSIGN_OR_RETURN(std::shared_ptr<VmInstance> vm, Find(vm_id));
+  RETURN_IF_ERROR(base::CheckMemoryFitsHost(machine.mem_size_mib()));
+  return vm->PutMachineConfig(machine);
 }
 
-absl::StatusOr<blimp::v1::Vm> Supervisor::StartVm(const std::string& vm_id) {
-  ASSIGN_OR_RETURN(std::shared_ptr<VmProcess> vm, Find(vm_id));
-  if (vm->Exited()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("VM '", vm_id, "' has stopped and cannot be started again"));
+absl::StatusOr<v1::Vm> Supervisor::StartVm(const std::string& vm_id) {
+  ASSIGN_OR_RETURN(std::shared_ptr<VmInstance> vm, Find(vm_id));
+  absl::StatusOr<v1::Vm> started = vm->Start();
+  // A DeleteVm or StopVm that ran meanwhile wins, whatever the child said:
+  // a VM that is not running is never reported as started.
+  if (!IsCurrent(vm)) {
+    return absl::NotFoundError(absl::StrCat("VM '", vm_id, "' was deleted while starting"));
   }
-  blimp::v1::StartVmRequest request;
-  request.set_vm_id(vm_id);
-  blimp::v1::Vm response;
-  RETURN_IF_ERROR(base::FromGrpcStatus(
-      vm->stub->StartVm(Context(options_.start_timeout).get(), request, &response)));
-  return Describe(*vm);
+  if (vm->stop_requested()) {
+    return absl::AbortedError(absl::StrCat("VM '", vm_id, "' was stopped while starting"));
+  }
+  if (!started.ok()) return started.status();
+  if (started->state() != v1::VM_STATE_RUNNING || vm->exited()) {
+    const v1::Vm now = vm->LastKnown();
+    return absl::AbortedError(absl::StrCat("VM '", vm_id, "' is ",
+                                           v1::VmState_Name(now.state()),
+                                           " after StartVm: ", now.reason()));
+  }
+  return started;
 }
 
-absl::StatusOr<blimp::v1::Vm> Supervisor::StopVm(const std::string& vm_id) {
-  ASSIGN_OR_RETURN(std::shared_ptr<VmProcess> vm, Find(vm_id));
-  if (vm->Exited()) {
+absl::StatusOr<v1::Vm> Supervisor::StopVm(const std::string& vm_id) {
+  ASSIGN_OR_RETURN(std::shared_ptr<VmInstance> vm, Find(vm_id));
+  if (vm->exited()) {
     return absl::FailedPreconditionError(absl::StrCat("VM '", vm_id, "' is not running"));
   }
-  Terminate(*vm);
-  return Describe(*vm);
+  vm->Stop();
+  return vm->LastKnown();
 }
 
 absl::Status Supervisor::DeleteVm(const std::string& vm_id) {
-  ASSIGN_OR_RETURN(std::shared_ptr<VmProcess> vm, Find(vm_id));
+  ASSIGN_OR_RETURN(std::shared_ptr<VmInstance> vm, Find(vm_id));
   VmHooks hooks;
   {
     absl::MutexLock lock(&mu_);
-    if (vm->deleting) return absl::NotFoundError(absl::StrCat("no such VM '", vm_id, "'"));
-    vm->deleting = true;
+    auto it = vms_.find(vm_id);
+    if (it == vms_.end() || it->second.instance != vm || it->second.deleting) {
+      return NoSuchVm(vm_id);
+    }
+    it->second.deleting = true;
     hooks = hooks_;
   }
   if (hooks.on_deleted) hooks.on_deleted(vm_id);
-  Forget(vm);
+  vm->Stop();
+  vm->Close();
+  Erase(vm_id);
   LOG(INFO) << "VM '" << vm_id << "' deleted";
   return absl::OkStatus();
 }
 
-absl::StatusOr<blimp::v1::Vm> Supervisor::GetVm(const std::string& vm_id) {
-  ASSIGN_OR_RETURN(std::shared_ptr<VmProcess> vm, Find(vm_id));
-  return Describe(*vm);
+absl::StatusOr<v1::Vm> Supervisor::GetVm(const std::string& vm_id) {
+  ASSIGN_OR_RETURN(std::shared_ptr<VmInstance> vm, Find(vm_id));
+  return vm->Describe(options_.describe_timeout);
 }
 
-std::vector<blimp::v1::Vm> Supervisor::ListVms() {
-  std::vector<std::shared_ptr<VmProcess>> vms;
+std::vector<v1::Vm> Supervisor::ListVms() {
+  std::vector<std::shared_ptr<VmInstance>> vms;
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& [id, vm] : vms_) {
-      if (vm->ready && !vm->deleting) vms.push_back(vm);
+    for (const auto& [id, entry] : vms_) {
+      if (entry.instance != nullptr && !entry.deleting) vms.push_back(entry.instance);
     }
   }
-  std::vector<blimp::v1::Vm> result;
-  for (const auto& vm : vms) result.push_back(Describe(*vm));
+  // Every VM asked at once; each answer bounded by describe_timeout.
+  struct Pending {
+    absl::Mutex mu;
+    size_t left ABSL_GUARDED_BY(mu);
+    std::vector<std::optional<v1::Vm>> results ABSL_GUARDED_BY(mu);
+  };
+  auto pending = std::make_shared<Pending>();
+  {
+    absl::MutexLock lock(&pending->mu);
+    pending->left = vms.size();
+    pending->results.resize(vms.size());
+  }
+  for (size_t i = 0; i < vms.size(); ++i) {
+    vms[i]->DescribeAsync(options_.describe_timeout, [pending, i](v1::Vm vm) {
+      absl::MutexLock lock(&pending->mu);
+      pending->results[i] = std::move(vm);
+      --pending->left;
+    });
+  }
+  std::vector<v1::Vm> result;
+  absl::MutexLock lock(&pending->mu);
+  auto all_done = [&pending]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pending->mu) {
+    return pending->left == 0;
+  };
+  // gRPC ends every call at its deadline; the margin covers its timer.
+  pending->mu.AwaitWithTimeout(absl::Condition(&all_done),
+                               options_.describe_timeout + absl::Milliseconds(200));
+  for (size_t i = 0; i < vms.size(); ++i) {
+    result.push_back(pending->results[i] ? *pending->results[i] : vms[i]->LastKnown());
+  }
   return result;
 }
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Supervisor::ControlChannel(
     const std::string& vm_id) {
-  ASSIGN_OR_RETURN(std::shared_ptr<VmProcess> vm, Find(vm_id));
-  if (vm->Exited()) {
+  ASSIGN_OR_RETURN(std::shared_ptr<VmInstance> vm, Find(vm_id));
+  if (vm->exited()) {
     return absl::FailedPreconditionError(absl::StrCat("VM '", vm_id, "' is not running"));
   }
-  return vm->channel;
+  return vm->channel();
 }
 
 void Supervisor::Shutdown() {
-  std::vector<std::shared_ptr<VmProcess>> vms;
+  std::vector<std::shared_ptr<VmInstance>> vms;
   VmHooks hooks;
   {
     absl::MutexLock lock(&mu_);
     if (shut_down_) return;
     shut_down_ = true;
-    for (const auto& [id, vm] : vms_) {
-      if (vm->ready) vms.push_back(vm);
+    for (const auto& [id, entry] : vms_) {
+      if (entry.instance != nullptr) vms.push_back(entry.instance);
     }
     hooks = hooks_;
   }
   std::vector<std::thread> stoppers;
   for (const auto& vm : vms) {
-    stoppers.emplace_back([this, vm, &hooks] {
-      if (hooks.on_deleted) hooks.on_deleted(vm->id);
-      Terminate(*vm);
-      if (vm->console) vm->console->Close();
-      ::unlink((vm->dir + "/control.sock").c_str());
+    stoppers.emplace_back([vm, &hooks] {
+      if (hooks.on_deleted) hooks.on_deleted(vm->id());
+      vm->Stop();
+      vm->Close();
     });
   }
   for (std::thread& stopper : stoppers) stopper.join();

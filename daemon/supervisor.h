@@ -1,9 +1,11 @@
-// Supervisor: blimpd's VMs, one blimp-vmm child process each. Creating a VM
-// makes its folder <run-dir>/<id>/ (0700: config.json, control.sock,
-// console.sock, console.log, vmm.log), spawns blimp-vmm --wait-for-start and
-// returns once the child's control socket answers. VM calls are forwarded to
-// the child's VmService; the child's exit (seen through a pidfd on the
-// EventLoop thread) marks only that VM STOPPED or FAILED with the reason.
+// Supervisor: blimpd's VMs by id, one VmInstance (one blimp-vmm child) each.
+// It owns the id namespace (<run-dir>/vms/<id>/, 0700), the checks that run
+// before any process is spawned (config, kernel/initrd files, memory), the
+// hooks that tell the REST gateway about VMs, and shutdown. Everything about
+// one VM's process (launch, readiness, exit, stop, describe, forwarding) is
+// VmInstance's. GetVm/ListVms never wait longer than describe_timeout per
+// call, whatever a VM does: running VMs are asked in parallel and fall back
+// to their last known state.
 // Thread-safe; calls on different VMs do not wait for each other.
 #ifndef BLIMP_DAEMON_SUPERVISOR_H_
 #define BLIMP_DAEMON_SUPERVISOR_H_
@@ -21,18 +23,26 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "base/event_loop.h"
+#include "base/image_file_check.h"
+#include "daemon/console.h"
+#include "daemon/vm_instance.h"
 #include "proto/blimp/v1/vm_service.pb.h"
 
 namespace blimp::daemon {
 
 struct SupervisorOptions {
-  std::string run_dir;     // Must exist.
+  std::string run_dir;     // Must exist (LockRunDir); vms/ is made if missing.
   std::string vmm_binary;  // Path of blimp-vmm.
   absl::Duration ready_timeout = absl::Seconds(10);  // Until control.sock answers.
   absl::Duration rpc_timeout = absl::Seconds(5);     // Each forwarded call.
   absl::Duration start_timeout = absl::Seconds(30);  // StartVm (boot).
   absl::Duration stop_grace = absl::Seconds(3);      // After StopVm, before SIGTERM.
   absl::Duration term_grace = absl::Seconds(3);      // After SIGTERM, before SIGKILL.
+  // The longest GetVm/ListVms (and CreateVm's answer) waits for a VM's state.
+  absl::Duration describe_timeout = absl::Seconds(1);
+  uint64_t console_log_max_bytes = kDefaultConsoleLogMaxBytes;
+  // Resolved (base::ResolveAllowedDirs); empty = images anywhere.
+  std::vector<std::string> allowed_image_dirs;
 };
 
 // Called outside any lock once a VM answers / before its folder goes away
@@ -50,19 +60,24 @@ class Supervisor {
 
   void SetHooks(VmHooks hooks);
 
-  // INVALID_ARGUMENT (id, config, or a config blimp-vmm refuses, e.g. a
-  // missing kernel), ALREADY_EXISTS, UNAVAILABLE after Shutdown.
+  // INVALID_ARGUMENT (id, config, kernel/initrd file, memory larger than the
+  // host: all checked before a blimp-vmm is spawned, or a config blimp-vmm
+  // refuses), ALREADY_EXISTS, UNAVAILABLE after Shutdown.
   absl::StatusOr<blimp::v1::Vm> CreateVm(const std::string& vm_id,
                                          const blimp::v1::VmConfig& config);
   absl::Status PutBootSource(const std::string& vm_id, const blimp::v1::BootSource& boot);
   absl::Status PutMachineConfig(const std::string& vm_id,
                                 const blimp::v1::MachineConfig& machine);
+  // The VM, RUNNING. NOT_FOUND if it is deleted while starting, ABORTED if
+  // it is stopped meanwhile or not running after the boot.
   absl::StatusOr<blimp::v1::Vm> StartVm(const std::string& vm_id);
   // Asks the child to stop, then SIGTERM, then SIGKILL; the VM stays listed.
   absl::StatusOr<blimp::v1::Vm> StopVm(const std::string& vm_id);
   // Stops the VM if needed, removes its folder and forgets it.
   absl::Status DeleteVm(const std::string& vm_id);
+  // Within describe_timeout (the last known state if the VM does not answer).
   absl::StatusOr<blimp::v1::Vm> GetVm(const std::string& vm_id);
+  // Within about describe_timeout in total, whatever the number of VMs.
   std::vector<blimp::v1::Vm> ListVms();
 
   // The control channel of a VM whose blimp-vmm runs, to forward calls:
@@ -74,29 +89,36 @@ class Supervisor {
   // folders stay (their logs), sockets go.
   void Shutdown();
 
+  // <run-dir>/vms/<id>.
   std::string VmDir(const std::string& vm_id) const;
   const SupervisorOptions& options() const { return options_; }
+  // console.log bytes and rotations of every VM, for metrics.
+  const ConsoleCounters& console_counters() const { return *console_counters_; }
 
  private:
-  struct VmProcess;
+  struct Entry {
+    std::shared_ptr<VmInstance> instance;  // Null while it is being created.
+    bool deleting = false;
+  };
 
   Supervisor(SupervisorOptions options, std::unique_ptr<base::EventLoop> loop);
 
-  absl::StatusOr<std::shared_ptr<VmProcess>> Find(const std::string& vm_id);
-  absl::Status Launch(const std::shared_ptr<VmProcess>& vm, const blimp::v1::VmConfig& config);
-  absl::Status WaitUntilReady(VmProcess& vm);
-  void OnChildExit(const std::shared_ptr<VmProcess>& vm);
-  // Stops the child: StopVm, SIGTERM, SIGKILL, each after a grace period.
-  void Terminate(VmProcess& vm);
-  void Forget(const std::shared_ptr<VmProcess>& vm);
-  blimp::v1::Vm Describe(VmProcess& vm);
+  absl::StatusOr<std::shared_ptr<VmInstance>> Find(const std::string& vm_id);
+  // Whether `vm` is still the live instance of its id (not deleted).
+  bool IsCurrent(const std::shared_ptr<VmInstance>& vm);
+  absl::Status CheckBootSource(const blimp::v1::BootSource& boot) const;
+  absl::Status MakeVmDir(const std::string& dir);
+  void Erase(const std::string& vm_id);
 
   const SupervisorOptions options_;
+  VmInstanceOptions instance_options_;
+  base::ImageFileRules image_rules_;
+  std::shared_ptr<ConsoleCounters> console_counters_;
   std::unique_ptr<base::EventLoop> loop_;
   std::thread loop_thread_;
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
-  std::map<std::string, std::shared_ptr<VmProcess>> vms_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Entry> vms_ ABSL_GUARDED_BY(mu_);
   VmHooks hooks_ ABSL_GUARDED_BY(mu_);
 };
 

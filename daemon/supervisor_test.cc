@@ -7,14 +7,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <iostream>
+#include <map>
 #include <memory>
+#include <vector>
 
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
+#include "base/image_file_check.h"
 #include "daemon/run_dir.h"
 #include "daemon/services.h"
-#include "daemon/test_util.h"
+#include "daemon/testing/test_util.h"
 #include "gtest/gtest.h"
 #include "proto/blimp/v1/balloon_service.grpc.pb.h"
 #include "proto/blimp/v1/vm_service.grpc.pb.h"
@@ -31,15 +35,27 @@ class SupervisorTest : public ::testing::Test {
   void SetUp() override {
     kernel_ = run_dir_.path() + "/kernel";
     ASSERT_TRUE(WriteFile(kernel_, "not a real kernel", 0600).ok());
+    Restart(DefaultOptions());
+  }
+
+  SupervisorOptions DefaultOptions() {
     SupervisorOptions options;
     options.run_dir = run_dir_.path();
     options.vmm_binary = testing::Runfile("vmm/blimp-vmm");
     options.stop_grace = absl::Seconds(1);
+    return options;
+  }
+
+  // A new supervisor and services with `options` (the old VMs are stopped).
+  void Restart(const SupervisorOptions& options) {
+    if (server_) server_->Shutdown();
+    server_.reset();
+    supervisor_.reset();
     auto supervisor = Supervisor::Create(options);
     ASSERT_TRUE(supervisor.ok()) << supervisor.status();
     supervisor_ = std::move(*supervisor);
     vm_service_ = std::make_unique<DaemonVmService>(*supervisor_);
-    balloon_service_ = std::make_unique<DaemonBalloonService>(*supervisor_);
+    balloon_service_ = std::make_unique<DaemonBalloonService>(*supervisor_, options.rpc_timeout);
     grpc::ServerBuilder builder;
     builder.RegisterService(vm_service_.get());
     builder.RegisterService(balloon_service_.get());
@@ -74,7 +90,7 @@ class SupervisorTest : public ::testing::Test {
     request.set_vm_id(id);
     return vms_->GetVm(&context, request, vm);
   }
-  std::string Dir(const std::string& id) { return run_dir_.path() + "/" + id; }
+  std::string Dir(const std::string& id) { return run_dir_.path() + "/vms/" + id; }
 
   testing::TempRunDir run_dir_;
   std::string kernel_;
@@ -326,6 +342,164 @@ TEST_F(SupervisorTest, ShutdownStopsEveryChildAndRemovesSockets) {
   EXPECT_TRUE(testing::FindSockets(run_dir_.path()).empty());
   EXPECT_EQ(supervisor_->CreateVm("late", MinimalConfig(kernel_)).status().code(),
             absl::StatusCode::kUnavailable);
+}
+
+TEST_F(SupervisorTest, IdsNameOnlyTheirOwnFolder) {
+  // The daemon's own files at the top of the run dir, as blimpd makes them.
+  ASSERT_TRUE(WriteFile(run_dir_.path() + "/" + kLockFile, "", 0600).ok());
+  absl::StatusOr<base::UniqueFd> grpc_socket = ListenUnix(run_dir_.path() + "/" + kGrpcSocket);
+  absl::StatusOr<base::UniqueFd> http_socket = ListenUnix(run_dir_.path() + "/" + kHttpSocket);
+  ASSERT_TRUE(grpc_socket.ok() && http_socket.ok());
+  for (const char* id : {kLockFile, kGrpcSocket, kHttpSocket, "vms"}) {
+    grpc::Status status = Create(id);
+    ASSERT_TRUE(status.ok()) << id << ": " << status.error_message();
+    EXPECT_EQ(Mode(Dir(id)), 0700u) << id;
+    EXPECT_TRUE(supervisor_->DeleteVm(id).ok()) << id;
+    EXPECT_NE(::access(Dir(id).c_str(), F_OK), 0) << id;
+  }
+  // Nothing of the daemon's was replaced or removed.
+  struct stat st;
+  ASSERT_EQ(::lstat((run_dir_.path() + "/" + kLockFile).c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  for (const char* socket : {kGrpcSocket, kHttpSocket}) {
+    ASSERT_EQ(::lstat((run_dir_.path() + "/" + socket).c_str(), &st), 0) << socket;
+    EXPECT_TRUE(S_ISSOCK(st.st_mode)) << socket;
+  }
+  EXPECT_EQ(Mode(run_dir_.path() + "/vms"), 0700u);
+}
+
+TEST_F(SupervisorTest, ChecksImagesAndMemoryBeforeSpawning) {
+  const std::string fifo = run_dir_.path() + "/kernel.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  struct Case {
+    std::string kernel;
+    std::string initrd;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {fifo, "", "kernel_image_path '" + fifo + "': not a regular file (a FIFO)"},
+      {run_dir_.path(), "", "not a regular file (a directory)"},
+      {"/dev/zero", "", "not a regular file (a character device)"},
+      {"kernel", "", "kernel_image_path 'kernel': not an absolute path"},
+      // Cut at the NUL, this path would boot `kernel_`.
+      {kernel_ + std::string("\0.other", 7), "", "contains a NUL byte"},
+      {kernel_, fifo, "initrd_path '" + fifo + "': not a regular file (a FIFO)"},
+      {kernel_, run_dir_.path() + "/missing", "initrd_path"},
+  };
+  for (const Case& c : cases) {
+    v1::VmConfig config = MinimalConfig(c.kernel);
+    if (!c.initrd.empty()) config.mutable_boot_source()->set_initrd_path(c.initrd);
+    const absl::Time begin = absl::Now();
+    absl::StatusOr<v1::Vm> vm = supervisor_->CreateVm("img", config);
+    EXPECT_LT(absl::Now() - begin, absl::Seconds(1)) << c.message;
+    EXPECT_EQ(vm.status().code(), absl::StatusCode::kInvalidArgument) << c.message;
+    EXPECT_NE(vm.status().message().find(c.message), std::string::npos) << vm.status();
+    // Refused before anything was spawned: no folder, no vmm.log.
+    EXPECT_NE(::access(Dir("img").c_str(), F_OK), 0) << c.message;
+  }
+  v1::VmConfig huge = MinimalConfig(kernel_);
+  huge.mutable_machine_config()->set_mem_size_mib(1u << 20);  // 1 TiB, the most allowed.
+  absl::StatusOr<v1::Vm> vm = supervisor_->CreateVm("img", huge);
+  EXPECT_EQ(vm.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(vm.status().message().find("more than this host's memory"), std::string::npos)
+      << vm.status();
+  EXPECT_NE(::access(Dir("img").c_str(), F_OK), 0);
+
+  // The same checks on a created VM's PUT /boot-source and machine-config.
+  ASSERT_TRUE(Create("ok").ok());
+  v1::BootSource boot;
+  boot.set_kernel_image_path(fifo);
+  absl::Status put = supervisor_->PutBootSource("ok", boot);
+  EXPECT_EQ(put.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(put.message().find("a FIFO"), std::string::npos) << put;
+  EXPECT_EQ(supervisor_->PutMachineConfig("ok", huge.machine_config()).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(supervisor_->ListVms().size(), 1u);
+}
+
+TEST_F(SupervisorTest, ImagesMustBeInsideTheAllowedDirectories) {
+  const std::string images = run_dir_.path() + "/images";
+  ASSERT_EQ(::mkdir(images.c_str(), 0700), 0);
+  const std::string inside = images + "/vmlinux";
+  ASSERT_TRUE(WriteFile(inside, "kernel", 0600).ok());
+  ASSERT_EQ(::symlink(kernel_.c_str(), (images + "/link").c_str()), 0);
+  SupervisorOptions options = DefaultOptions();
+  absl::StatusOr<std::vector<std::string>> dirs = base::ResolveAllowedDirs({images});
+  ASSERT_TRUE(dirs.ok());
+  options.allowed_image_dirs = *dirs;
+  Restart(options);
+  EXPECT_TRUE(supervisor_->CreateVm("in", MinimalConfig(inside)).ok());
+  for (const std::string& outside : {kernel_, images + "/link"}) {
+    absl::StatusOr<v1::Vm> vm = supervisor_->CreateVm("out", MinimalConfig(outside));
+    EXPECT_EQ(vm.status().code(), absl::StatusCode::kInvalidArgument) << outside;
+    EXPECT_NE(vm.status().message().find("outside the allowed image directories"),
+              std::string::npos)
+        << vm.status();
+  }
+}
+
+TEST_F(SupervisorTest, WedgedVmsDoNotSlowDownListOrGet) {
+  SupervisorOptions options = DefaultOptions();
+  options.rpc_timeout = absl::Seconds(2);
+  Restart(options);
+  std::map<std::string, int> pids;
+  for (const char* id : {"ok", "w1", "w2"}) {
+    v1::Vm vm;
+    ASSERT_TRUE(Create(id, &vm).ok());
+    pids[id] = vm.vmm_pid();
+  }
+  // SIGSTOP: the processes live, their sockets accept, nothing answers.
+  ASSERT_EQ(::kill(pids["w1"], SIGSTOP), 0);
+  ASSERT_EQ(::kill(pids["w2"], SIGSTOP), 0);
+  absl::Time begin = absl::Now();
+  std::vector<v1::Vm> list = supervisor_->ListVms();
+  const absl::Duration list_time = absl::Now() - begin;
+  // One describe_timeout (1 s) for all of them, not one (or 2 s) per VM.
+  EXPECT_LT(list_time, absl::Milliseconds(1600)) << list_time;
+  std::cout << "ListVms with 2 of 3 VMs SIGSTOPped: " << absl::FormatDuration(list_time) << "\n";
+  ASSERT_EQ(list.size(), 3u);
+  for (const v1::Vm& vm : list) {
+    EXPECT_EQ(vm.state(), v1::VM_STATE_CREATED) << vm.vm_id();
+    EXPECT_EQ(vm.vmm_pid(), pids[vm.vm_id()]) << vm.vm_id();
+    EXPECT_GT(vm.vmm_rss_bytes(), 0u) << vm.vm_id();
+  }
+  begin = absl::Now();
+  absl::StatusOr<v1::Vm> got = supervisor_->GetVm("w1");
+  EXPECT_LT(absl::Now() - begin, absl::Milliseconds(1500));
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->vmm_pid(), pids["w1"]);
+  // The healthy VM answers at once meanwhile.
+  begin = absl::Now();
+  EXPECT_TRUE(supervisor_->GetVm("ok").ok());
+  EXPECT_LT(absl::Now() - begin, absl::Milliseconds(500));
+
+  // Calls to the wedged VM end at the rpc timeout and say which VM.
+  begin = absl::Now();
+  v1::MachineConfig machine;
+  machine.set_vcpu_count(1);
+  machine.set_mem_size_mib(64);
+  absl::Status put = supervisor_->PutMachineConfig("w1", machine);
+  EXPECT_LT(absl::Now() - begin, absl::Milliseconds(2500));
+  EXPECT_EQ(put.code(), absl::StatusCode::kDeadlineExceeded) << put;
+  EXPECT_NE(put.message().find("VM 'w1'"), std::string::npos) << put;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    v1::GetBalloonRequest request;
+    request.set_vm_id("w2");
+    v1::Balloon balloon;
+    begin = absl::Now();
+    grpc::Status status = balloons_->GetBalloon(&context, request, &balloon);
+    EXPECT_LT(absl::Now() - begin, absl::Milliseconds(2500));
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+    EXPECT_NE(status.error_message().find("VM 'w2'"), std::string::npos)
+        << status.error_message();
+  }
+  // Deleting a wedged VM still ends its process (SIGTERM + SIGCONT).
+  begin = absl::Now();
+  EXPECT_TRUE(supervisor_->DeleteVm("w2").ok());
+  EXPECT_FALSE(ProcessAlive(pids["w2"]));
+  ::kill(pids["w1"], SIGCONT);
 }
 
 }  // namespace

@@ -61,7 +61,7 @@ for vm in web batch; do
   api PUT "/vms/$vm/actions" '{"action_type": "InstanceStart"}'
 done
 for vm in web batch; do
-  until grep -q BLIMP-GUEST-READY "$run_dir/$vm/console.log" 2>/dev/null; do sleep 0.01; done
+  until grep -q BLIMP-GUEST-READY "$run_dir/vms/$vm/console.log" 2>/dev/null; do sleep 0.01; done
   echo "  $vm ready after $(( ($(date +%s%N) - start) / 1000000 )) ms"
 done
 
@@ -78,7 +78,7 @@ PY
 
 # Let 'web' use memory and free it again, so the balloon has resident pages
 # to give back to the host.
-python3 - "$run_dir/web/console.sock" "$touch_cmds" "$touch_done" <<'PY'
+python3 - "$run_dir/vms/web/console.sock" "$touch_cmds" "$touch_done" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])

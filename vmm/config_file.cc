@@ -1,14 +1,13 @@
 #include "vmm/config_file.h"
 
-#include <sys/sysinfo.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "api/json.h"
 #include "api/validate.h"
+#include "base/host_memory.h"
+#include "base/image_file_check.h"
 #include "base/status_macros.h"
 
 namespace blimp::vmm {
@@ -97,23 +96,16 @@ absl::StatusOr<VmConfig> LoadConfigFile(const std::string& path) {
 }
 
 absl::Status CheckHostResources(const VmConfig& config) {
-  for (const std::string& path :
-       {config.boot_source.kernel_image_path, config.boot_source.initrd_path}) {
-    if (!path.empty() && ::access(path.c_str(), R_OK) != 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("cannot read '", path, "': ", strerror(errno)));
-    }
+  // The same checks blimpd runs before it spawns us (base/); relative paths
+  // are fine when blimp-vmm is run by hand.
+  base::ImageFileRules rules;
+  rules.require_absolute = false;
+  RETURN_IF_ERROR(
+      base::CheckImageFile("kernel_image_path", config.boot_source.kernel_image_path, rules));
+  if (!config.boot_source.initrd_path.empty()) {
+    RETURN_IF_ERROR(base::CheckImageFile("initrd_path", config.boot_source.initrd_path, rules));
   }
-  struct sysinfo info {};
-  if (::sysinfo(&info) == 0) {
-    uint64_t host_mib = static_cast<uint64_t>(info.totalram) * info.mem_unit >> 20;
-    if (config.machine.mem_size_mib > host_mib) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "mem_size_mib ", config.machine.mem_size_mib,
-          " is more than this host's memory (", host_mib, " MiB)"));
-    }
-  }
-  return absl::OkStatus();
+  return base::CheckMemoryFitsHost(config.machine.mem_size_mib);
 }
 
 }  // namespace blimp::vmm

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 
@@ -15,7 +16,13 @@ namespace blimp::arch::x86_64 {
 absl::StatusOr<ImageFile> ImageFile::Open(const std::string& path,
                                           const std::string& what) {
   if (path.empty()) return absl::InvalidArgumentError(absl::StrCat("no ", what, " path given"));
-  base::UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (path.find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " '", absl::CEscape(path), "': contains a NUL byte"));
+  }
+  // O_NONBLOCK: a FIFO must not hang the VMM in open() (it is refused below);
+  // reads of a regular file ignore the flag.
+  base::UniqueFd fd(open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
   if (!fd.valid()) {
     return absl::InvalidArgumentError(absl::StrCat(
         what, " '", path, "': cannot open: ", std::strerror(errno)));

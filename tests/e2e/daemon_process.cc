@@ -133,7 +133,7 @@ absl::Status DaemonProcess::BootVm(const std::string& id, const blimp::v1::VmCon
   grpc::ClientContext start_context;
   status = vms_->StartVm(WithDeadline(&start_context), For<blimp::v1::StartVmRequest>(id), &vm);
   if (!status.ok()) return base::FromGrpcStatus(status);
-  const std::string console = run_dir_ + "/" + id + "/console.log";
+  const std::string console = console_log(id);
   absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
     std::stringstream text;
@@ -147,7 +147,7 @@ absl::Status DaemonProcess::BootVm(const std::string& id, const blimp::v1::VmCon
 std::string DaemonProcess::Console(const std::string& id, const std::string& command,
                                    const std::vector<std::string>& ends,
                                    absl::Duration timeout) {
-  const std::string path = run_dir_ + "/" + id + "/console.sock";
+  const std::string path = console_socket(id);
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);

@@ -39,9 +39,15 @@ class DaemonProcess {
   // A VM's folder: <run-dir>/vms/<id>.
   std::string vm_dir(const std::string& id) const { return run_dir_ + "/vms/" + id; }
   std::string rest_socket() const { return run_dir_ + "/blimp.sock"; }
+  // A VM's folder: <run-dir>/vms/<id>.
+  std::string vm_dir(const std::string& id) const { return run_dir_ + "/vms/" + id; }
   std::string vm_socket(const std::string& id) const {
-    return run_dir_ + "/" + id + "/firecracker.socket";
+    return vm_dir(id) + "/firecracker.socket";
   }
+  std::string console_socket(const std::string& id) const {
+    return vm_dir(id) + "/console.sock";
+  }
+  std::string console_log(const std::string& id) const { return vm_dir(id) + "/console.log"; }
   blimp::v1::VmService::Stub& vms() { return *vms_; }
   blimp::v1::BalloonService::Stub& balloons() { return *balloons_; }
 

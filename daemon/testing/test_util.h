@@ -1,7 +1,7 @@
 // Helpers for blimpd's tests: a short temporary run directory (unix socket
 // paths must stay under 108 bytes), runfiles paths, minimal VM configs.
-#ifndef BLIMP_DAEMON_TEST_UTIL_H_
-#define BLIMP_DAEMON_TEST_UTIL_H_
+#ifndef BLIMP_DAEMON_TESTING_TEST_UTIL_H_
+#define BLIMP_DAEMON_TESTING_TEST_UTIL_H_
 
 #include <string>
 #include <vector>
@@ -36,4 +36,4 @@ std::vector<std::string> FindSockets(const std::string& dir);
 
 }  // namespace blimp::daemon::testing
 
-#endif  // BLIMP_DAEMON_TEST_UTIL_H_
+#endif  // BLIMP_DAEMON_TESTING_TEST_UTIL_H_

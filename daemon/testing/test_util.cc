@@ -1,4 +1,4 @@
-#include "daemon/test_util.h"
+#include "daemon/testing/test_util.h"
 
 #include <dirent.h>
 #include <stdlib.h>

@@ -1,0 +1,370 @@
+#include "daemon/vm_instance.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "api/json.h"
+#include "base/errno_status.h"
+#include "base/grpc_status.h"
+#include "base/process_memory.h"
+#include "base/status_macros.h"
+#include "daemon/child_process.h"
+#include "daemon/run_dir.h"
+#include "glog/logging.h"
+
+namespace blimp::daemon {
+namespace {
+
+namespace v1 = blimp::v1;
+
+std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  return context;
+}
+
+// The last non-empty line of a file (blimp-vmm's error message in vmm.log).
+std::string LastLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = line;
+  }
+  return last;
+}
+
+absl::Status MakePipe(base::UniqueFd& read_end, base::UniqueFd& write_end) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) < 0) return base::ErrnoStatus("pipe2");
+  read_end.Reset(fds[0]);
+  write_end.Reset(fds[1]);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+VmInstance::VmInstance(std::string id, std::string dir, const VmInstanceOptions& options,
+                       base::EventLoop& loop)
+    : id_(std::move(id)), dir_(std::move(dir)), options_(options), loop_(loop) {}
+
+VmInstance::~VmInstance() {
+  Close();
+  bool watching;
+  {
+    absl::MutexLock lock(&mu_);
+    watching = watching_;
+  }
+  if (watching) loop_.Remove(pidfd_.get()).IgnoreError();
+}
+
+absl::StatusOr<std::shared_ptr<VmInstance>> VmInstance::Launch(std::string id, std::string dir,
+                                                               const v1::VmConfig& config,
+                                                               const VmInstanceOptions& options,
+                                                               base::EventLoop& loop) {
+  std::shared_ptr<VmInstance> vm(new VmInstance(std::move(id), std::move(dir), options, loop));
+  absl::Status status = vm->Spawn(config);
+  if (status.ok()) status = vm->WaitUntilReady();
+  if (!status.ok()) {
+    if (vm->pidfd_.valid()) vm->Stop();
+    vm->Close();
+    return status;
+  }
+  // gRPC in blimp-vmm makes it 0777 & ~umask; the folder is 0700 anyway.
+  ::chmod(vm->ControlSocket().c_str(), 0600);
+  return vm;
+}
+
+std::string VmInstance::ControlSocket() const { return absl::StrCat(dir_, "/", kControlSocket); }
+
+absl::Status VmInstance::Spawn(const v1::VmConfig& config) {
+  const std::string config_path = dir_ + "/config.json";
+  RETURN_IF_ERROR(WriteFile(config_path, api::ToJson(config), 0600));
+  base::UniqueFd stdin_read, stdin_write, stdout_read, stdout_write;
+  RETURN_IF_ERROR(MakePipe(stdin_read, stdin_write));
+  RETURN_IF_ERROR(MakePipe(stdout_read, stdout_write));
+  const std::string vmm_log = dir_ + "/vmm.log";
+  base::UniqueFd stderr_fd(
+      ::open(vmm_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!stderr_fd.valid()) return base::ErrnoStatus("open " + vmm_log);
+
+  SpawnOptions spawn;
+  spawn.argv = {options_.vmm_binary, "--config-file", config_path, "--control-sock",
+                ControlSocket(),     "--id",          id_,         "--wait-for-start"};
+  spawn.stdin_fd = stdin_read.get();
+  spawn.stdout_fd = stdout_write.get();
+  spawn.stderr_fd = stderr_fd.get();
+  ASSIGN_OR_RETURN(Child child, daemon::Spawn(spawn));
+  RETURN_IF_ERROR(Attach(child.pid, std::move(child.pidfd)));
+  stdin_read.Reset();
+  stdout_write.Reset();
+  ConsoleOptions console;
+  console.log_path = absl::StrCat(dir_, "/", kConsoleLog);
+  console.socket_path = absl::StrCat(dir_, "/", kConsoleSocket);
+  console.max_log_bytes = options_.console_log_max_bytes;
+  console.counters = options_.console_counters;
+  ASSIGN_OR_RETURN(console_, Console::Create(loop_, std::move(stdout_read),
+                                             std::move(stdin_write), std::move(console)));
+  return absl::OkStatus();
+}
+
+absl::Status VmInstance::Attach(pid_t pid, base::UniqueFd pidfd) {
+  pid_ = pid;
+  pidfd_ = std::move(pidfd);
+  std::weak_ptr<VmInstance> weak = weak_from_this();
+  RETURN_IF_ERROR(loop_.Add(pidfd_.get(), EPOLLIN, [weak](uint32_t) {
+    if (auto self = weak.lock()) self->OnExit();
+  }));
+  {
+    absl::MutexLock lock(&mu_);
+    watching_ = !exited_;
+  }
+  grpc::ChannelArguments args;
+  // The socket appears within milliseconds; do not back off for a second.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 10);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 10);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  channel_ = grpc::CreateCustomChannel("unix:" + ControlSocket(),
+                                       grpc::InsecureChannelCredentials(), args);
+  stub_ = v1::VmService::NewStub(channel_);
+  return absl::OkStatus();
+}
+
+absl::Status VmInstance::WaitUntilReady() {
+  const absl::Time deadline = absl::Now() + options_.ready_timeout;
+  while (absl::Now() < deadline) {
+    if (AwaitExit(absl::ZeroDuration())) {
+      int wait_status;
+      {
+        absl::MutexLock lock(&mu_);
+        wait_status = wait_status_;
+      }
+      std::string message = absl::StrCat("VM '", id_, "': ", DescribeWaitStatus(wait_status),
+                                         " during start-up");
+      const std::string last_line = LastLine(dir_ + "/vmm.log");
+      absl::string_view detail = last_line;
+      absl::ConsumePrefix(&detail, "blimp-vmm: ");
+      if (!detail.empty()) absl::StrAppend(&message, ": ", detail);
+      // Status 1: blimp-vmm refused its configuration on this host.
+      if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 1) {
+        return absl::InvalidArgumentError(message);
+      }
+      return absl::InternalError(message);
+    }
+    struct stat st;
+    if (::stat(ControlSocket().c_str(), &st) != 0) {
+      AwaitExit(absl::Milliseconds(5));
+      continue;
+    }
+    std::unique_ptr<grpc::ClientContext> context = Context(absl::Milliseconds(200));
+    context->set_wait_for_ready(true);
+    v1::GetVmRequest request;
+    request.set_vm_id(id_);
+    v1::Vm response;
+    if (stub_->GetVm(context.get(), request, &response).ok()) {
+      absl::MutexLock lock(&mu_);
+      last_ = response;
+      return absl::OkStatus();
+    }
+  }
+  return absl::UnavailableError(absl::StrCat("blimp-vmm for VM '", id_,
+                                             "' did not answer on its control socket within ",
+                                             absl::FormatDuration(options_.ready_timeout)));
+}
+
+void VmInstance::OnExit() {
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) <= 0) return;  // Spurious.
+  ::unlink(ControlSocket().c_str());  // Left behind by a killed child.
+  if (console_) console_->Close();
+  loop_.Remove(pidfd_.get()).IgnoreError();
+  absl::MutexLock lock(&mu_);
+  watching_ = false;
+  exited_ = true;
+  wait_status_ = status;
+  const bool clean = ExitedCleanly(status);
+  if (stop_requested_) {
+    last_.set_state(v1::VM_STATE_STOPPED);
+    last_.set_reason(clean ? "stopped by request"
+                           : absl::StrCat("stopped by request (", DescribeWaitStatus(status), ")"));
+  } else if (clean) {
+    last_.set_state(v1::VM_STATE_STOPPED);
+    last_.set_reason("guest powered off (blimp-vmm exited with status 0)");
+  } else {
+    last_.set_state(v1::VM_STATE_FAILED);
+    last_.set_reason(DescribeWaitStatus(status));
+  }
+  last_.set_vmm_pid(0);
+  last_.set_vmm_rss_bytes(0);
+  last_.clear_balloon_actual_mib();
+  LOG(INFO) << "VM '" << id_ << "': " << DescribeWaitStatus(status) << " -> "
+            << v1::VmState_Name(last_.state());
+}
+
+bool VmInstance::exited() {
+  absl::MutexLock lock(&mu_);
+  return exited_;
+}
+
+bool VmInstance::stop_requested() {
+  absl::MutexLock lock(&mu_);
+  return stop_requested_;
+}
+
+bool VmInstance::AwaitExit(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithTimeout(absl::Condition(&exited_), timeout);
+}
+
+void VmInstance::Signal(int sig) {
+  // pidfd_send_signal: the pid cannot have been reused while pidfd_ is open.
+  ::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0);
+}
+
+absl::Status VmInstance::CallStatus(const grpc::Status& status, const char* method,
+                                    absl::Duration timeout) {
+  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("VM '", id_, "' did not answer ", method, " within ",
+                     absl::FormatDuration(timeout), " (blimp-vmm pid ", pid_,
+                     " is stopped or busy)"));
+  }
+  if (!status.ok() && exited()) {
+    return absl::FailedPreconditionError(absl::StrCat("VM '", id_, "' is not running"));
+  }
+  return base::FromGrpcStatus(status);
+}
+
+absl::Status VmInstance::PutBootSource(const v1::BootSource& boot) {
+  if (exited()) return absl::FailedPreconditionError("the VM's process has exited");
+  v1::PutBootSourceRequest request;
+  request.set_vm_id(id_);
+  *request.mutable_boot_source() = boot;
+  google::protobuf::Empty response;
+  return CallStatus(
+      stub_->PutBootSource(Context(options_.rpc_timeout).get(), request, &response),
+      "PutBootSource", options_.rpc_timeout);
+}
+
+absl::Status VmInstance::PutMachineConfig(const v1::MachineConfig& machine) {
+  if (exited()) return absl::FailedPreconditionError("the VM's process has exited");
+  v1::PutMachineConfigRequest request;
+  request.set_vm_id(id_);
+  *request.mutable_machine_config() = machine;
+  google::protobuf::Empty response;
+  return CallStatus(
+      stub_->PutMachineConfig(Context(options_.rpc_timeout).get(), request, &response),
+      "PutMachineConfig", options_.rpc_timeout);
+}
+
+absl::StatusOr<v1::Vm> VmInstance::Start() {
+  if (exited()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("VM '", id_, "' has stopped and cannot be started again"));
+  }
+  v1::StartVmRequest request;
+  request.set_vm_id(id_);
+  v1::Vm response;
+  grpc::Status status =
+      stub_->StartVm(Context(options_.start_timeout).get(), request, &response);
+  RETURN_IF_ERROR(CallStatus(status, "StartVm", options_.start_timeout));
+  return Merge(status, std::move(response));
+}
+
+void VmInstance::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (exited_) return;
+    stop_requested_ = true;
+  }
+  std::unique_ptr<grpc::ClientContext> context = Context(options_.rpc_timeout);
+  v1::StopVmRequest request;
+  request.set_vm_id(id_);
+  v1::Vm response;
+  // A VM that never booted refuses StopVm; SIGTERM ends it at once.
+  if (stub_ != nullptr && stub_->StopVm(context.get(), request, &response).ok() &&
+      AwaitExit(options_.stop_grace)) {
+    return;
+  }
+  Signal(SIGTERM);
+  Signal(SIGCONT);  // A stopped (SIGSTOP) process only sees SIGTERM once continued.
+  if (AwaitExit(options_.term_grace)) return;
+  LOG(WARNING) << "VM '" << id_ << "': blimp-vmm ignored SIGTERM, sending SIGKILL";
+  Signal(SIGKILL);
+  if (!AwaitExit(absl::Seconds(10))) {
+    LOG(ERROR) << "VM '" << id_ << "': blimp-vmm pid " << pid_ << " survives SIGKILL";
+  }
+}
+
+v1::Vm VmInstance::Merge(const grpc::Status& status, v1::Vm response) {
+  absl::MutexLock lock(&mu_);
+  if (exited_) return last_;
+  if (status.ok()) {
+    last_ = std::move(response);
+  } else {
+    LOG_EVERY_N(WARNING, 100) << "VM '" << id_ << "': no state from blimp-vmm ("
+                              << status.error_message() << "), using the last known one";
+  }
+  // From /proc, not from the child: right even when it does not answer.
+  last_.set_vmm_pid(pid_);
+  last_.set_vmm_rss_bytes(base::ResidentBytes(pid_).value_or(0));
+  return last_;
+}
+
+v1::Vm VmInstance::Describe(absl::Duration timeout) {
+  if (exited()) return LastKnown();
+  v1::GetVmRequest request;
+  request.set_vm_id(id_);
+  v1::Vm response;
+  grpc::Status status = stub_->GetVm(Context(timeout).get(), request, &response);
+  return Merge(status, std::move(response));
+}
+
+void VmInstance::DescribeAsync(absl::Duration timeout, std::function<void(v1::Vm)> done) {
+  if (exited()) {
+    done(LastKnown());
+    return;
+  }
+  struct Call {
+    std::unique_ptr<grpc::ClientContext> context;
+    v1::GetVmRequest request;
+    v1::Vm response;
+  };
+  auto call = std::make_shared<Call>();
+  call->context = Context(timeout);
+  call->request.set_vm_id(id_);
+  std::shared_ptr<VmInstance> self = shared_from_this();
+  stub_->async()->GetVm(call->context.get(), &call->request, &call->response,
+                        [self, call, done = std::move(done)](grpc::Status status) {
+                          done(self->Merge(status, std::move(call->response)));
+                        });
+}
+
+v1::Vm VmInstance::LastKnown() {
+  absl::MutexLock lock(&mu_);
+  v1::Vm vm = last_;
+  if (!exited_) {
+    vm.set_vmm_pid(pid_);
+    vm.set_vmm_rss_bytes(base::ResidentBytes(pid_).value_or(0));
+  }
+  return vm;
+}
+
+void VmInstance::Close() {
+  if (console_) console_->Close();
+  if (pid_ > 0) ::unlink(ControlSocket().c_str());
+}
+
+}  // namespace blimp::daemon

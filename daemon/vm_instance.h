@@ -1,0 +1,133 @@
+// VmInstance: one VM's blimp-vmm process, from spawn to reap. It launches the
+// child in the VM's folder (config.json, control.sock, console, vmm.log),
+// waits until the control socket answers, watches the exit through a pidfd on
+// the daemon's EventLoop, forwards the VM calls with bounded deadlines, stops
+// the child (StopVm -> SIGTERM -> SIGKILL) and describes the VM, falling back
+// to the last known state (pid and RSS from /proc) when the child does not
+// answer in time. The Supervisor owns the id -> instance map and the folder.
+//
+// Launch() = spawn + Attach() + WaitUntilReady(). A later Adopt() (re-attach
+// to a running blimp-vmm after a daemon restart, found by its control socket
+// and pid) is pidfd_open(pid) + Attach() + WaitUntilReady(): everything after
+// the spawn depends only on the pid, its pidfd and the folder.
+// Thread-safe.
+#ifndef BLIMP_DAEMON_VM_INSTANCE_H_
+#define BLIMP_DAEMON_VM_INSTANCE_H_
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <grpcpp/channel.h>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "base/event_loop.h"
+#include "base/unique_fd.h"
+#include "daemon/console.h"
+#include "proto/blimp/v1/vm_service.grpc.pb.h"
+
+namespace blimp::daemon {
+
+struct VmInstanceOptions {
+  std::string vmm_binary;
+  absl::Duration ready_timeout = absl::Seconds(10);  // Until control.sock answers.
+  absl::Duration rpc_timeout = absl::Seconds(5);     // Each forwarded call.
+  absl::Duration start_timeout = absl::Seconds(30);  // StartVm (boot).
+  absl::Duration stop_grace = absl::Seconds(3);      // After StopVm, before SIGTERM.
+  absl::Duration term_grace = absl::Seconds(3);      // After SIGTERM, before SIGKILL.
+  uint64_t console_log_max_bytes = kDefaultConsoleLogMaxBytes;
+  std::shared_ptr<ConsoleCounters> console_counters;  // Optional.
+};
+
+class VmInstance : public std::enable_shared_from_this<VmInstance> {
+ public:
+  // Writes <dir>/config.json, spawns blimp-vmm --wait-for-start in `dir` (an
+  // empty folder) and returns once its control socket answers. On failure no
+  // child is left: INVALID_ARGUMENT when blimp-vmm refused the config (exit
+  // status 1, with its last log line), INTERNAL or UNAVAILABLE otherwise.
+  static absl::StatusOr<std::shared_ptr<VmInstance>> Launch(std::string id, std::string dir,
+                                                            const blimp::v1::VmConfig& config,
+                                                            const VmInstanceOptions& options,
+                                                            base::EventLoop& loop);
+  ~VmInstance();  // Close().
+
+  VmInstance(const VmInstance&) = delete;
+  VmInstance& operator=(const VmInstance&) = delete;
+
+  const std::string& id() const { return id_; }
+  const std::string& dir() const { return dir_; }
+  pid_t pid() const { return pid_; }
+  bool exited();
+  // StopVm (or Stop()) was asked for: the process is ending or has ended.
+  bool stop_requested();
+
+  // Forwarded to the child (rpc_timeout; start_timeout for Start). A child
+  // that does not answer in time: DEADLINE_EXCEEDED naming the VM.
+  // FAILED_PRECONDITION once the process has exited.
+  absl::Status PutBootSource(const blimp::v1::BootSource& boot);
+  absl::Status PutMachineConfig(const blimp::v1::MachineConfig& machine);
+  // The child's answer (its state after the boot).
+  absl::StatusOr<blimp::v1::Vm> Start();
+
+  // Ends the child: StopVm, SIGTERM (+SIGCONT, for a stopped process),
+  // SIGKILL, each after its grace period. Returns once it has exited.
+  void Stop();
+
+  // The VM as the child describes it, asked with at most `timeout`; without
+  // an answer in time (or after the exit) the last known state, with vmm_pid
+  // and vmm_rss_bytes from /proc while the process lives.
+  blimp::v1::Vm Describe(absl::Duration timeout);
+  // The same without blocking: `done` runs once, on a gRPC thread or inline.
+  void DescribeAsync(absl::Duration timeout, std::function<void(blimp::v1::Vm)> done);
+  // The last known state, asking nothing.
+  blimp::v1::Vm LastKnown();
+
+  // For forwarding the BalloonService: the child's control channel.
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+
+  // Stops watching the child: closes the console and removes control.sock.
+  // Call after Stop() (or the exit). Idempotent.
+  void Close();
+
+ private:
+  VmInstance(std::string id, std::string dir, const VmInstanceOptions& options,
+             base::EventLoop& loop);
+
+  absl::Status Spawn(const blimp::v1::VmConfig& config);
+  // Watches the exit through `pidfd` and opens the control channel.
+  absl::Status Attach(pid_t pid, base::UniqueFd pidfd);
+  absl::Status WaitUntilReady();
+  void OnExit();
+  bool AwaitExit(absl::Duration timeout);
+  void Signal(int sig);
+  // The child's answer merged with what the daemon knows.
+  blimp::v1::Vm Merge(const grpc::Status& status, blimp::v1::Vm response);
+  absl::Status CallStatus(const grpc::Status& status, const char* method,
+                          absl::Duration timeout);
+  std::string ControlSocket() const;
+
+  const std::string id_;
+  const std::string dir_;
+  const VmInstanceOptions options_;
+  base::EventLoop& loop_;
+  pid_t pid_ = -1;
+  base::UniqueFd pidfd_;  // Kept until the end: signals through it cannot hit a reused pid.
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<blimp::v1::VmService::Stub> stub_;
+  std::shared_ptr<Console> console_;
+
+  absl::Mutex mu_;
+  bool exited_ ABSL_GUARDED_BY(mu_) = false;
+  bool watching_ ABSL_GUARDED_BY(mu_) = false;  // pidfd_ is on the loop.
+  bool stop_requested_ ABSL_GUARDED_BY(mu_) = false;
+  int wait_status_ ABSL_GUARDED_BY(mu_) = 0;
+  blimp::v1::Vm last_ ABSL_GUARDED_BY(mu_);  // The last answer of the child.
+};
+
+}  // namespace blimp::daemon
+
+#endif  // BLIMP_DAEMON_VM_INSTANCE_H_
