@@ -36,8 +36,6 @@ class DaemonProcess {
   std::string log_path() const { return run_dir_ + "/blimpd.log"; }
   // The TCP port of --http-listen=HOST:0, from blimpd's log.
   absl::StatusOr<int> RestTcpPort() const;
-  // A VM's folder: <run-dir>/vms/<id>.
-  std::string vm_dir(const std::string& id) const { return run_dir_ + "/vms/" + id; }
   std::string rest_socket() const { return run_dir_ + "/blimp.sock"; }
   // A VM's folder: <run-dir>/vms/<id>.
   std::string vm_dir(const std::string& id) const { return run_dir_ + "/vms/" + id; }
