@@ -27,6 +27,7 @@
 #include "daemon/console.h"
 #include "daemon/rest.h"
 #include "daemon/run_dir.h"
+#include "daemon/daemon_api.h"
 #include "daemon/services.h"
 #include "daemon/supervisor.h"
 #include "glog/logging.h"
@@ -42,6 +43,9 @@ ABSL_FLAG(uint64_t, console_log_max_bytes, blimp::daemon::kDefaultConsoleLogMaxB
 ABSL_FLAG(std::string, allowed_image_dir, "",
           "Kernels and initrds must resolve inside this directory (repeatable, or a "
           "comma-separated list; default: anywhere)");
+ABSL_FLAG(int, max_watches_per_vm, 8,
+          "Most WatchBalloonStatistics streams open on one VM (more: RESOURCE_EXHAUSTED)");
+ABSL_FLAG(int, max_watches, 256, "Most WatchBalloonStatistics streams open on all VMs");
 ABSL_FLAG(absl::Duration, describe_timeout, absl::Seconds(1),
           "The longest GetVm/ListVms wait for one VM's state before answering with the "
           "last known one");
@@ -131,8 +135,12 @@ int Run(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<Supervisor>> supervisor = Supervisor::Create(options);
   if (!supervisor.ok()) return Fail(supervisor.status().ToString());
 
-  DaemonVmService vm_service(**supervisor);
-  DaemonBalloonService balloon_service(**supervisor, options.rpc_timeout);
+  WatchLimits watch_limits;
+  watch_limits.per_vm = absl::GetFlag(FLAGS_max_watches_per_vm);
+  watch_limits.total = absl::GetFlag(FLAGS_max_watches);
+  DaemonApi api(**supervisor, watch_limits);
+  DaemonVmService vm_service(api);
+  DaemonBalloonService balloon_service(api);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   const std::string grpc_socket = absl::StrCat(run_dir, "/", kGrpcSocket);
@@ -152,11 +160,9 @@ int Run(int argc, char** argv) {
     if (tcp_port == 0) return Fail("cannot serve gRPC on " + grpc_listen);
     LOG(INFO) << "gRPC on TCP port " << tcp_port;
   }
-  // The REST gateway reaches the services through this channel.
-  std::shared_ptr<grpc::Channel> in_process = server->InProcessChannel(grpc::ChannelArguments());
   const std::string http_socket = absl::StrCat(run_dir, "/", kHttpSocket);
   absl::StatusOr<std::unique_ptr<RestGateways>> rest =
-      RestGateways::Create(in_process, http_socket, absl::GetFlag(FLAGS_http_listen));
+      RestGateways::Create(api, http_socket, absl::GetFlag(FLAGS_http_listen));
   if (!rest.ok()) return Fail(absl::StrCat("REST gateway: ", rest.status().message()));
   if (!absl::GetFlag(FLAGS_http_listen).empty()) {
     LOG(INFO) << "REST on TCP port " << (*rest)->tcp_port();

@@ -7,18 +7,12 @@
 
 namespace blimp::daemon {
 
-RestGateways::RestGateways(std::shared_ptr<grpc::Channel> channel)
-    : channel_(std::move(channel)),
-      balloon_stub_(blimp::v1::BalloonService::NewStub(channel_)),
-      vm_stub_(blimp::v1::VmService::NewStub(channel_)) {}
-
 absl::StatusOr<std::unique_ptr<RestGateways>> RestGateways::Create(
-    std::shared_ptr<grpc::Channel> channel, const std::string& unix_path,
-    const std::string& tcp_listen) {
-  std::unique_ptr<RestGateways> gateways(new RestGateways(std::move(channel)));
+    api::VmApi& api, const std::string& unix_path, const std::string& tcp_listen) {
+  std::unique_ptr<RestGateways> gateways(new RestGateways(api));
   ASSIGN_OR_RETURN(
       Served served,
-      Serve(gateway::Router::ForDaemon(gateways->balloon_stub_.get(), gateways->vm_stub_.get()),
+      Serve(gateway::Router::ForDaemon(gateways->api_),
             unix_path, tcp_listen, &gateways->tcp_port_));
   absl::MutexLock lock(&gateways->mu_);
   gateways->daemon_ = std::make_unique<Served>(std::move(served));
@@ -42,7 +36,7 @@ absl::StatusOr<RestGateways::Served> RestGateways::Serve(gateway::Router router,
 
 absl::Status RestGateways::AddVm(const std::string& vm_id, const std::string& dir) {
   ASSIGN_OR_RETURN(Served served,
-                   Serve(gateway::Router::ForSingleVm(vm_id, balloon_stub_.get(), vm_stub_.get()),
+                   Serve(gateway::Router::ForSingleVm(vm_id, api_),
                          dir + "/firecracker.socket", "", nullptr));
   absl::MutexLock lock(&mu_);
   vms_[vm_id] = std::make_unique<Served>(std::move(served));

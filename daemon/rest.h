@@ -1,4 +1,4 @@
-// blimpd's REST gateways over the in-process gRPC channel: the daemon-mode
+// blimpd's REST gateways over DaemonApi (the same calls gRPC makes): the daemon-mode
 // gateway (/vms/...) on <run-dir>/blimp.sock and optionally TCP, and one
 // single-VM gateway (Firecracker's paths) per VM on <dir>/firecracker.socket,
 // added and removed with the VM (see Supervisor::SetHooks).
@@ -9,14 +9,11 @@
 #include <memory>
 #include <string>
 
-#include <grpcpp/channel.h>
-
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "gateway/http_server.h"
 #include "gateway/router.h"
-#include "proto/blimp/v1/balloon_service.grpc.pb.h"
-#include "proto/blimp/v1/vm_service.grpc.pb.h"
+#include "api/vm_api.h"
 
 namespace blimp::daemon {
 
@@ -25,8 +22,7 @@ class RestGateways {
   // Serves the daemon routes on `unix_path` and, if not empty, `tcp_listen`
   // (HOST:PORT; the bound port is in tcp_port()).
   static absl::StatusOr<std::unique_ptr<RestGateways>> Create(
-      std::shared_ptr<grpc::Channel> channel, const std::string& unix_path,
-      const std::string& tcp_listen);
+      api::VmApi& api, const std::string& unix_path, const std::string& tcp_listen);
   ~RestGateways();  // StopAll().
 
   // Serves Firecracker's paths for `vm_id` on <dir>/firecracker.socket.
@@ -43,13 +39,11 @@ class RestGateways {
     std::unique_ptr<gateway::HttpServer> server;
   };
 
-  explicit RestGateways(std::shared_ptr<grpc::Channel> channel);
+  explicit RestGateways(api::VmApi& api) : api_(api) {}
   static absl::StatusOr<Served> Serve(gateway::Router router, const std::string& unix_path,
                                       const std::string& tcp_listen, int* tcp_port);
 
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<blimp::v1::BalloonService::Stub> balloon_stub_;
-  std::unique_ptr<blimp::v1::VmService::Stub> vm_stub_;
+  api::VmApi& api_;
   int tcp_port_ = 0;
   absl::Mutex mu_;
   std::unique_ptr<Served> daemon_ ABSL_GUARDED_BY(mu_);

@@ -1,14 +1,11 @@
-// blimpd's public gRPC services over the Supervisor: VmService (create,
-// configure, start, stop, delete, get, list) and BalloonService, whose every
-// call is forwarded to the VM's blimp-vmm by vm_id with the caller's deadline
-// (capped) and cancellation. Errors: INVALID_ARGUMENT for an unsafe id or a
-// bad config, NOT_FOUND "no such VM 'x'", FAILED_PRECONDITION when the VM's
-// process has exited; the child's own errors pass through unchanged.
+// blimpd's public gRPC services: VmService and BalloonService as thin
+// translations of DaemonApi (the rules, validation and VM calls live there),
+// errors converted once with base::ToGrpcStatus. WatchBalloonStatistics
+// streams one VM's statistics, within DaemonApi's watch limits.
 #ifndef BLIMP_DAEMON_SERVICES_H_
 #define BLIMP_DAEMON_SERVICES_H_
 
-#include "absl/time/time.h"
-#include "daemon/supervisor.h"
+#include "daemon/daemon_api.h"
 #include "proto/blimp/v1/balloon_service.grpc.pb.h"
 #include "proto/blimp/v1/vm_service.grpc.pb.h"
 
@@ -16,7 +13,7 @@ namespace blimp::daemon {
 
 class DaemonVmService final : public blimp::v1::VmService::Service {
  public:
-  explicit DaemonVmService(Supervisor& supervisor) : supervisor_(supervisor) {}
+  explicit DaemonVmService(DaemonApi& api) : api_(api) {}
 
   grpc::Status CreateVm(grpc::ServerContext*, const blimp::v1::CreateVmRequest*,
                         blimp::v1::Vm*) override;
@@ -37,15 +34,12 @@ class DaemonVmService final : public blimp::v1::VmService::Service {
                        blimp::v1::ListVmsResponse*) override;
 
  private:
-  Supervisor& supervisor_;
+  DaemonApi& api_;
 };
 
 class DaemonBalloonService final : public blimp::v1::BalloonService::Service {
  public:
-  // `timeout`: the longest a forwarded unary call may take.
-  explicit DaemonBalloonService(Supervisor& supervisor,
-                                absl::Duration timeout = absl::Seconds(10))
-      : supervisor_(supervisor), timeout_(timeout) {}
+  explicit DaemonBalloonService(DaemonApi& api) : api_(api) {}
 
   grpc::Status PutBalloon(grpc::ServerContext*, const blimp::v1::PutBalloonRequest*,
                           google::protobuf::Empty*) override;
@@ -76,14 +70,7 @@ class DaemonBalloonService final : public blimp::v1::BalloonService::Service {
                                  blimp::v1::BalloonMetrics*) override;
 
  private:
-  // Calls `call(stub, context)` on the VM's child with a context derived
-  // from `server_context`.
-  template <typename Call>
-  grpc::Status Forward(grpc::ServerContext* server_context, const std::string& vm_id,
-                       Call call);
-
-  Supervisor& supervisor_;
-  const absl::Duration timeout_;
+  DaemonApi& api_;
 };
 
 }  // namespace blimp::daemon

@@ -10,6 +10,7 @@
 #include "base/errno_status.h"
 #include "base/host_memory.h"
 #include "base/status_macros.h"
+#include "daemon/gather.h"
 #include "daemon/run_dir.h"
 #include "glog/logging.h"
 
@@ -232,46 +233,25 @@ std::vector<v1::Vm> Supervisor::ListVms() {
       if (entry.instance != nullptr && !entry.deleting) vms.push_back(entry.instance);
     }
   }
-  // Every VM asked at once; each answer bounded by describe_timeout.
-  struct Pending {
-    absl::Mutex mu;
-    size_t left ABSL_GUARDED_BY(mu);
-    std::vector<std::optional<v1::Vm>> results ABSL_GUARDED_BY(mu);
-  };
-  auto pending = std::make_shared<Pending>();
-  {
-    absl::MutexLock lock(&pending->mu);
-    pending->left = vms.size();
-    pending->results.resize(vms.size());
-  }
-  for (size_t i = 0; i < vms.size(); ++i) {
-    vms[i]->DescribeAsync(options_.describe_timeout, [pending, i](v1::Vm vm) {
-      absl::MutexLock lock(&pending->mu);
-      pending->results[i] = std::move(vm);
-      --pending->left;
-    });
-  }
+  std::vector<std::function<v1::Vm()>> calls;
+  const absl::Duration timeout = options_.describe_timeout;
+  for (const auto& vm : vms) calls.push_back([vm, timeout] { return vm->Describe(timeout); });
+  // The margin covers the call's own timer.
+  std::vector<std::optional<v1::Vm>> answers =
+      GatherWithin(std::move(calls), timeout + absl::Milliseconds(200));
   std::vector<v1::Vm> result;
-  absl::MutexLock lock(&pending->mu);
-  auto all_done = [&pending]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pending->mu) {
-    return pending->left == 0;
-  };
-  // gRPC ends every call at its deadline; the margin covers its timer.
-  pending->mu.AwaitWithTimeout(absl::Condition(&all_done),
-                               options_.describe_timeout + absl::Milliseconds(200));
   for (size_t i = 0; i < vms.size(); ++i) {
-    result.push_back(pending->results[i] ? *pending->results[i] : vms[i]->LastKnown());
+    result.push_back(answers[i] ? *std::move(answers[i]) : vms[i]->LastKnown());
   }
   return result;
 }
 
-absl::StatusOr<std::shared_ptr<grpc::Channel>> Supervisor::ControlChannel(
-    const std::string& vm_id) {
+absl::StatusOr<std::shared_ptr<VmInstance>> Supervisor::Running(const std::string& vm_id) {
   ASSIGN_OR_RETURN(std::shared_ptr<VmInstance> vm, Find(vm_id));
   if (vm->exited()) {
     return absl::FailedPreconditionError(absl::StrCat("VM '", vm_id, "' is not running"));
   }
-  return vm->channel();
+  return vm;
 }
 
 void Supervisor::Shutdown() {

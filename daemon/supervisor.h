@@ -17,8 +17,6 @@
 #include <thread>
 #include <vector>
 
-#include <grpcpp/channel.h>
-
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -80,10 +78,10 @@ class Supervisor {
   // Within about describe_timeout in total, whatever the number of VMs.
   std::vector<blimp::v1::Vm> ListVms();
 
-  // The control channel of a VM whose blimp-vmm runs, to forward calls:
-  // INVALID_ARGUMENT, NOT_FOUND "no such VM 'x'", FAILED_PRECONDITION if its
-  // process has exited.
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> ControlChannel(const std::string& vm_id);
+  // A VM whose blimp-vmm runs, for its balloon calls: INVALID_ARGUMENT,
+  // NOT_FOUND "no such VM 'x'", FAILED_PRECONDITION if its process has
+  // exited.
+  absl::StatusOr<std::shared_ptr<VmInstance>> Running(const std::string& vm_id);
 
   // Stops every VM (in parallel) and refuses new ones. Idempotent. VM
   // folders stay (their logs), sockets go.

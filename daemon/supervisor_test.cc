@@ -54,8 +54,9 @@ class SupervisorTest : public ::testing::Test {
     auto supervisor = Supervisor::Create(options);
     ASSERT_TRUE(supervisor.ok()) << supervisor.status();
     supervisor_ = std::move(*supervisor);
-    vm_service_ = std::make_unique<DaemonVmService>(*supervisor_);
-    balloon_service_ = std::make_unique<DaemonBalloonService>(*supervisor_, options.rpc_timeout);
+    api_ = std::make_unique<DaemonApi>(*supervisor_);
+    vm_service_ = std::make_unique<DaemonVmService>(*api_);
+    balloon_service_ = std::make_unique<DaemonBalloonService>(*api_);
     grpc::ServerBuilder builder;
     builder.RegisterService(vm_service_.get());
     builder.RegisterService(balloon_service_.get());
@@ -95,6 +96,7 @@ class SupervisorTest : public ::testing::Test {
   testing::TempRunDir run_dir_;
   std::string kernel_;
   std::unique_ptr<Supervisor> supervisor_;
+  std::unique_ptr<DaemonApi> api_;
   std::unique_ptr<DaemonVmService> vm_service_;
   std::unique_ptr<DaemonBalloonService> balloon_service_;
   std::unique_ptr<grpc::Server> server_;

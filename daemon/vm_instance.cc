@@ -10,15 +10,10 @@
 
 #include <fstream>
 
-#include <grpcpp/client_context.h>
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "api/json.h"
 #include "base/errno_status.h"
-#include "base/grpc_status.h"
 #include "base/process_memory.h"
 #include "base/status_macros.h"
 #include "daemon/child_process.h"
@@ -30,11 +25,8 @@ namespace {
 
 namespace v1 = blimp::v1;
 
-std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  return context;
-}
+using vmm::control::Request;
+using vmm::control::Response;
 
 // The last non-empty line of a file (blimp-vmm's error message in vmm.log).
 std::string LastLine(const std::string& path) {
@@ -58,7 +50,11 @@ absl::Status MakePipe(base::UniqueFd& read_end, base::UniqueFd& write_end) {
 
 VmInstance::VmInstance(std::string id, std::string dir, const VmInstanceOptions& options,
                        base::EventLoop& loop)
-    : id_(std::move(id)), dir_(std::move(dir)), options_(options), loop_(loop) {}
+    : id_(std::move(id)),
+      dir_(std::move(dir)),
+      options_(options),
+      loop_(loop),
+      control_([this](const Request& request) { return Call(request, options_.rpc_timeout); }) {}
 
 VmInstance::~VmInstance() {
   Close();
@@ -82,8 +78,6 @@ absl::StatusOr<std::shared_ptr<VmInstance>> VmInstance::Launch(std::string id, s
     vm->Close();
     return status;
   }
-  // gRPC in blimp-vmm makes it 0777 & ~umask; the folder is 0700 anyway.
-  ::chmod(vm->ControlSocket().c_str(), 0600);
   return vm;
 }
 
@@ -131,14 +125,7 @@ absl::Status VmInstance::Attach(pid_t pid, base::UniqueFd pidfd) {
     absl::MutexLock lock(&mu_);
     watching_ = !exited_;
   }
-  grpc::ChannelArguments args;
-  // The socket appears within milliseconds; do not back off for a second.
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 10);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 10);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  channel_ = grpc::CreateCustomChannel("unix:" + ControlSocket(),
-                                       grpc::InsecureChannelCredentials(), args);
-  stub_ = v1::VmService::NewStub(channel_);
+  client_ = std::make_unique<vmm::control::VmmClient>(ControlSocket());
   return absl::OkStatus();
 }
 
@@ -168,16 +155,15 @@ absl::Status VmInstance::WaitUntilReady() {
       AwaitExit(absl::Milliseconds(5));
       continue;
     }
-    std::unique_ptr<grpc::ClientContext> context = Context(absl::Milliseconds(200));
-    context->set_wait_for_ready(true);
-    v1::GetVmRequest request;
-    request.set_vm_id(id_);
-    v1::Vm response;
-    if (stub_->GetVm(context.get(), request, &response).ok()) {
+    Request describe;
+    describe.mutable_describe();
+    absl::StatusOr<Response> answer = client_->Call(describe, absl::Milliseconds(200));
+    if (answer.ok()) {
       absl::MutexLock lock(&mu_);
-      last_ = response;
+      last_ = vmm::control::ToVm(id_, answer->vm());
       return absl::OkStatus();
     }
+    AwaitExit(absl::Milliseconds(5));
   }
   return absl::UnavailableError(absl::StrCat("blimp-vmm for VM '", id_,
                                              "' did not answer on its control socket within ",
@@ -233,40 +219,26 @@ void VmInstance::Signal(int sig) {
   ::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0);
 }
 
-absl::Status VmInstance::CallStatus(const grpc::Status& status, const char* method,
-                                    absl::Duration timeout) {
-  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+absl::StatusOr<Response> VmInstance::Call(const Request& request, absl::Duration timeout) {
+  if (exited()) return absl::FailedPreconditionError(absl::StrCat("VM '", id_, "' is not running"));
+  absl::StatusOr<Response> response = client_->Call(request, timeout);
+  if (response.status().code() == absl::StatusCode::kDeadlineExceeded) {
     return absl::DeadlineExceededError(
-        absl::StrCat("VM '", id_, "' did not answer ", method, " within ",
-                     absl::FormatDuration(timeout), " (blimp-vmm pid ", pid_,
-                     " is stopped or busy)"));
+        absl::StrCat("VM '", id_, "' did not answer within ", absl::FormatDuration(timeout),
+                     " (blimp-vmm pid ", pid_, " is stopped or busy)"));
   }
-  if (!status.ok() && exited()) {
+  if (!response.ok() && exited()) {
     return absl::FailedPreconditionError(absl::StrCat("VM '", id_, "' is not running"));
   }
-  return base::FromGrpcStatus(status);
+  return response;
 }
 
 absl::Status VmInstance::PutBootSource(const v1::BootSource& boot) {
-  if (exited()) return absl::FailedPreconditionError("the VM's process has exited");
-  v1::PutBootSourceRequest request;
-  request.set_vm_id(id_);
-  *request.mutable_boot_source() = boot;
-  google::protobuf::Empty response;
-  return CallStatus(
-      stub_->PutBootSource(Context(options_.rpc_timeout).get(), request, &response),
-      "PutBootSource", options_.rpc_timeout);
+  return control_.PutBootSource(boot);
 }
 
 absl::Status VmInstance::PutMachineConfig(const v1::MachineConfig& machine) {
-  if (exited()) return absl::FailedPreconditionError("the VM's process has exited");
-  v1::PutMachineConfigRequest request;
-  request.set_vm_id(id_);
-  *request.mutable_machine_config() = machine;
-  google::protobuf::Empty response;
-  return CallStatus(
-      stub_->PutMachineConfig(Context(options_.rpc_timeout).get(), request, &response),
-      "PutMachineConfig", options_.rpc_timeout);
+  return control_.PutMachineConfig(machine);
 }
 
 absl::StatusOr<v1::Vm> VmInstance::Start() {
@@ -274,13 +246,15 @@ absl::StatusOr<v1::Vm> VmInstance::Start() {
     return absl::FailedPreconditionError(
         absl::StrCat("VM '", id_, "' has stopped and cannot be started again"));
   }
-  v1::StartVmRequest request;
-  request.set_vm_id(id_);
-  v1::Vm response;
-  grpc::Status status =
-      stub_->StartVm(Context(options_.start_timeout).get(), request, &response);
-  RETURN_IF_ERROR(CallStatus(status, "StartVm", options_.start_timeout));
-  return Merge(status, std::move(response));
+  Request start;
+  start.mutable_start();
+  ASSIGN_OR_RETURN(Response response, Call(start, options_.start_timeout));
+  return Merge(response.vm());
+}
+
+absl::StatusOr<base::UniqueFd> VmInstance::Watch() {
+  if (exited()) return absl::FailedPreconditionError(absl::StrCat("VM '", id_, "' is not running"));
+  return client_->Watch(options_.rpc_timeout);
 }
 
 void VmInstance::Stop() {
@@ -289,15 +263,8 @@ void VmInstance::Stop() {
     if (exited_) return;
     stop_requested_ = true;
   }
-  std::unique_ptr<grpc::ClientContext> context = Context(options_.rpc_timeout);
-  v1::StopVmRequest request;
-  request.set_vm_id(id_);
-  v1::Vm response;
-  // A VM that never booted refuses StopVm; SIGTERM ends it at once.
-  if (stub_ != nullptr && stub_->StopVm(context.get(), request, &response).ok() &&
-      AwaitExit(options_.stop_grace)) {
-    return;
-  }
+  // A VM that never booted refuses stop; SIGTERM ends it at once.
+  if (client_ != nullptr && control_.Stop().ok() && AwaitExit(options_.stop_grace)) return;
   Signal(SIGTERM);
   Signal(SIGCONT);  // A stopped (SIGSTOP) process only sees SIGTERM once continued.
   if (AwaitExit(options_.term_grace)) return;
@@ -308,14 +275,14 @@ void VmInstance::Stop() {
   }
 }
 
-v1::Vm VmInstance::Merge(const grpc::Status& status, v1::Vm response) {
+v1::Vm VmInstance::Merge(const absl::StatusOr<vmm::control::VmStatus>& status) {
   absl::MutexLock lock(&mu_);
   if (exited_) return last_;
   if (status.ok()) {
-    last_ = std::move(response);
+    last_ = vmm::control::ToVm(id_, *status);
   } else {
     LOG_EVERY_N(WARNING, 100) << "VM '" << id_ << "': no state from blimp-vmm ("
-                              << status.error_message() << "), using the last known one";
+                              << status.status() << "), using the last known one";
   }
   // From /proc, not from the child: right even when it does not answer.
   last_.set_vmm_pid(pid_);
@@ -325,31 +292,11 @@ v1::Vm VmInstance::Merge(const grpc::Status& status, v1::Vm response) {
 
 v1::Vm VmInstance::Describe(absl::Duration timeout) {
   if (exited()) return LastKnown();
-  v1::GetVmRequest request;
-  request.set_vm_id(id_);
-  v1::Vm response;
-  grpc::Status status = stub_->GetVm(Context(timeout).get(), request, &response);
-  return Merge(status, std::move(response));
-}
-
-void VmInstance::DescribeAsync(absl::Duration timeout, std::function<void(v1::Vm)> done) {
-  if (exited()) {
-    done(LastKnown());
-    return;
-  }
-  struct Call {
-    std::unique_ptr<grpc::ClientContext> context;
-    v1::GetVmRequest request;
-    v1::Vm response;
-  };
-  auto call = std::make_shared<Call>();
-  call->context = Context(timeout);
-  call->request.set_vm_id(id_);
-  std::shared_ptr<VmInstance> self = shared_from_this();
-  stub_->async()->GetVm(call->context.get(), &call->request, &call->response,
-                        [self, call, done = std::move(done)](grpc::Status status) {
-                          done(self->Merge(status, std::move(call->response)));
-                        });
+  Request describe;
+  describe.mutable_describe();
+  absl::StatusOr<Response> response = Call(describe, timeout);
+  if (!response.ok()) return Merge(response.status());
+  return Merge(response->vm());
 }
 
 v1::Vm VmInstance::LastKnown() {

@@ -1,10 +1,10 @@
 // VmInstance: one VM's blimp-vmm process, from spawn to reap. It launches the
 // child in the VM's folder (config.json, control.sock, console, vmm.log),
 // waits until the control socket answers, watches the exit through a pidfd on
-// the daemon's EventLoop, forwards the VM calls with bounded deadlines, stops
-// the child (StopVm -> SIGTERM -> SIGKILL) and describes the VM, falling back
-// to the last known state (pid and RSS from /proc) when the child does not
-// answer in time. The Supervisor owns the id -> instance map and the folder.
+// the daemon's EventLoop, sends the VM calls over the internal control
+// protocol (vmm/control/) with bounded deadlines, stops the child (stop ->
+// SIGTERM -> SIGKILL) and describes the VM, falling back to the last known
+// state (pid and RSS from /proc) when the child does not answer in time. The Supervisor owns the id -> instance map and the folder.
 //
 // Launch() = spawn + Attach() + WaitUntilReady(). A later Adopt() (re-attach
 // to a running blimp-vmm after a daemon restart, found by its control socket
@@ -20,15 +20,15 @@
 #include <memory>
 #include <string>
 
-#include <grpcpp/channel.h>
-
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "base/event_loop.h"
 #include "base/unique_fd.h"
 #include "daemon/console.h"
-#include "proto/blimp/v1/vm_service.grpc.pb.h"
+#include "proto/blimp/v1/vm_service.pb.h"
+#include "vmm/control/control_client.h"
+#include "vmm/control/vm_control.h"
 
 namespace blimp::daemon {
 
@@ -81,13 +81,14 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   // an answer in time (or after the exit) the last known state, with vmm_pid
   // and vmm_rss_bytes from /proc while the process lives.
   blimp::v1::Vm Describe(absl::Duration timeout);
-  // The same without blocking: `done` runs once, on a gRPC thread or inline.
-  void DescribeAsync(absl::Duration timeout, std::function<void(blimp::v1::Vm)> done);
   // The last known state, asking nothing.
   blimp::v1::Vm LastKnown();
 
-  // For forwarding the BalloonService: the child's control channel.
-  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  // The balloon calls, each bounded by rpc_timeout (DEADLINE_EXCEEDED naming
+  // the VM), FAILED_PRECONDITION once the process has exited.
+  vmm::control::VmControl& control() { return control_; }
+  // A statistics stream of its own (see VmmClient::Watch).
+  absl::StatusOr<base::UniqueFd> Watch();
 
   // Stops watching the child: closes the console and removes control.sock.
   // Call after Stop() (or the exit). Idempotent.
@@ -98,16 +99,18 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
              base::EventLoop& loop);
 
   absl::Status Spawn(const blimp::v1::VmConfig& config);
-  // Watches the exit through `pidfd` and opens the control channel.
+  // Watches the exit through `pidfd` and sets up the control client.
   absl::Status Attach(pid_t pid, base::UniqueFd pidfd);
   absl::Status WaitUntilReady();
   void OnExit();
   bool AwaitExit(absl::Duration timeout);
   void Signal(int sig);
+  // One control request within `timeout`; a timeout names the VM, a call
+  // after the exit is FAILED_PRECONDITION.
+  absl::StatusOr<vmm::control::Response> Call(const vmm::control::Request& request,
+                                              absl::Duration timeout);
   // The child's answer merged with what the daemon knows.
-  blimp::v1::Vm Merge(const grpc::Status& status, blimp::v1::Vm response);
-  absl::Status CallStatus(const grpc::Status& status, const char* method,
-                          absl::Duration timeout);
+  blimp::v1::Vm Merge(const absl::StatusOr<vmm::control::VmStatus>& status);
   std::string ControlSocket() const;
 
   const std::string id_;
@@ -116,8 +119,8 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   base::EventLoop& loop_;
   pid_t pid_ = -1;
   base::UniqueFd pidfd_;  // Kept until the end: signals through it cannot hit a reused pid.
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<blimp::v1::VmService::Stub> stub_;
+  std::unique_ptr<vmm::control::VmmClient> client_;
+  vmm::control::VmControl control_;
   std::shared_ptr<Console> console_;
 
   absl::Mutex mu_;
