@@ -21,6 +21,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "base/dashed_flags.h"
+#include "base/grpc_invalid_request.h"
 #include "daemon/rest.h"
 #include "daemon/run_dir.h"
 #include "daemon/services.h"
@@ -99,6 +100,7 @@ int Run(int argc, char** argv) {
   }
   builder.RegisterService(&vm_service);
   builder.RegisterService(&balloon_service);
+  base::UseInvalidRequestInterceptor(&builder);  // Malformed protobuf: INVALID_ARGUMENT.
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) return Fail("cannot serve gRPC on " + grpc_socket);
   ::chmod(grpc_socket.c_str(), 0600);
