@@ -4,7 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 
+#include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/struct.pb.h"
+#include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "proto/blimp/v1/config.pb.h"
 #include "proto/blimp/v1/vm_service.pb.h"
@@ -191,6 +193,63 @@ TEST(JsonStrictTest, NestingIsBounded) {
   EXPECT_NE(deep.message().find("nested deeper than"), std::string::npos) << deep;
   // A million levels: refused without exhausting the stack.
   EXPECT_FALSE(CheckStrictJson(nested(1000000), value).ok());
+}
+
+// Kinds the contract's messages do not use (maps, doubles, int64, repeated
+// scalars), in a message built here.
+class OtherKindsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    google::protobuf::FileDescriptorProto file;
+    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(R"pb(
+      name: "t.proto" package: "t" syntax: "proto3"
+      message_type {
+        name: "T"
+        field { name: "m" number: 1 label: LABEL_REPEATED type: TYPE_MESSAGE type_name: ".t.T.MEntry" }
+        field { name: "d" number: 2 label: LABEL_OPTIONAL type: TYPE_DOUBLE }
+        field { name: "i" number: 3 label: LABEL_OPTIONAL type: TYPE_INT64 }
+        field { name: "b" number: 4 label: LABEL_REPEATED type: TYPE_BOOL }
+        nested_type {
+          name: "MEntry"
+          field { name: "key" number: 1 label: LABEL_OPTIONAL type: TYPE_STRING }
+          field { name: "value" number: 2 label: LABEL_OPTIONAL type: TYPE_UINT32 }
+          options { map_entry: true }
+        }
+      })pb", &file));
+    ASSERT_NE(pool_.BuildFile(file), nullptr);
+    t_ = pool_.FindMessageTypeByName("t.T");
+    ASSERT_NE(t_, nullptr);
+  }
+  absl::Status Check(const std::string& json) { return CheckStrictJson(json, *t_); }
+
+  google::protobuf::DescriptorPool pool_;
+  const Descriptor* t_ = nullptr;
+};
+
+TEST_F(OtherKindsTest, MapsHaveUniqueKeysAndTypedValues) {
+  EXPECT_TRUE(Check(R"({"m": {"a": 1, "b": 4294967295}})").ok());
+  EXPECT_NE(Check(R"({"m": {"a": 1, "a": 2}})").message().find("duplicate key 'm.a'"),
+            std::string::npos);
+  EXPECT_NE(Check(R"({"m": {"a": "1"}})").message().find("m.a"), std::string::npos);
+  EXPECT_NE(Check(R"({"m": {"a": null}})").message().find("null"), std::string::npos);
+  EXPECT_NE(Check(R"({"m": []})").message().find("map"), std::string::npos);
+}
+
+TEST_F(OtherKindsTest, DoublesTakeAnyNumberInt64ItsRange) {
+  EXPECT_TRUE(Check(R"({"d": 1e2, "i": -9223372036854775808})").ok());
+  EXPECT_TRUE(Check(R"({"d": -0.5E-3})").ok());
+  EXPECT_FALSE(Check(R"({"d": "NaN"})").ok());
+  EXPECT_NE(Check(R"({"i": 9223372036854775808})").message().find("out of range for int64"),
+            std::string::npos);
+  EXPECT_NE(Check(R"({"i": "5"})").message().find("without quotes"), std::string::npos);
+}
+
+TEST_F(OtherKindsTest, RepeatedScalarsAreArraysOfThatKind) {
+  EXPECT_TRUE(Check(R"({"b": [true, false]})").ok());
+  EXPECT_TRUE(Check(R"({"b": []})").ok());
+  EXPECT_NE(Check(R"({"b": [true, 1]})").message().find("b[1]"), std::string::npos);
+  EXPECT_NE(Check(R"({"b": true})").message().find("expected an array"), std::string::npos);
+  EXPECT_NE(Check(R"({"b": [true,]})").message().find("b[1]"), std::string::npos);
 }
 
 }  // namespace
