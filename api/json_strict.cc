@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "api/json_string.h"
 #include "base/status_macros.h"
 
 namespace blimp::api {
@@ -29,24 +30,6 @@ bool IsWellKnown(const Descriptor& message) {
 
 std::string Join(absl::string_view path, absl::string_view key) {
   return path.empty() ? std::string(key) : absl::StrCat(path, ".", key);
-}
-
-void AppendUtf8(uint32_t code_point, std::string* out) {
-  if (code_point < 0x80) {
-    out->push_back(static_cast<char>(code_point));
-  } else if (code_point < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (code_point >> 6)));
-    out->push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
-  } else if (code_point < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (code_point >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (code_point >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((code_point >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
-  }
 }
 
 // One pass over the text; every Check* starts at the first byte of its value
@@ -379,114 +362,9 @@ class Checker {
 
   // A string (at its opening quote), decoded into `out` when given.
   absl::Status ParseString(absl::string_view path, std::string* out) {
-    std::string scratch;
-    if (out == nullptr) out = &scratch;
-    ++pos_;
-    for (;;) {
-      if (AtEnd()) return Syntax(path, "unterminated string");
-      const unsigned char c = static_cast<unsigned char>(text_[pos_]);
-      if (c == '"') {
-        ++pos_;
-        return absl::OkStatus();
-      }
-      if (c < 0x20) {
-        return Syntax(path, absl::StrCat("raw control character 0x", absl::Hex(c, absl::kZeroPad2),
-                                         " in a string (escape it as \\u00",
-                                         absl::Hex(c, absl::kZeroPad2), ")"));
-      }
-      if (c == '\\') {
-        RETURN_IF_ERROR(ParseEscape(path, out));
-      } else if (c < 0x80) {
-        out->push_back(static_cast<char>(c));
-        ++pos_;
-      } else {
-        RETURN_IF_ERROR(CopyUtf8(path, out));
-      }
+    if (absl::Status scanned = ScanJsonString(text_, &pos_, out); !scanned.ok()) {
+      return Syntax(path, scanned.message());
     }
-  }
-
-  absl::StatusOr<uint32_t> Hex4(absl::string_view path) {
-    uint32_t value = 0;
-    for (int i = 0; i < 4; ++i, ++pos_) {
-      const char h = Peek();
-      value <<= 4;
-      if (h >= '0' && h <= '9') {
-        value |= h - '0';
-      } else if (h >= 'a' && h <= 'f') {
-        value |= h - 'a' + 10;
-      } else if (h >= 'A' && h <= 'F') {
-        value |= h - 'A' + 10;
-      } else {
-        return Syntax(path, "\\u must be followed by 4 hex digits");
-      }
-    }
-    return value;
-  }
-
-  absl::Status ParseEscape(absl::string_view path, std::string* out) {
-    ++pos_;  // The backslash.
-    const char e = Peek();
-    ++pos_;
-    switch (e) {
-      case '"': out->push_back('"'); return absl::OkStatus();
-      case '\\': out->push_back('\\'); return absl::OkStatus();
-      case '/': out->push_back('/'); return absl::OkStatus();
-      case 'b': out->push_back('\b'); return absl::OkStatus();
-      case 'f': out->push_back('\f'); return absl::OkStatus();
-      case 'n': out->push_back('\n'); return absl::OkStatus();
-      case 'r': out->push_back('\r'); return absl::OkStatus();
-      case 't': out->push_back('\t'); return absl::OkStatus();
-      case 'u': break;
-      default:
-        --pos_;
-        return Syntax(path, "invalid escape in a string");
-    }
-    ASSIGN_OR_RETURN(uint32_t unit, Hex4(path));
-    if (unit >= 0xDC00 && unit <= 0xDFFF) {
-      return Syntax(path, "\\u escape is a lone low surrogate");
-    }
-    if (unit >= 0xD800 && unit <= 0xDBFF) {
-      if (!Consume("\\u")) return Syntax(path, "\\u escape is a lone high surrogate");
-      ASSIGN_OR_RETURN(uint32_t low, Hex4(path));
-      if (low < 0xDC00 || low > 0xDFFF) {
-        return Syntax(path, "\\u escape is a lone high surrogate");
-      }
-      unit = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
-    }
-    AppendUtf8(unit, out);
-    return absl::OkStatus();
-  }
-
-  // One multi-byte UTF-8 sequence, checked (no overlong forms, surrogates or
-  // code points past U+10FFFF).
-  absl::Status CopyUtf8(absl::string_view path, std::string* out) {
-    const unsigned char lead = static_cast<unsigned char>(text_[pos_]);
-    int length;
-    uint32_t code_point;
-    uint32_t min;
-    if ((lead & 0xE0) == 0xC0) {
-      length = 2, code_point = lead & 0x1F, min = 0x80;
-    } else if ((lead & 0xF0) == 0xE0) {
-      length = 3, code_point = lead & 0x0F, min = 0x800;
-    } else if ((lead & 0xF8) == 0xF0) {
-      length = 4, code_point = lead & 0x07, min = 0x10000;
-    } else {
-      return Syntax(path, "string is not valid UTF-8");
-    }
-    if (text_.size() - pos_ < static_cast<size_t>(length)) {
-      return Syntax(path, "string is not valid UTF-8");
-    }
-    for (int i = 1; i < length; ++i) {
-      const unsigned char next = static_cast<unsigned char>(text_[pos_ + i]);
-      if ((next & 0xC0) != 0x80) return Syntax(path, "string is not valid UTF-8");
-      code_point = (code_point << 6) | (next & 0x3F);
-    }
-    if (code_point < min || code_point > 0x10FFFF ||
-        (code_point >= 0xD800 && code_point <= 0xDFFF)) {
-      return Syntax(path, "string is not valid UTF-8");
-    }
-    out->append(text_.data() + pos_, length);
-    pos_ += length;
     return absl::OkStatus();
   }
 
