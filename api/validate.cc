@@ -1,5 +1,6 @@
 #include "api/validate.h"
 
+#include <climits>
 #include <string>
 
 #include "absl/strings/ascii.h"
@@ -9,6 +10,8 @@
 
 namespace blimp::api {
 namespace {
+
+static_assert(kMaxPathLength == PATH_MAX - 1, "PATH_MAX counts the NUL");
 
 absl::Status Missing(absl::string_view object, absl::string_view field) {
   return absl::InvalidArgumentError(
