@@ -14,6 +14,7 @@
 #include "absl/flags/usage.h"
 #include "absl/synchronization/notification.h"
 #include "base/dashed_flags.h"
+#include "base/grpc_invalid_request.h"
 #include "glog/logging.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
@@ -125,6 +126,7 @@ int Run(int argc, char** argv) {
     }
     builder.RegisterService(&balloon_service);
     builder.RegisterService(&vm_service);
+    base::UseInvalidRequestInterceptor(&builder);  // Malformed protobuf: INVALID_ARGUMENT.
     mode_t old_umask = ::umask(0077);  // The socket is created 0600.
     server = builder.BuildAndStart();
     ::umask(old_umask);
