@@ -25,8 +25,8 @@ struct HttpRequest {
 
 struct HttpResponse {
   int status = 200;
-  std::string body;          // Empty for 204.
-  std::string content_type;  // Set when body is not empty.
+  std::string body;                                          // Empty for 204.
+  std::string content_type;                                  // Set when body is not empty.
   std::vector<std::pair<std::string, std::string>> headers;  // E.g. Allow.
 };
 

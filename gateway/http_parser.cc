@@ -19,8 +19,21 @@ constexpr size_t kMaxChunkLineBytes = 1024;
 bool IsTokenChar(unsigned char c) {
   if (absl::ascii_isalnum(c)) return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
       return true;
     default:
       return false;
@@ -116,9 +129,8 @@ size_t HttpRequestParser::Consume(absl::string_view data) {
         break;
       case State::kHeaders:
       case State::kTrailers: {
-        const size_t budget = limits_.max_header_bytes > header_bytes_
-                                  ? limits_.max_header_bytes - header_bytes_
-                                  : 0;
+        const size_t budget =
+            limits_.max_header_bytes > header_bytes_ ? limits_.max_header_bytes - header_bytes_ : 0;
         if (!TakeLine(data, &pos, budget, 431, "header section")) break;
         header_bytes_ += line_.size() + 2;
         ParseHeaderLine();
@@ -191,7 +203,8 @@ void HttpRequestParser::ParseRequestLine() {
   const absl::string_view target = parts[1];
   const size_t question = target.find('?');
   request_.path = std::string(target.substr(0, question));
-  if (question != absl::string_view::npos) request_.query = std::string(target.substr(question + 1));
+  if (question != absl::string_view::npos)
+    request_.query = std::string(target.substr(question + 1));
   state_ = State::kHeaders;
 }
 
@@ -229,9 +242,9 @@ void HttpRequestParser::ParseHeaderLine() {
 
   if (absl::EqualsIgnoreCase(name, "Content-Length")) {
     uint64_t length = 0;
-    const bool digits = !value.empty() && value.size() <= 19 &&
-                        std::all_of(value.begin(), value.end(),
-                                    [](char c) { return absl::ascii_isdigit(c); });
+    const bool digits =
+        !value.empty() && value.size() <= 19 &&
+        std::all_of(value.begin(), value.end(), [](char c) { return absl::ascii_isdigit(c); });
     if (request_.content_length.has_value()) {
       Fail(400, "more than one Content-Length header");
     } else if (!digits || !absl::SimpleAtoi(value, &length)) {

@@ -34,14 +34,14 @@ struct HttpParserLimits {
 };
 
 struct ParsedRequest {
-  std::string method;  // As sent (case-sensitive token).
-  std::string path;    // The target up to '?', as sent.
-  std::string query;   // After '?', without it.
-  int minor_version = 1;  // HTTP/1.<minor_version>: 0 or 1.
+  std::string method;                                        // As sent (case-sensitive token).
+  std::string path;                                          // The target up to '?', as sent.
+  std::string query;                                         // After '?', without it.
+  int minor_version = 1;                                     // HTTP/1.<minor_version>: 0 or 1.
   std::vector<std::pair<std::string, std::string>> headers;  // Values trimmed.
-  std::optional<std::string> host;  // The Host header, if sent.
-  bool keep_alive = true;       // From the version and Connection.
-  bool expect_continue = false;  // "Expect: 100-continue" on HTTP/1.1.
+  std::optional<std::string> host;                           // The Host header, if sent.
+  bool keep_alive = true;                                    // From the version and Connection.
+  bool expect_continue = false;                              // "Expect: 100-continue" on HTTP/1.1.
   bool chunked = false;
   std::optional<uint64_t> content_length;
   std::string body;
@@ -77,7 +77,7 @@ class HttpRequestParser {
   enum class State {
     kRequestLine,
     kHeaders,
-    kBody,        // Content-Length body.
+    kBody,  // Content-Length body.
     kChunkSize,
     kChunkData,
     kChunkDataEnd,  // The CRLF after a chunk's data.

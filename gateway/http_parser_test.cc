@@ -73,8 +73,7 @@ TEST(HttpParserTest, SimpleGet) {
 }
 
 TEST(HttpParserTest, ContentLengthBodyAndPipelinedBytesAreLeft) {
-  const std::string first =
-      "PUT /balloon HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello";
+  const std::string first = "PUT /balloon HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello";
   const std::string input = first + "GET / HTTP/1.1\r\n";
   const Result r = Parse(input);
   ASSERT_TRUE(r.done) << r.message;
@@ -136,15 +135,17 @@ TEST(HttpParserTest, RejectsAmbiguousFraming) {
     const char* message;
   } cases[] = {
       {"GET / HTTP/1.1\r\nHost: h\r\n folded\r\n\r\n", 400, "folding"},
-      {"GET / HTTP/1.1\r\nHost: h\r\nX: a\x01" "b\r\n\r\n", 400, "control"},
+      {"GET / HTTP/1.1\r\nHost: h\r\nX: a\x01"
+       "b\r\n\r\n",
+       400, "control"},
       {"GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n", 400, "control"},
       {"GET / HTTP/1.1\r\nHost: h\nX: y\r\n\r\n", 400, "CRLF"},
       {"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", 400,
        "more than one Content-Length"},
       {"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1, 1\r\n\r\nx", 400, "decimal"},
       {"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: +1\r\n\r\nx", 400, "decimal"},
-      {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
-       400, "both"},
+      {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
+       "both"},
       {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501, "chunked"},
       {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, "hex"},
       {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n", 400,
@@ -177,9 +178,9 @@ TEST(HttpParserTest, Limits) {
   EXPECT_EQ(Parse("GET /" + std::string(40, 'a') + " HTTP/1.1\r\n", limits).error, 414);
   // Too long is found without waiting for the line's end.
   EXPECT_EQ(Feed({"GET /" + std::string(40, 'a')}, limits).error, 414);
-  EXPECT_EQ(Parse("GET / HTTP/1.1\r\nHost: h\r\nX: " + std::string(60, 'b') + "\r\n\r\n", limits)
-                .error,
-            431);
+  EXPECT_EQ(
+      Parse("GET / HTTP/1.1\r\nHost: h\r\nX: " + std::string(60, 'b') + "\r\n\r\n", limits).error,
+      431);
   EXPECT_EQ(Parse("GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", limits).error, 431);
   EXPECT_TRUE(Parse("GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\n\r\n", limits).done);
   EXPECT_EQ(Parse("PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n", limits).error, 413);
@@ -190,10 +191,10 @@ TEST(HttpParserTest, Limits) {
                   limits)
                 .error,
             413);
-  EXPECT_EQ(Parse("PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999\r\n\r\n",
-                  limits)
-                .error,
-            400);
+  EXPECT_EQ(
+      Parse("PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999\r\n\r\n", limits)
+          .error,
+      400);
   // Trailers count towards the header budget.
   EXPECT_EQ(Parse("PUT / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: " +
                       std::string(40, 'x') + "\r\n\r\n",

@@ -89,11 +89,21 @@ std::string JsonString(absl::string_view text) {
   std::string out = "\"";
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c >= 0x7f) {
           out += absl::StrCat("\\u00", absl::string_view(&"0123456789abcdef"[c >> 4], 1),
@@ -117,14 +127,22 @@ HttpResponse Fault(int status, absl::string_view message) {
 
 absl::string_view Reason(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 408: return "Request Timeout";
-    case 414: return "URI Too Long";
-    case 417: return "Expectation Failed";
-    case 421: return "Misdirected Request";
-    case 431: return "Request Header Fields Too Large";
-    case 505: return "HTTP Version Not Supported";
-    default: return ReasonPhrase(status);
+    case 100:
+      return "Continue";
+    case 408:
+      return "Request Timeout";
+    case 414:
+      return "URI Too Long";
+    case 417:
+      return "Expectation Failed";
+    case 421:
+      return "Misdirected Request";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return ReasonPhrase(status);
   }
 }
 
@@ -155,9 +173,10 @@ absl::Status SplitHostPort(const std::string& host_port, std::string* host, std:
 const std::string& LimitResponse() {
   static const std::string* response = [] {
     const std::string body = "{\"fault_message\":\"too many connections; try again later\"}";
-    return new std::string(absl::StrCat(
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-        "Content-Length: ", body.size(), "\r\nConnection: close\r\n\r\n", body));
+    return new std::string(
+        absl::StrCat("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                     "Content-Length: ",
+                     body.size(), "\r\nConnection: close\r\n\r\n", body));
   }();
   return *response;
 }
@@ -185,8 +204,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpHandler
       new HttpServer(handler, std::move(options), std::move(epoll), *std::move(wake)));
 }
 
-HttpServer::HttpServer(const HttpHandler& handler, HttpServerOptions options,
-                       base::UniqueFd epoll, base::EventFd wake)
+HttpServer::HttpServer(const HttpHandler& handler, HttpServerOptions options, base::UniqueFd epoll,
+                       base::EventFd wake)
     : handler_(handler),
       options_(std::move(options)),
       epoll_(std::move(epoll)),
@@ -247,9 +266,9 @@ absl::Status HttpServer::ListenUnix(const std::string& path) {
   sockaddr_un address = {};
   address.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof(address.sun_path)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unix socket path '", path, "' is empty or longer than ",
-                     sizeof(address.sun_path) - 1, " bytes"));
+    return absl::InvalidArgumentError(absl::StrCat("unix socket path '", path,
+                                                   "' is empty or longer than ",
+                                                   sizeof(address.sun_path) - 1, " bytes"));
   }
   std::memcpy(address.sun_path, path.data(), path.size());
   const size_t slash = path.rfind('/');
@@ -312,8 +331,7 @@ absl::Status HttpServer::ListenTcp(const std::string& host_port, int* bound_port
     }
     const int one = 1;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0 ||
-        ::listen(fd.get(), SOMAXCONN) != 0) {
+    if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd.get(), SOMAXCONN) != 0) {
       last = base::ErrnoStatus(absl::StrCat("bind/listen ", host_port));
       continue;
     }
@@ -321,11 +339,10 @@ absl::Status HttpServer::ListenTcp(const std::string& host_port, int* bound_port
     socklen_t length = sizeof(bound);
     // SAFETY: bound is a sockaddr_storage of `length` bytes.
     ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &length);
-    const int actual_port =
-        bound.ss_family == AF_INET6
-            // SAFETY: the family says which sockaddr this is.
-            ? ntohs(reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_port)
-            : ntohs(reinterpret_cast<const sockaddr_in*>(&bound)->sin_port);
+    const int actual_port = bound.ss_family == AF_INET6
+                                // SAFETY: the family says which sockaddr this is.
+                                ? ntohs(reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_port)
+                                : ntohs(reinterpret_cast<const sockaddr_in*>(&bound)->sin_port);
     if (absl::Status added = AddListener(std::move(fd), true, ""); !added.ok()) return added;
     if (bound_port != nullptr) *bound_port = actual_port;
     LOG(INFO) << "gateway: serving HTTP on tcp:" << host << ":" << actual_port;
@@ -414,9 +431,8 @@ void HttpServer::Loop() {
       timeout_ms = 0;
     } else if (next != absl::InfiniteFuture()) {
       const absl::Duration wait = std::max(next - absl::Now(), absl::ZeroDuration());
-      timeout_ms = static_cast<int>(
-          std::min<int64_t>(absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))),
-                            60 * 1000));
+      timeout_ms = static_cast<int>(std::min<int64_t>(
+          absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))), 60 * 1000));
     }
     const int n = ::epoll_wait(epoll_.get(), events, 64, timeout_ms);
     if (n < 0) {
@@ -487,8 +503,7 @@ void HttpServer::ResumeAccepting() {
 
 void HttpServer::OnAccept(Listener& listener) {
   for (int i = 0; i < kAcceptsPerWakeup; ++i) {
-    base::UniqueFd fd(
-        ::accept4(listener.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    base::UniqueFd fd(::accept4(listener.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd.valid()) {
       const int error = errno;
       if (error == EAGAIN || error == EWOULDBLOCK) return;
@@ -673,7 +688,7 @@ void HttpServer::Dispatch(Connection& c) {
   const std::string lane = handler_.Lane(request);
   c.phase = Connection::Phase::kHandling;
   SetDeadline(c, Deadline::kNone, absl::ZeroDuration());  // Handlers bound themselves.
-  SetEvents(c, 0);  // Pipelined bytes wait in the kernel.
+  SetEvents(c, 0);                                        // Pipelined bytes wait in the kernel.
   const uint64_t id = c.id;
   const HttpHandler* handler = &handler_;
   const bool queued = lanes_->Submit(lane, [this, handler, id, request = std::move(request)] {
@@ -681,11 +696,11 @@ void HttpServer::Dispatch(Connection& c) {
   });
   if (!queued) {
     counters_->requests_rejected_busy.fetch_add(1);
-    Respond(c, Fault(503, lane.empty()
-                              ? std::string("the server is busy: too many requests are waiting")
-                              : absl::StrCat("VM '", lane, "' is busy: ",
-                                             options_.lanes.queue_limit,
-                                             " requests to it are already waiting")));
+    Respond(c,
+            Fault(503, lane.empty()
+                           ? std::string("the server is busy: too many requests are waiting")
+                           : absl::StrCat("VM '", lane, "' is busy: ", options_.lanes.queue_limit,
+                                          " requests to it are already waiting")));
   }
 }
 
@@ -710,8 +725,8 @@ void HttpServer::Respond(Connection& c, const HttpResponse& response) {
   const bool close = !c.keep_alive || stop_requested_.load();
   const bool no_body = response.status == 204 || response.status == 304 ||
                        (response.status >= 100 && response.status < 200);
-  std::string head = absl::StrCat("HTTP/1.1 ", response.status, " ", Reason(response.status),
-                                  "\r\n");
+  std::string head =
+      absl::StrCat("HTTP/1.1 ", response.status, " ", Reason(response.status), "\r\n");
   if (!response.body.empty() && !no_body) {
     absl::StrAppend(&head, "Content-Type: ",
                     response.content_type.empty() ? kJsonContentType : response.content_type,
@@ -733,8 +748,8 @@ void HttpServer::Respond(Connection& c, const HttpResponse& response) {
   }
   absl::StrAppend(&head, "\r\n");
   const bool send_body = !c.head && !no_body;
-  const size_t size = c.out.size() - c.out_pos + head.size() +
-                      (send_body ? response.body.size() : 0);
+  const size_t size =
+      c.out.size() - c.out_pos + head.size() + (send_body ? response.body.size() : 0);
   if (size > options_.max_output_bytes) {
     LogLimited(kLogResponse, absl::StrCat("a ", response.status, " response of ", size,
                                           " bytes is over the output limit of ",
@@ -759,7 +774,8 @@ void HttpServer::Flush(Connection& c) {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        SetEvents(c, c.phase == Connection::Phase::kReading ? (EPOLLOUT | EPOLLIN) : uint32_t{EPOLLOUT});
+        SetEvents(
+            c, c.phase == Connection::Phase::kReading ? (EPOLLOUT | EPOLLIN) : uint32_t{EPOLLOUT});
         return;
       }
       Close(c);

@@ -22,9 +22,9 @@
 namespace blimp::gateway {
 
 struct LanesOptions {
-  int concurrency = 4;    // Running tasks per lane.
+  int concurrency = 4;      // Running tasks per lane.
   size_t queue_limit = 64;  // Waiting tasks per lane.
-  int max_threads = 64;   // Worker threads in total.
+  int max_threads = 64;     // Worker threads in total.
   absl::Duration idle_exit = absl::Seconds(10);
 };
 

@@ -15,8 +15,8 @@ namespace blimp::gateway {
 namespace {
 
 TEST(LanesTest, RunsTasksAndThreadsExitWhenIdle) {
-  Lanes lanes({.concurrency = 2, .queue_limit = 8, .max_threads = 4,
-               .idle_exit = absl::Milliseconds(50)});
+  Lanes lanes(
+      {.concurrency = 2, .queue_limit = 8, .max_threads = 4, .idle_exit = absl::Milliseconds(50)});
   std::atomic<int> ran{0};
   for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE(lanes.Submit(i % 2 ? "a" : "b", [&] { ++ran; }));
@@ -28,8 +28,8 @@ TEST(LanesTest, RunsTasksAndThreadsExitWhenIdle) {
 }
 
 TEST(LanesTest, ABlockedLaneNeverDelaysAnotherAndOverflows) {
-  Lanes lanes({.concurrency = 2, .queue_limit = 3, .max_threads = 8,
-               .idle_exit = absl::Seconds(10)});
+  Lanes lanes(
+      {.concurrency = 2, .queue_limit = 3, .max_threads = 8, .idle_exit = absl::Seconds(10)});
   absl::Notification release;
   std::atomic<int> started_a{0};
   // 2 run (blocked), 3 wait, the 6th is refused.
@@ -59,8 +59,8 @@ TEST(LanesTest, ABlockedLaneNeverDelaysAnotherAndOverflows) {
 }
 
 TEST(LanesTest, ConcurrencyPerLaneAndGlobalThreadCap) {
-  Lanes lanes({.concurrency = 3, .queue_limit = 100, .max_threads = 4,
-               .idle_exit = absl::Seconds(10)});
+  Lanes lanes(
+      {.concurrency = 3, .queue_limit = 100, .max_threads = 4, .idle_exit = absl::Seconds(10)});
   absl::Mutex mu;
   int running = 0, peak = 0;
   std::atomic<int> done{0};
