@@ -30,6 +30,7 @@ declare -A sources=(
   [balloon_fuzzer]="fuzz/balloon_fuzzer.cc $balloon_srcs"
   [mmio_transport_fuzzer]="fuzz/mmio_transport_fuzzer.cc $balloon_srcs device/virtio/mmio_transport.cc"
   [config_fuzzer]="fuzz/config_fuzzer.cc $config_srcs"
+  [http_parser_fuzzer]="fuzz/http_parser_fuzzer.cc gateway/http_parser.cc"
   [router_fuzzer]="fuzz/router_fuzzer.cc $api_srcs gateway/router.cc gateway/path.cc
     gateway/http_status.cc gateway/metrics.cc vmm/control_service.cc vmm/vm_controller.cc
     base/grpc_status.cc base/process_memory.cc"

@@ -6,7 +6,7 @@
 //  - daemon: every VM under /vms/{id}/..., plus /vms, /vms/{id} and /metrics.
 // Success is 204 (PUT/PATCH/DELETE) or 200 with JSON (GET); errors carry
 // {"fault_message": "..."} (see http_status.h for the codes).
-// Handle() is const and thread-safe (gRPC stubs are).
+// Handle() is const and thread-safe (gRPC stubs are). An HttpHandler.
 #ifndef BLIMP_GATEWAY_ROUTER_H_
 #define BLIMP_GATEWAY_ROUTER_H_
 
@@ -17,27 +17,11 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "gateway/http_handler.h"
 #include "proto/blimp/v1/balloon_service.grpc.pb.h"
 #include "proto/blimp/v1/vm_service.grpc.pb.h"
 
 namespace blimp::gateway {
-
-// Largest request body accepted; bigger ones are 413.
-inline constexpr size_t kMaxBodyBytes = 64 * 1024;
-inline constexpr char kJsonContentType[] = "application/json";
-
-struct HttpRequest {
-  std::string method;  // "GET", "PUT", "PATCH", "DELETE", ...
-  std::string path;    // As sent (percent-encoded), without the query.
-  std::string body;
-};
-
-struct HttpResponse {
-  int status = 200;
-  std::string body;          // Empty for 204.
-  std::string content_type;  // Set when body is not empty.
-  std::vector<std::pair<std::string, std::string>> headers;  // E.g. Allow.
-};
 
 struct RouterOptions {
   // Deadline of every gRPC call.
@@ -50,7 +34,7 @@ struct RouterOptions {
   std::string vmm_version = "0.1.0";
 };
 
-class Router {
+class Router : public HttpHandler {
  public:
   using BalloonStub = blimp::v1::BalloonService::StubInterface;
   using VmStub = blimp::v1::VmService::StubInterface;
@@ -61,7 +45,10 @@ class Router {
   // Every VM under /vms/{id}.
   static Router ForDaemon(BalloonStub* balloon, VmStub* vms, RouterOptions options = {});
 
-  HttpResponse Handle(const HttpRequest& request) const;
+  HttpResponse Handle(const HttpRequest& request) const override;
+  // Daemon: "/vms/{id}" and "/vms/{id}/..." -> id; anything else -> "".
+  // Single VM: one lane.
+  std::string Lane(const HttpRequest& request) const override;
 
   // The endpoints (defined in router.cc).
   enum class Op;

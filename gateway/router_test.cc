@@ -11,7 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "gateway/test_services.h"
+#include "gateway/testing/test_services.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -218,6 +218,17 @@ class DaemonRouterTest : public ::testing::Test {
   testing::Daemon daemon_;
   Router router_;
 };
+
+TEST_F(DaemonRouterTest, LanesAreVmIds) {
+  EXPECT_EQ(router_.Lane({"GET", "/vms/a/balloon", ""}), "a");
+  EXPECT_EQ(router_.Lane({"PUT", "/vms/b", ""}), "b");
+  EXPECT_EQ(router_.Lane({"GET", "/vms", ""}), "");
+  EXPECT_EQ(router_.Lane({"GET", "/metrics", ""}), "");
+  EXPECT_EQ(router_.Lane({"GET", "/vms/%2e%2e/x", ""}), "");  // Bad paths: the daemon lane.
+  testing::SingleVm vm(std::nullopt);
+  Router single = Router::ForSingleVm("vm0", vm.balloon_stub.get(), vm.vm_stub.get());
+  EXPECT_EQ(single.Lane({"GET", "/balloon", ""}), single.Lane({"PUT", "/actions", ""}));
+}
 
 TEST_F(DaemonRouterTest, VmLifecycle) {
   EXPECT_EQ(Do("GET", "/vms").body, "{\"vms\":[]}");

@@ -1,4 +1,4 @@
-#include "gateway/test_services.h"
+#include "gateway/testing/test_services.h"
 
 #include "absl/strings/str_cat.h"
 

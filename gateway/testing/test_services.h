@@ -2,8 +2,8 @@
 // server tests. SingleVm serves vmm's control services on a VmController
 // whose launcher returns a FakeVm; Daemon is a small fake of blimpd's
 // services routing by VM id to one such VmController per VM.
-#ifndef BLIMP_GATEWAY_TEST_SERVICES_H_
-#define BLIMP_GATEWAY_TEST_SERVICES_H_
+#ifndef BLIMP_GATEWAY_TESTING_TEST_SERVICES_H_
+#define BLIMP_GATEWAY_TESTING_TEST_SERVICES_H_
 
 #include <atomic>
 #include <map>
@@ -88,4 +88,4 @@ class Daemon {
 
 }  // namespace blimp::gateway::testing
 
-#endif  // BLIMP_GATEWAY_TEST_SERVICES_H_
+#endif  // BLIMP_GATEWAY_TESTING_TEST_SERVICES_H_
