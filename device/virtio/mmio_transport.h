@@ -53,7 +53,8 @@ class MmioTransport : public BusDevice, private InterruptSink {
   void SignalConfigChange() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
-  const std::unique_ptr<VirtioDevice> device_;
+  // Every call into the device is serialised by mu_ (see virtio_device.h).
+  const std::unique_ptr<VirtioDevice> device_ ABSL_PT_GUARDED_BY(mu_);
   const memory::GuestMemory& memory_;
   InterruptLine& irq_;
   std::vector<SplitQueue> queues_ ABSL_GUARDED_BY(mu_);
