@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "api/json_strict.h"
 
 namespace blimp::api {
 namespace {
@@ -88,6 +89,12 @@ void AppendMessage(const Message& message, std::string* out) {
 
 absl::Status ParseJson(absl::string_view json, Message* message) {
   message->Clear();
+  // protobuf's parser is lenient where the contract is not (quoted integers,
+  // 1e2, duplicated keys, ...): the strict pass goes first.
+  if (absl::Status strict = CheckStrictJson(json, *message->GetDescriptor()); !strict.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid ", message->GetDescriptor()->name(), " JSON: ", strict.message()));
+  }
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   auto status = google::protobuf::util::JsonStringToMessage(

@@ -1,6 +1,8 @@
 // JSON <-> proto for the contract's objects, with the contract's exact field
-// names. Parsing is strict: unknown fields, wrong types and malformed JSON are
-// InvalidArgument errors naming the object. Printing follows Firecracker:
+// names. Parsing is strict (json_strict.h has the rules: no quoted or 1e2
+// integers, no duplicated keys, no aliases, true/false only, no null):
+// unknown fields, wrong types and malformed JSON are InvalidArgument errors
+// naming the object and the field. Printing follows Firecracker:
 // integers are JSON numbers (also 64-bit ones), fields with presence appear
 // only when set, and a field with an explicit json_name (the config file's
 // "boot-source") prints under that name.

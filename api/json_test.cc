@@ -137,6 +137,79 @@ TEST(JsonTest, MalformedJsonAndWrongTypesAreRejected) {
   }
 }
 
+// Each input here is accepted by protobuf's own JSON parser (quoted integers,
+// exponents, duplicated keys, ...); the contract refuses them, naming the
+// object and the field.
+struct Refused {
+  const char* json;
+  const char* names;  // Must appear in the message.
+};
+
+template <typename T>
+void ExpectRefused(const Refused& bad) {
+  T message;
+  absl::Status status = ParseJson(bad.json, &message);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << bad.json;
+  EXPECT_NE(status.message().find(bad.names), std::string::npos)
+      << bad.json << " -> " << status;
+  EXPECT_EQ(message.ByteSizeLong(), 0u) << bad.json;  // Nothing half-parsed.
+}
+
+TEST(JsonTest, NumbersInQuotesAreRefused) {
+  ExpectRefused<MachineConfig>({R"({"vcpu_count": "1", "mem_size_mib": 64})", "vcpu_count"});
+  ExpectRefused<BalloonUpdate>({R"({"amount_mib": "64"})", "amount_mib"});
+  ExpectRefused<BalloonStats>({R"({"total_memory": "5"})", "total_memory"});
+}
+
+TEST(JsonTest, IntegersWithExponentFractionOrMinusZeroAreRefused) {
+  for (const char* bad : {R"({"amount_mib": 1e2})", R"({"amount_mib": 64.0})",
+                          R"({"amount_mib": -0})", R"({"amount_mib": 1E2})",
+                          R"({"amount_mib": 0.0})"}) {
+    ExpectRefused<BalloonUpdate>({bad, "amount_mib"});
+  }
+}
+
+TEST(JsonTest, DuplicatedKeysAreRefusedByName) {
+  ExpectRefused<VmConfig>(
+      {R"({"machine-config":{"vcpu_count":1,"mem_size_mib":64},)"
+       R"("machine-config":{"vcpu_count":2,"mem_size_mib":64}})",
+       "machine-config"});
+  ExpectRefused<VmConfig>(
+      {R"({"machine-config":{"vcpu_count":1,"mem_size_mib":64,"vcpu_count":2}})",
+       "vcpu_count"});
+  ExpectRefused<Balloon>(
+      {R"({"amount_mib":1,"deflate_on_oom":true,"amount_mib":2})", "amount_mib"});
+}
+
+TEST(JsonTest, BooleansMustBeTrueOrFalse) {
+  for (const char* bad : {R"({"deflate_on_oom": "true"})", R"({"deflate_on_oom": "yes"})",
+                          R"({"deflate_on_oom": null})"}) {
+    ExpectRefused<Balloon>({bad, "deflate_on_oom"});
+  }
+}
+
+TEST(JsonTest, HugeNumbersAndDeepNestingGiveAClearError) {
+  ExpectRefused<BalloonStats>({R"({"swap_in": 18446744073709551616})", "swap_in"});
+  ExpectRefused<BalloonStats>({R"({"swap_in": 1000000000000000000000000000000})", "swap_in"});
+  ExpectRefused<BalloonUpdate>({R"({"amount_mib": 4294967296})", "amount_mib"});
+  std::string deep = R"({"boot-source":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  ExpectRefused<VmConfig>({deep.c_str(), "boot-source"});
+}
+
+TEST(JsonTest, OnlyTheContractNamesAreAccepted) {
+  // protobuf also takes the lowerCamel and the original proto names.
+  ExpectRefused<BalloonUpdate>({R"({"amountMib": 64})", "amountMib"});
+  ExpectRefused<VmConfig>({R"({"boot_source": {"kernel_image_path": "/k"}})", "boot_source"});
+}
+
+TEST(JsonTest, RawControlCharactersInStringsAreRefused) {
+  ExpectRefused<BootSource>({"{\"kernel_image_path\": \"/k\x01\"}", "kernel_image_path"});
+  // Escaped, they parse (the path rules in validate.h then refuse them).
+  BootSource boot;
+  ASSERT_TRUE(ParseJson(R"({"kernel_image_path": "/k\u0000x"})", &boot).ok());
+  EXPECT_EQ(boot.kernel_image_path(), std::string("/k\0x", 4));
+}
+
 TEST(JsonTest, StringsAreEscaped) {
   BootSource boot;
   boot.set_kernel_image_path("a\"b\\c\n\x01");

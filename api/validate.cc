@@ -1,5 +1,8 @@
 #include "api/validate.h"
 
+#include <climits>
+#include <string>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -8,9 +11,30 @@
 namespace blimp::api {
 namespace {
 
+static_assert(kMaxPathLength == PATH_MAX - 1, "PATH_MAX counts the NUL");
+
 absl::Status Missing(absl::string_view object, absl::string_view field) {
   return absl::InvalidArgumentError(
       absl::StrCat(object, ": missing required field '", field, "'"));
+}
+
+// A file the VMM opens: absolute, bounded, and free of bytes that would cut
+// it (NUL) or hide in logs and messages (control characters).
+absl::Status ValidatePath(absl::string_view field, absl::string_view path) {
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "boot-source: ", field, " '", absl::CHexEscape(path.substr(0, 256)),
+        path.size() > 256 ? "...'" : "'", " ", why));
+  };
+  if (path.size() > kMaxPathLength) {
+    return bad(absl::StrCat("is ", path.size(), " bytes long; the limit is ", kMaxPathLength));
+  }
+  if (path.find('\0') != absl::string_view::npos) return bad("contains a NUL byte");
+  for (unsigned char c : path) {
+    if (c < 0x20 || c == 0x7f) return bad("contains a control character");
+  }
+  if (path[0] != '/') return bad("is not an absolute path (it must start with '/')");
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -51,6 +75,20 @@ absl::Status ValidateBalloonStatsUpdate(const blimp::v1::BalloonStatsUpdate& upd
 absl::Status ValidateBootSource(const blimp::v1::BootSource& boot_source) {
   if (boot_source.kernel_image_path().empty()) {
     return Missing("boot-source", "kernel_image_path");
+  }
+  RETURN_IF_ERROR(ValidatePath("kernel_image_path", boot_source.kernel_image_path()));
+  if (!boot_source.initrd_path().empty()) {
+    RETURN_IF_ERROR(ValidatePath("initrd_path", boot_source.initrd_path()));
+  }
+  const std::string& args = boot_source.boot_args();
+  if (args.find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError("boot-source: boot_args contains a NUL byte");
+  }
+  if (args.size() > kMaxBootArgsLength) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "boot-source: boot_args is ", args.size(), " bytes long; the limit is ",
+        kMaxBootArgsLength, " (the kernel takes 2047, blimp-vmm keeps ", kBootArgsReserve,
+        " for its own words)"));
   }
   return absl::OkStatus();
 }

@@ -22,8 +22,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "base/image_file_check.h"
 #include "base/dashed_flags.h"
+#include "base/grpc_invalid_request.h"
+#include "base/image_file_check.h"
 #include "daemon/console.h"
 #include "daemon/rest.h"
 #include "daemon/run_dir.h"
@@ -153,6 +154,7 @@ int Run(int argc, char** argv) {
   }
   builder.RegisterService(&vm_service);
   builder.RegisterService(&balloon_service);
+  base::UseInvalidRequestInterceptor(&builder);  // Malformed protobuf: INVALID_ARGUMENT.
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) return Fail("cannot serve gRPC on " + grpc_socket);
   ::chmod(grpc_socket.c_str(), 0600);

@@ -22,7 +22,7 @@ flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
 memory_srcs="memory/guest_memory.cc memory/mmap_region.cc"
 queue_srcs="$memory_srcs device/virtio/split_queue.cc"
 balloon_srcs="$queue_srcs device/virtio/balloon/balloon.cc device/virtio/balloon/pfn_ranges.cc"
-config_srcs="api/json.cc api/validate.cc vmm/config_file.cc $gen/proto/blimp/v1/config.pb.cc"
+config_srcs="api/json.cc api/json_strict.cc api/json_string.cc api/validate.cc vmm/config_file.cc $gen/proto/blimp/v1/config.pb.cc"
 api_srcs="$config_srcs $gen/proto/blimp/v1/balloon_service.pb.cc $gen/proto/blimp/v1/vm_service.pb.cc
   $gen/vmm/control/control.pb.cc"
 
@@ -31,6 +31,7 @@ declare -A sources=(
   [balloon_fuzzer]="fuzz/balloon_fuzzer.cc $balloon_srcs"
   [mmio_transport_fuzzer]="fuzz/mmio_transport_fuzzer.cc $balloon_srcs device/virtio/mmio_transport.cc"
   [config_fuzzer]="fuzz/config_fuzzer.cc $config_srcs"
+  [http_parser_fuzzer]="fuzz/http_parser_fuzzer.cc gateway/http_parser.cc"
   [router_fuzzer]="fuzz/router_fuzzer.cc $api_srcs gateway/router.cc gateway/path.cc
     gateway/http_status.cc gateway/metrics.cc vmm/vm_controller.cc vmm/single_vm_api.cc
     vmm/control/control_handler.cc vmm/control/response_status.cc vmm/control/vm_control.cc"

@@ -1,46 +1,153 @@
 #include "gateway/http_server.h"
 
-#include <event2/buffer.h>
-#include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <event2/thread.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
-#include <mutex>
+#include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "base/unique_fd.h"
+#include "absl/time/clock.h"
+#include "base/errno_status.h"
 #include "gateway/http_status.h"
 #include "glog/logging.h"
 
 namespace blimp::gateway {
+
+struct HttpServer::AtomicCounters {
+  std::atomic<uint64_t> connections_accepted{0};
+  std::atomic<uint64_t> connections_active{0};
+  std::atomic<uint64_t> connections_refused_at_limit{0};
+  std::atomic<uint64_t> accept_errors{0};
+  std::atomic<uint64_t> timeouts_header{0};
+  std::atomic<uint64_t> timeouts_body{0};
+  std::atomic<uint64_t> timeouts_idle{0};
+  std::atomic<uint64_t> timeouts_write{0};
+  std::atomic<uint64_t> slow_readers_cut{0};
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> requests_rejected_busy{0};
+  std::atomic<uint64_t> requests_rejected_host{0};
+  std::atomic<uint64_t> parse_errors{0};
+  std::atomic<uint64_t> output_bytes_buffered{0};
+  std::atomic<uint64_t> log_lines{0};
+  std::atomic<uint64_t> log_lines_suppressed{0};
+};
+
+enum class HttpServer::Deadline { kNone, kHeader, kBody, kIdle, kWrite, kLinger };
+
+struct HttpServer::Listener {
+  base::UniqueFd fd;
+  bool tcp = false;
+  int active = 0;  // Open connections accepted here.
+};
+
+struct HttpServer::Connection {
+  enum class Phase { kReading, kHandling, kWriting, kLingering };
+
+  uint64_t id = 0;
+  base::UniqueFd fd;
+  Listener* listener = nullptr;
+  Phase phase = Phase::kReading;
+  HttpRequestParser parser;
+  std::string in;  // Read, not yet given to the parser (pipelined bytes).
+  std::string out;
+  size_t out_pos = 0;
+  uint32_t events = 0;  // Registered with epoll.
+  Deadline deadline = Deadline::kNone;
+  absl::Time deadline_at = absl::InfiniteFuture();
+  bool sent_continue = false;
+  bool head = false;
+  bool keep_alive = true;
+  int minor_version = 1;
+  bool close_after_write = false;
+};
+
 namespace {
 
-absl::Status Errno(absl::string_view what) {
-  return absl::ErrnoToStatus(errno, what);
+// epoll ids: the eventfd, listeners 1..n, connections from kFirstConnection.
+constexpr uint64_t kWakeId = 0;
+constexpr uint64_t kFirstConnection = uint64_t{1} << 32;
+constexpr size_t kReadChunk = 16 * 1024;
+constexpr int kAcceptsPerWakeup = 64;
+
+enum LogKind { kLogAccept = 0, kLogLimit = 1, kLogResponse = 2, kLogEpoll = 3 };
+
+std::string JsonString(absl::string_view text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20 || c >= 0x7f) {
+          out += absl::StrCat("\\u00", absl::string_view(&"0123456789abcdef"[c >> 4], 1),
+                              absl::string_view(&"0123456789abcdef"[c & 15], 1));
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out += "\"";
+  return out;
 }
 
-const char* MethodName(enum evhttp_cmd_type command) {
-  switch (command) {
-    case EVHTTP_REQ_GET: return "GET";
-    case EVHTTP_REQ_POST: return "POST";
-    case EVHTTP_REQ_HEAD: return "HEAD";
-    case EVHTTP_REQ_PUT: return "PUT";
-    case EVHTTP_REQ_DELETE: return "DELETE";
-    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-    case EVHTTP_REQ_TRACE: return "TRACE";
-    case EVHTTP_REQ_CONNECT: return "CONNECT";
-    case EVHTTP_REQ_PATCH: return "PATCH";
+HttpResponse Fault(int status, absl::string_view message) {
+  HttpResponse response;
+  response.status = status;
+  response.body = absl::StrCat("{\"fault_message\":", JsonString(message), "}");
+  response.content_type = kJsonContentType;
+  return response;
+}
+
+absl::string_view Reason(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 408:
+      return "Request Timeout";
+    case 414:
+      return "URI Too Long";
+    case 417:
+      return "Expectation Failed";
+    case 421:
+      return "Misdirected Request";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return ReasonPhrase(status);
   }
-  return "UNKNOWN";
+}
+
+bool HasLineBreak(absl::string_view text) {
+  return text.find_first_of("\r\n") != absl::string_view::npos;
 }
 
 // "host:port" or "[v6]:port".
@@ -62,58 +169,106 @@ absl::Status SplitHostPort(const std::string& host_port, std::string* host, std:
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const Router& router) {
-  static std::once_flag threads_once;
-  static int threads_result = 0;
-  std::call_once(threads_once, [] { threads_result = evthread_use_pthreads(); });
-  if (threads_result != 0) return absl::InternalError("evthread_use_pthreads failed");
-
-  event_base* base = event_base_new();
-  if (base == nullptr) return absl::InternalError("event_base_new failed");
-  evhttp* http = evhttp_new(base);
-  if (http == nullptr) {
-    event_base_free(base);
-    return absl::InternalError("evhttp_new failed");
-  }
-  auto server = std::unique_ptr<HttpServer>(new HttpServer(router, base, http));
-  // An event never added, only activated: Stop() activates it, which works
-  // even before the loop has started (a bare loopbreak would be lost then).
-  server->stop_event_ = event_new(base, -1, 0, &HttpServer::OnStop, server.get());
-  if (server->stop_event_ == nullptr) return absl::InternalError("event_new failed");
-  evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                       EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                       EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-  // Bigger bodies get libevent's own 413 before anything is buffered.
-  evhttp_set_max_body_size(http, kMaxBodyBytes);
-  evhttp_set_max_headers_size(http, 16 * 1024);
-  evhttp_set_timeout(http, 60);
-  // Read (and drop) the rest of a too-large body so the client sees the 413.
-  evhttp_set_flags(http, EVHTTP_SERVER_LINGERING_CLOSE);
-  evhttp_set_gencb(http, &HttpServer::OnRequest, server.get());
-  return server;
+// A whole response for a connection refused at the limit, sent in one go.
+const std::string& LimitResponse() {
+  static const std::string* response = [] {
+    const std::string body = "{\"fault_message\":\"too many connections; try again later\"}";
+    return new std::string(
+        absl::StrCat("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                     "Content-Length: ",
+                     body.size(), "\r\nConnection: close\r\n\r\n", body));
+  }();
+  return *response;
 }
 
-HttpServer::HttpServer(const Router& router, event_base* base, evhttp* http)
-    : router_(router), base_(base), http_(http) {}
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpHandler& handler,
+                                                               HttpServerOptions options) {
+  if (options.max_connections <= 0 || options.lanes.concurrency <= 0 ||
+      options.lanes.max_threads <= 0 || options.max_output_bytes == 0) {
+    return absl::InvalidArgumentError(
+        "max_connections, lane concurrency, max_threads and max_output_bytes must be positive");
+  }
+  base::UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll.valid()) return base::ErrnoStatus("epoll_create1");
+  absl::StatusOr<base::EventFd> wake = base::EventFd::Create();
+  if (!wake.ok()) return wake.status();
+  epoll_event event = {};
+  event.events = EPOLLIN;
+  event.data.u64 = kWakeId;
+  if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, wake->fd(), &event) != 0) {
+    return base::ErrnoStatus("epoll_ctl(eventfd)");
+  }
+  return std::unique_ptr<HttpServer>(
+      new HttpServer(handler, std::move(options), std::move(epoll), *std::move(wake)));
+}
+
+HttpServer::HttpServer(const HttpHandler& handler, HttpServerOptions options, base::UniqueFd epoll,
+                       base::EventFd wake)
+    : handler_(handler),
+      options_(std::move(options)),
+      epoll_(std::move(epoll)),
+      wake_(std::move(wake)),
+      counters_(std::make_unique<AtomicCounters>()),
+      next_id_(kFirstConnection),
+      lanes_(std::make_unique<Lanes>(options_.lanes)) {}
 
 HttpServer::~HttpServer() {
-  if (stop_event_ != nullptr) {
-    Stop();
-    event_free(stop_event_);
+  Stop();
+  lanes_.reset();  // Waits for running handlers: they post to us.
+}
+
+HttpServer::Counters HttpServer::counters() const {
+  const AtomicCounters& a = *counters_;
+  Counters c;
+  c.connections_accepted = a.connections_accepted.load();
+  c.connections_active = a.connections_active.load();
+  c.connections_refused_at_limit = a.connections_refused_at_limit.load();
+  c.accept_errors = a.accept_errors.load();
+  c.timeouts_header = a.timeouts_header.load();
+  c.timeouts_body = a.timeouts_body.load();
+  c.timeouts_idle = a.timeouts_idle.load();
+  c.timeouts_write = a.timeouts_write.load();
+  c.slow_readers_cut = a.slow_readers_cut.load();
+  c.requests = a.requests.load();
+  c.requests_rejected_busy = a.requests_rejected_busy.load();
+  c.requests_rejected_host = a.requests_rejected_host.load();
+  c.parse_errors = a.parse_errors.load();
+  c.output_bytes_buffered = a.output_bytes_buffered.load();
+  c.log_lines = a.log_lines.load();
+  c.log_lines_suppressed = a.log_lines_suppressed.load();
+  return c;
+}
+
+absl::Status HttpServer::AddListener(base::UniqueFd fd, bool tcp, std::string unix_path) {
+  {
+    absl::MutexLock lock(&stop_mu_);
+    if (running_ || stopped_) {
+      return absl::FailedPreconditionError("Listen* must be called before Start()/Run()");
+    }
   }
-  evhttp_free(http_);
-  event_base_free(base_);
+  auto listener = std::make_unique<Listener>();
+  listener->fd = std::move(fd);
+  listener->tcp = tcp;
+  epoll_event event = {};
+  event.events = EPOLLIN;
+  event.data.u64 = listeners_.size() + 1;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listener->fd.get(), &event) != 0) {
+    return base::ErrnoStatus("epoll_ctl(listener)");
+  }
+  listeners_.push_back(std::move(listener));
+  if (!unix_path.empty()) unix_paths_.push_back(std::move(unix_path));
+  return absl::OkStatus();
 }
 
 absl::Status HttpServer::ListenUnix(const std::string& path) {
   sockaddr_un address = {};
   address.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof(address.sun_path)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unix socket path '", path, "' is empty or longer than ",
-                     sizeof(address.sun_path) - 1, " bytes"));
+    return absl::InvalidArgumentError(absl::StrCat("unix socket path '", path,
+                                                   "' is empty or longer than ",
+                                                   sizeof(address.sun_path) - 1, " bytes"));
   }
   std::memcpy(address.sun_path, path.data(), path.size());
   const size_t slash = path.rfind('/');
@@ -128,28 +283,26 @@ absl::Status HttpServer::ListenUnix(const std::string& path) {
       return absl::AlreadyExistsError(
           absl::StrCat("'", path, "' exists and is not a socket; not replacing it"));
     }
-    if (::unlink(path.c_str()) != 0) return Errno(absl::StrCat("unlink ", path));
+    if (::unlink(path.c_str()) != 0) return base::ErrnoStatus(absl::StrCat("unlink ", path));
   }
   base::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd.valid()) return Errno("socket(AF_UNIX)");
+  if (!fd.valid()) return base::ErrnoStatus("socket(AF_UNIX)");
   // Linux gives the socket file the socket inode's mode (minus umask): set
   // 0600 before bind so the file is never more open than that.
-  if (::fchmod(fd.get(), 0600) != 0) return Errno("fchmod socket");
+  if (::fchmod(fd.get(), 0600) != 0) return base::ErrnoStatus("fchmod socket");
   // SAFETY: address is a sockaddr_un; bind reads sizeof(address) bytes.
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
-    return Errno(absl::StrCat("bind ", path));
+    return base::ErrnoStatus(absl::StrCat("bind ", path));
   }
-  if (::chmod(path.c_str(), 0600) != 0 || ::listen(fd.get(), 64) != 0) {
-    absl::Status status = Errno(absl::StrCat("chmod/listen ", path));
+  if (::chmod(path.c_str(), 0600) != 0 || ::listen(fd.get(), SOMAXCONN) != 0) {
+    absl::Status status = base::ErrnoStatus(absl::StrCat("chmod/listen ", path));
     ::unlink(path.c_str());
     return status;
   }
-  if (evhttp_accept_socket_with_handle(http_, fd.get()) == nullptr) {
+  if (absl::Status added = AddListener(std::move(fd), false, path); !added.ok()) {
     ::unlink(path.c_str());
-    return absl::InternalError(absl::StrCat("evhttp cannot accept on ", path));
+    return added;
   }
-  fd.Release();  // evhttp owns (and closes) it now.
-  unix_paths_.push_back(path);
   LOG(INFO) << "gateway: serving HTTP on unix:" << path;
   return absl::OkStatus();
 }
@@ -173,28 +326,24 @@ absl::Status HttpServer::ListenTcp(const std::string& host_port, int* bound_port
     base::UniqueFd fd(
         ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol));
     if (!fd.valid()) {
-      last = Errno("socket");
+      last = base::ErrnoStatus("socket");
       continue;
     }
     const int one = 1;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd.get(), 64) != 0) {
-      last = Errno(absl::StrCat("bind/listen ", host_port));
+    if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd.get(), SOMAXCONN) != 0) {
+      last = base::ErrnoStatus(absl::StrCat("bind/listen ", host_port));
       continue;
     }
     sockaddr_storage bound = {};
     socklen_t length = sizeof(bound);
     // SAFETY: bound is a sockaddr_storage of `length` bytes.
     ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &length);
-    const int actual_port =
-        bound.ss_family == AF_INET6
-            // SAFETY: the family says which sockaddr this is.
-            ? ntohs(reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_port)
-            : ntohs(reinterpret_cast<const sockaddr_in*>(&bound)->sin_port);
-    if (evhttp_accept_socket_with_handle(http_, fd.get()) == nullptr) {
-      return absl::InternalError(absl::StrCat("evhttp cannot accept on ", host_port));
-    }
-    fd.Release();  // evhttp owns (and closes) it now.
+    const int actual_port = bound.ss_family == AF_INET6
+                                // SAFETY: the family says which sockaddr this is.
+                                ? ntohs(reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_port)
+                                : ntohs(reinterpret_cast<const sockaddr_in*>(&bound)->sin_port);
+    if (absl::Status added = AddListener(std::move(fd), true, ""); !added.ok()) return added;
     if (bound_port != nullptr) *bound_port = actual_port;
     LOG(INFO) << "gateway: serving HTTP on tcp:" << host << ":" << actual_port;
     return absl::OkStatus();
@@ -205,65 +354,497 @@ absl::Status HttpServer::ListenTcp(const std::string& host_port, int* bound_port
 void HttpServer::Run() {
   {
     absl::MutexLock lock(&stop_mu_);
-    if (stopped_) return;
+    if (stopped_ || running_) return;
+    running_ = true;
   }
-  event_base_dispatch(base_);
+  Loop();
 }
 
 absl::Status HttpServer::Start() {
   absl::MutexLock lock(&stop_mu_);
   if (stopped_) return absl::FailedPreconditionError("the HTTP server was stopped");
-  if (thread_.joinable()) return absl::FailedPreconditionError("the HTTP server already runs");
-  thread_ = std::thread([this] { event_base_dispatch(base_); });
+  if (running_) return absl::FailedPreconditionError("the HTTP server already runs");
+  running_ = true;
+  thread_ = std::thread([this] { Loop(); });
   return absl::OkStatus();
 }
 
 void HttpServer::Stop() {
   std::thread thread;
+  bool was_running;
   {
     absl::MutexLock lock(&stop_mu_);
     if (stopped_) return;
     stopped_ = true;
+    was_running = running_;
     thread = std::move(thread_);
   }
-  event_active(stop_event_, 0, 0);
+  stop_requested_.store(true);
+  if (absl::Status woken = wake_.Write(1); !woken.ok()) {
+    LOG(ERROR) << "gateway: cannot wake the HTTP server: " << woken;
+  }
   if (thread.joinable()) thread.join();
+  if (was_running) loop_done_.WaitForNotification();
+  // The loop (if it ran) closed the connections; the listeners go now.
+  lanes_->Shutdown();
+  listeners_.clear();
   for (const std::string& path : unix_paths_) ::unlink(path.c_str());
 }
 
-void HttpServer::OnStop(int, short, void* self) {
-  event_base_loopbreak(static_cast<HttpServer*>(self)->base_);
+void HttpServer::PostCompletion(uint64_t connection, HttpResponse response) {
+  {
+    absl::MutexLock lock(&completions_mu_);
+    completions_.push_back(Completion{connection, std::move(response)});
+  }
+  if (absl::Status woken = wake_.Write(1); !woken.ok()) {
+    LOG(ERROR) << "gateway: cannot wake the HTTP server: " << woken;
+  }
 }
 
-void HttpServer::OnRequest(evhttp_request* request, void* self) {
-  static_cast<HttpServer*>(self)->Serve(request);
+void HttpServer::LogLimited(int kind, const std::string& message) {
+  LogState& state = log_state_[kind];
+  const absl::Time now = absl::Now();
+  if (now - state.last < options_.log_interval) {
+    ++state.suppressed;
+    counters_->log_lines_suppressed.fetch_add(1);
+    return;
+  }
+  if (state.suppressed > 0) {
+    LOG(WARNING) << "gateway: " << message << " (and " << state.suppressed
+                 << " similar messages in the last " << absl::FormatDuration(now - state.last)
+                 << ")";
+  } else {
+    LOG(WARNING) << "gateway: " << message;
+  }
+  state.last = now;
+  state.suppressed = 0;
+  counters_->log_lines.fetch_add(1);
 }
 
-void HttpServer::Serve(evhttp_request* request) {
-  HttpRequest in;
-  in.method = MethodName(evhttp_request_get_command(request));
-  const evhttp_uri* uri = evhttp_request_get_evhttp_uri(request);
-  const char* path = uri != nullptr ? evhttp_uri_get_path(uri) : nullptr;
-  in.path = path != nullptr && *path != '\0' ? path : "/";
-  evbuffer* input = evhttp_request_get_input_buffer(request);
-  const size_t length = evbuffer_get_length(input);
-  in.body.resize(length);
-  if (length > 0) evbuffer_copyout(input, in.body.data(), length);
+void HttpServer::Loop() {
+  epoll_event events[64];
+  while (!stop_requested_.load()) {
+    int timeout_ms = -1;
+    absl::Time next = deadlines_.empty() ? absl::InfiniteFuture() : deadlines_.begin()->first;
+    if (accept_paused_) next = std::min(next, accept_paused_until_);
+    if (!ready_.empty()) {
+      timeout_ms = 0;
+    } else if (next != absl::InfiniteFuture()) {
+      const absl::Duration wait = std::max(next - absl::Now(), absl::ZeroDuration());
+      timeout_ms = static_cast<int>(std::min<int64_t>(
+          absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))), 60 * 1000));
+    }
+    const int n = ::epoll_wait(epoll_.get(), events, 64, timeout_ms);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      LogLimited(kLogEpoll, absl::StrCat("epoll_wait: ", std::strerror(errno)));
+      absl::SleepFor(absl::Milliseconds(10));  // Never spin on a broken epoll.
+      continue;
+    }
+    for (int i = 0; i < n; ++i) {
+      const uint64_t id = events[i].data.u64;
+      if (id == kWakeId) {
+        (void)wake_.Read();
+        TakeCompletions();
+      } else if (id < kFirstConnection) {
+        if (!accept_paused_) OnAccept(*listeners_[id - 1]);
+      } else if (auto it = connections_.find(id); it != connections_.end()) {
+        OnEvent(*it->second, events[i].events);
+      }
+    }
+    // Connections whose pipelined input waits for the parser.
+    std::vector<uint64_t> ready;
+    ready.swap(ready_);
+    for (uint64_t id : ready) {
+      auto it = connections_.find(id);
+      if (it != connections_.end() && it->second->phase == Connection::Phase::kReading) {
+        ProcessInput(*it->second);
+      }
+    }
+    const absl::Time now = absl::Now();
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+      const uint64_t id = deadlines_.begin()->second;
+      deadlines_.erase(deadlines_.begin());
+      auto it = connections_.find(id);
+      if (it == connections_.end()) continue;
+      it->second->deadline_at = absl::InfiniteFuture();
+      OnTimeout(*it->second);
+    }
+    if (accept_paused_ && now >= accept_paused_until_) ResumeAccepting();
+  }
+  // Stop(): every connection goes now; queued requests are dropped.
+  lanes_->Shutdown();
+  while (!connections_.empty()) Close(*connections_.begin()->second);
+  deadlines_.clear();
+  loop_done_.Notify();
+}
 
-  const HttpResponse out = router_.Handle(in);
-  VLOG(1) << "gateway: " << in.method << " " << in.path << " -> " << out.status;
-  evkeyvalq* headers = evhttp_request_get_output_headers(request);
-  if (!out.body.empty()) {
-    evhttp_add_header(headers, "Content-Type",
-                      out.content_type.empty() ? kJsonContentType : out.content_type.c_str());
+void HttpServer::PauseAccepting(absl::Time until) {
+  accept_paused_until_ = until;
+  if (accept_paused_) return;
+  accept_paused_ = true;
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    epoll_event event = {};
+    event.events = 0;
+    event.data.u64 = i + 1;
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, listeners_[i]->fd.get(), &event);
   }
-  for (const auto& [name, value] : out.headers) {
-    evhttp_add_header(headers, name.c_str(), value.c_str());
+}
+
+void HttpServer::ResumeAccepting() {
+  accept_paused_ = false;
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    epoll_event event = {};
+    event.events = EPOLLIN;
+    event.data.u64 = i + 1;
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, listeners_[i]->fd.get(), &event);
   }
-  evbuffer* body = evbuffer_new();
-  evbuffer_add(body, out.body.data(), out.body.size());
-  evhttp_send_reply(request, out.status, std::string(ReasonPhrase(out.status)).c_str(), body);
-  evbuffer_free(body);
+}
+
+void HttpServer::OnAccept(Listener& listener) {
+  for (int i = 0; i < kAcceptsPerWakeup; ++i) {
+    base::UniqueFd fd(::accept4(listener.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!fd.valid()) {
+      const int error = errno;
+      if (error == EAGAIN || error == EWOULDBLOCK) return;
+      if (error == EINTR || error == ECONNABORTED || error == EPROTO) continue;
+      // EMFILE, ENFILE, ENOBUFS, ENOMEM, ...: the pending connection stays in
+      // the backlog and the listener stays readable: pause, never spin.
+      counters_->accept_errors.fetch_add(1);
+      PauseAccepting(absl::Now() + options_.accept_backoff);
+      LogLimited(kLogAccept, absl::StrCat("accept(): ", std::strerror(error), "; pausing for ",
+                                          absl::FormatDuration(options_.accept_backoff)));
+      return;
+    }
+    counters_->connections_accepted.fetch_add(1);
+    if (listener.active >= options_.max_connections) {
+      counters_->connections_refused_at_limit.fetch_add(1);
+      const std::string& response = LimitResponse();
+      (void)::send(fd.get(), response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      LogLimited(kLogLimit, absl::StrCat("refusing connections: ", options_.max_connections,
+                                         " are open on one listener"));
+      continue;  // Closed by UniqueFd.
+    }
+    if (listener.tcp) {
+      const int one = 1;
+      ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    auto connection = std::make_unique<Connection>();
+    Connection& c = *connection;
+    c.id = next_id_++;
+    c.fd = std::move(fd);
+    c.listener = &listener;
+    c.parser = HttpRequestParser(options_.limits);
+    epoll_event event = {};
+    event.events = EPOLLIN;
+    event.data.u64 = c.id;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c.fd.get(), &event) != 0) {
+      LogLimited(kLogAccept, absl::StrCat("epoll_ctl(connection): ", std::strerror(errno)));
+      continue;
+    }
+    c.events = EPOLLIN;
+    ++listener.active;
+    counters_->connections_active.fetch_add(1);
+    connections_.emplace(c.id, std::move(connection));
+    // A new connection must send its headers within header_timeout.
+    SetDeadline(c, Deadline::kHeader, options_.header_timeout);
+  }
+}
+
+void HttpServer::SetDeadline(Connection& c, Deadline kind, absl::Duration after) {
+  if (c.deadline_at != absl::InfiniteFuture()) deadlines_.erase({c.deadline_at, c.id});
+  c.deadline = kind;
+  c.deadline_at = kind == Deadline::kNone ? absl::InfiniteFuture() : absl::Now() + after;
+  if (c.deadline_at != absl::InfiniteFuture()) deadlines_.insert({c.deadline_at, c.id});
+}
+
+void HttpServer::SetEvents(Connection& c, uint32_t events) {
+  if (c.events == events) return;
+  epoll_event event = {};
+  event.events = events;
+  event.data.u64 = c.id;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, c.fd.get(), &event) == 0) c.events = events;
+}
+
+void HttpServer::OnEvent(Connection& c, uint32_t events) {
+  if (events & (EPOLLERR | EPOLLHUP)) {
+    Close(c);  // Reset or gone both ways: nobody would read a response.
+    return;
+  }
+  if ((events & EPOLLOUT) && c.out_pos < c.out.size()) {
+    const uint64_t id = c.id;
+    Flush(c);
+    if (connections_.find(id) == connections_.end()) return;
+  }
+  if (events & EPOLLIN) OnReadable(c);
+}
+
+void HttpServer::OnReadable(Connection& c) {
+  char buffer[kReadChunk];
+  const ssize_t n = ::recv(c.fd.get(), buffer, sizeof(buffer), MSG_DONTWAIT);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+    Close(c);
+    return;
+  }
+  if (n == 0) {
+    Close(c);  // The client is done (mid-request or between requests).
+    return;
+  }
+  if (c.phase == Connection::Phase::kLingering) return;  // Drained and dropped.
+  if (c.phase != Connection::Phase::kReading) {
+    // Not reading in these phases (EPOLLIN is off); keep the bytes in order.
+    c.in.append(buffer, n);
+    return;
+  }
+  c.in.append(buffer, n);
+  ProcessInput(c);
+}
+
+void HttpServer::ProcessInput(Connection& c) {
+  if (c.in.empty()) return;
+  if (!c.parser.started() && c.deadline != Deadline::kHeader) {
+    SetDeadline(c, Deadline::kHeader, options_.header_timeout);  // From the first byte.
+  }
+  const size_t used = c.parser.Consume(c.in);
+  c.in.erase(0, used);
+  if (c.parser.failed()) {
+    counters_->parse_errors.fetch_add(1);
+    c.keep_alive = false;
+    RespondError(c, c.parser.error_status(), c.parser.error_message());
+    return;
+  }
+  if (c.parser.done()) {
+    Dispatch(c);
+    return;
+  }
+  if (c.parser.headers_done()) {
+    if (c.deadline != Deadline::kBody) SetDeadline(c, Deadline::kBody, options_.body_timeout);
+    if (c.parser.request().expect_continue && !c.sent_continue) {
+      c.sent_continue = true;
+      c.out += "HTTP/1.1 100 Continue\r\n\r\n";
+      counters_->output_bytes_buffered.fetch_add(25);
+      Flush(c);
+    }
+  }
+}
+
+bool HttpServer::HostAllowed(const std::optional<std::string>& host) const {
+  if (!host.has_value() || host->empty()) return false;
+  absl::string_view name = *host;
+  absl::string_view port;
+  if (name.front() == '[') {
+    const size_t close = name.find(']');
+    if (close == absl::string_view::npos) return false;
+    port = name.substr(close + 1);
+    name = name.substr(1, close - 1);
+    if (!port.empty() && port.front() != ':') return false;
+    in6_addr address;
+    if (::inet_pton(AF_INET6, std::string(name).c_str(), &address) != 1) return false;
+  } else if (const size_t colon = name.find(':'); colon != absl::string_view::npos) {
+    port = name.substr(colon);
+    name = name.substr(0, colon);
+  }
+  if (!port.empty()) {
+    port.remove_prefix(1);
+    int number;
+    if (port.empty() || !absl::SimpleAtoi(port, &number) || number < 0 || number > 65535 ||
+        !std::all_of(port.begin(), port.end(), [](char ch) { return absl::ascii_isdigit(ch); })) {
+      return false;
+    }
+  }
+  if (host->front() == '[') return true;  // An IPv6 literal, checked above.
+  in_addr v4;
+  if (::inet_pton(AF_INET, std::string(name).c_str(), &v4) == 1) return true;
+  if (absl::EqualsIgnoreCase(name, "localhost")) return true;
+  for (const std::string& allowed : options_.allowed_hosts) {
+    if (absl::EqualsIgnoreCase(name, allowed)) return true;
+  }
+  return false;
+}
+
+void HttpServer::Dispatch(Connection& c) {
+  ParsedRequest& parsed = c.parser.mutable_request();
+  counters_->requests.fetch_add(1);
+  c.keep_alive = parsed.keep_alive;
+  c.minor_version = parsed.minor_version;
+  c.head = parsed.method == "HEAD";
+  if (c.listener->tcp && !HostAllowed(parsed.host)) {
+    counters_->requests_rejected_host.fetch_add(1);
+    c.keep_alive = false;
+    RespondError(c, 421,
+                 parsed.host.has_value()
+                     ? absl::StrCat("Host '", *parsed.host,
+                                    "' is not served here (an IP address, localhost or an "
+                                    "allowed host name)")
+                     : "a Host header is required");
+    return;
+  }
+  HttpRequest request;
+  request.method = c.head ? "GET" : std::move(parsed.method);
+  request.path = std::move(parsed.path);
+  request.body = std::move(parsed.body);
+  c.parser.Reset();
+  const std::string lane = handler_.Lane(request);
+  c.phase = Connection::Phase::kHandling;
+  SetDeadline(c, Deadline::kNone, absl::ZeroDuration());  // Handlers bound themselves.
+  SetEvents(c, 0);                                        // Pipelined bytes wait in the kernel.
+  const uint64_t id = c.id;
+  const HttpHandler* handler = &handler_;
+  const bool queued = lanes_->Submit(lane, [this, handler, id, request = std::move(request)] {
+    PostCompletion(id, handler->Handle(request));
+  });
+  if (!queued) {
+    counters_->requests_rejected_busy.fetch_add(1);
+    Respond(c,
+            Fault(503, lane.empty()
+                           ? std::string("the server is busy: too many requests are waiting")
+                           : absl::StrCat("VM '", lane, "' is busy: ", options_.lanes.queue_limit,
+                                          " requests to it are already waiting")));
+  }
+}
+
+void HttpServer::TakeCompletions() {
+  std::vector<Completion> done;
+  {
+    absl::MutexLock lock(&completions_mu_);
+    done.swap(completions_);
+  }
+  for (Completion& completion : done) {
+    auto it = connections_.find(completion.connection);
+    if (it == connections_.end() || it->second->phase != Connection::Phase::kHandling) continue;
+    Respond(*it->second, completion.response);
+  }
+}
+
+void HttpServer::RespondError(Connection& c, int status, absl::string_view message) {
+  Respond(c, Fault(status, message));
+}
+
+void HttpServer::Respond(Connection& c, const HttpResponse& response) {
+  const bool close = !c.keep_alive || stop_requested_.load();
+  const bool no_body = response.status == 204 || response.status == 304 ||
+                       (response.status >= 100 && response.status < 200);
+  std::string head =
+      absl::StrCat("HTTP/1.1 ", response.status, " ", Reason(response.status), "\r\n");
+  if (!response.body.empty() && !no_body) {
+    absl::StrAppend(&head, "Content-Type: ",
+                    response.content_type.empty() ? kJsonContentType : response.content_type,
+                    "\r\n");
+  }
+  for (const auto& [name, value] : response.headers) {
+    if (HasLineBreak(name) || HasLineBreak(value)) {
+      LogLimited(kLogResponse, absl::StrCat("dropping response header '", absl::CEscape(name),
+                                            "' with a line break"));
+      continue;
+    }
+    absl::StrAppend(&head, name, ": ", value, "\r\n");
+  }
+  if (!no_body) absl::StrAppend(&head, "Content-Length: ", response.body.size(), "\r\n");
+  if (close) {
+    absl::StrAppend(&head, "Connection: close\r\n");
+  } else if (c.minor_version == 0) {
+    absl::StrAppend(&head, "Connection: keep-alive\r\n");
+  }
+  absl::StrAppend(&head, "\r\n");
+  const bool send_body = !c.head && !no_body;
+  const size_t size =
+      c.out.size() - c.out_pos + head.size() + (send_body ? response.body.size() : 0);
+  if (size > options_.max_output_bytes) {
+    LogLimited(kLogResponse, absl::StrCat("a ", response.status, " response of ", size,
+                                          " bytes is over the output limit of ",
+                                          options_.max_output_bytes, " bytes"));
+    Respond(c, Fault(500, absl::StrCat("the response is larger than ", options_.max_output_bytes,
+                                       " bytes")));
+    return;
+  }
+  c.out += head;
+  if (send_body) c.out += response.body;
+  counters_->output_bytes_buffered.fetch_add(head.size() + (send_body ? response.body.size() : 0));
+  c.close_after_write = close;
+  c.phase = Connection::Phase::kWriting;
+  SetDeadline(c, Deadline::kWrite, options_.write_timeout);
+  Flush(c);
+}
+
+void HttpServer::Flush(Connection& c) {
+  while (c.out_pos < c.out.size()) {
+    const ssize_t n = ::send(c.fd.get(), c.out.data() + c.out_pos, c.out.size() - c.out_pos,
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        SetEvents(
+            c, c.phase == Connection::Phase::kReading ? (EPOLLOUT | EPOLLIN) : uint32_t{EPOLLOUT});
+        return;
+      }
+      Close(c);
+      return;
+    }
+    c.out_pos += n;
+    counters_->output_bytes_buffered.fetch_sub(n);
+  }
+  c.out.clear();
+  c.out_pos = 0;
+  if (c.phase == Connection::Phase::kWriting) {
+    WriteDone(c);
+  } else if (c.phase == Connection::Phase::kReading) {
+    SetEvents(c, EPOLLIN);
+  }
+}
+
+void HttpServer::WriteDone(Connection& c) {
+  if (c.close_after_write) {
+    StartLinger(c);
+    return;
+  }
+  c.phase = Connection::Phase::kReading;
+  c.sent_continue = false;
+  SetEvents(c, EPOLLIN);
+  SetDeadline(c, Deadline::kIdle, options_.idle_timeout);
+  if (!c.in.empty()) ready_.push_back(c.id);  // Parsed from the loop, not recursively.
+}
+
+void HttpServer::StartLinger(Connection& c) {
+  // Half-close and drain what the client still sends, so that it reads our
+  // response instead of a reset; then close.
+  ::shutdown(c.fd.get(), SHUT_WR);
+  c.phase = Connection::Phase::kLingering;
+  c.in.clear();
+  SetEvents(c, EPOLLIN);
+  SetDeadline(c, Deadline::kLinger, options_.linger);
+}
+
+void HttpServer::OnTimeout(Connection& c) {
+  switch (c.deadline) {
+    case Deadline::kHeader:
+      counters_->timeouts_header.fetch_add(1);
+      break;
+    case Deadline::kBody:
+      counters_->timeouts_body.fetch_add(1);
+      break;
+    case Deadline::kIdle:
+      counters_->timeouts_idle.fetch_add(1);
+      break;
+    case Deadline::kWrite:
+      counters_->timeouts_write.fetch_add(1);
+      counters_->slow_readers_cut.fetch_add(1);
+      break;
+    case Deadline::kLinger:
+    case Deadline::kNone:
+      break;
+  }
+  c.deadline = Deadline::kNone;
+  Close(c);
+}
+
+void HttpServer::Close(Connection& c) {
+  if (c.deadline_at != absl::InfiniteFuture()) deadlines_.erase({c.deadline_at, c.id});
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c.fd.get(), nullptr);
+  counters_->output_bytes_buffered.fetch_sub(c.out.size() - c.out_pos);
+  --c.listener->active;
+  counters_->connections_active.fetch_sub(1);
+  connections_.erase(c.id);  // Closes the fd; `c` is gone.
 }
 
 }  // namespace blimp::gateway

@@ -214,6 +214,13 @@ HttpResponse Router::Handle(const HttpRequest& request) const {
   return Dispatch(op, vm_id, request.body);
 }
 
+std::string Router::Lane(const HttpRequest& request) const {
+  if (!daemon_) return vm_id_;
+  absl::StatusOr<std::vector<std::string>> parts = SplitPath(request.path);
+  if (!parts.ok() || parts->size() < 2 || (*parts)[0] != "vms") return "";
+  return (*parts)[1];
+}
+
 HttpResponse Router::Failure(const absl::Status& status, bool balloon_call,
                              const std::string& vm_id) const {
   bool vm_missing = !balloon_call;

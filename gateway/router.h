@@ -5,7 +5,8 @@
 //  - daemon: every VM under /vms/{id}/..., plus /vms, /vms/{id} and /metrics.
 // Success is 204 (PUT/PATCH/DELETE) or 200 with JSON (GET); errors carry
 // {"fault_message": "..."} (see http_status.h for the codes).
-// Handle() is const and thread-safe (VmApi implementations are).
+// Handle() is const and thread-safe (VmApi implementations are). An
+// HttpHandler.
 #ifndef BLIMP_GATEWAY_ROUTER_H_
 #define BLIMP_GATEWAY_ROUTER_H_
 
@@ -18,39 +19,26 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "api/vm_api.h"
+#include "gateway/http_handler.h"
 
 namespace blimp::gateway {
-
-// Largest request body accepted; bigger ones are 413.
-inline constexpr size_t kMaxBodyBytes = 64 * 1024;
-inline constexpr char kJsonContentType[] = "application/json";
-
-struct HttpRequest {
-  std::string method;  // "GET", "PUT", "PATCH", "DELETE", ...
-  std::string path;    // As sent (percent-encoded), without the query.
-  std::string body;
-};
-
-struct HttpResponse {
-  int status = 200;
-  std::string body;          // Empty for 204.
-  std::string content_type;  // Set when body is not empty.
-  std::vector<std::pair<std::string, std::string>> headers;  // E.g. Allow.
-};
 
 struct RouterOptions {
   // "vmm_version" in GET / (InstanceInfo).
   std::string vmm_version = "0.1.0";
 };
 
-class Router {
+class Router : public HttpHandler {
  public:
   // Firecracker's paths for the VM `vm_id`. `api` must outlive the router.
   static Router ForSingleVm(std::string vm_id, api::VmApi& api, RouterOptions options = {});
   // Every VM under /vms/{id}.
   static Router ForDaemon(api::VmApi& api, RouterOptions options = {});
 
-  HttpResponse Handle(const HttpRequest& request) const;
+  HttpResponse Handle(const HttpRequest& request) const override;
+  // Daemon: "/vms/{id}" and "/vms/{id}/..." -> id; anything else -> "".
+  // Single VM: one lane.
+  std::string Lane(const HttpRequest& request) const override;
 
   // The endpoints (defined in router.cc).
   enum class Op;

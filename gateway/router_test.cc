@@ -216,6 +216,17 @@ class DaemonRouterTest : public ::testing::Test {
   Router router_;
 };
 
+TEST_F(DaemonRouterTest, LanesAreVmIds) {
+  EXPECT_EQ(router_.Lane({"GET", "/vms/a/balloon", ""}), "a");
+  EXPECT_EQ(router_.Lane({"PUT", "/vms/b", ""}), "b");
+  EXPECT_EQ(router_.Lane({"GET", "/vms", ""}), "");
+  EXPECT_EQ(router_.Lane({"GET", "/metrics", ""}), "");
+  EXPECT_EQ(router_.Lane({"GET", "/vms/%2e%2e/x", ""}), "");  // Bad paths: the daemon lane.
+  testing::FakeVmHost vm("vm0", 256, std::nullopt);
+  Router single = Router::ForSingleVm("vm0", *vm.api);
+  EXPECT_EQ(single.Lane({"GET", "/balloon", ""}), single.Lane({"PUT", "/actions", ""}));
+}
+
 TEST_F(DaemonRouterTest, VmLifecycle) {
   EXPECT_EQ(Do("GET", "/vms").body, "{\"vms\":[]}");
   Create("a", true);

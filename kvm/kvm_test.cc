@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "gtest/gtest.h"
-#include "kvm/kvm_test_util.h"
+#include "kvm/testing/kvm_test_util.h"
 
 namespace blimp::kvm {
 namespace {

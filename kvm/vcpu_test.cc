@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
-#include "kvm/kvm_test_util.h"
+#include "kvm/testing/kvm_test_util.h"
 #include "kvm/vcpu_exit.h"
 #include "memory/mmap_region.h"
 

@@ -4,7 +4,7 @@
 
 #include "base/event_fd.h"
 #include "gtest/gtest.h"
-#include "kvm/kvm_test_util.h"
+#include "kvm/testing/kvm_test_util.h"
 #include "memory/mmap_region.h"
 
 namespace blimp::kvm {

@@ -9,7 +9,7 @@ packages=(
   # The stack.
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libgoogle-glog-dev libgflags-dev libgtest-dev libgmock-dev
-  libseccomp-dev libevent-dev
+  libseccomp-dev
   # Fuzzing and sanitizers with clang.
   clang libclang-rt-14-dev
   # Tests, peers and validators: curl for REST, QEMU as the benchmark peer,

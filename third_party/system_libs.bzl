@@ -30,7 +30,6 @@ _LIBRARIES = {
     "protobuf": ["protobuf"],
     "grpc": ["grpc++", "-lgrpc++_reflection"],
     "seccomp": ["libseccomp"],
-    "libevent": ["libevent", "libevent_pthreads"],
 }
 
 def _split_flags(rctx, modules):

@@ -59,6 +59,14 @@ absl::Status Check(int rc, const char* what) {
   return absl::OkStatus();
 }
 
+// Argument `arg` compared with `op`: datum_a, and datum_b for MASKED_EQ (the
+// mask, then the value). libseccomp's SCMP_A<n> macros leave datum_b out of
+// their initializer, which clang's -Wmissing-field-initializers rejects.
+constexpr scmp_arg_cmp Arg(unsigned int arg, scmp_compare op, scmp_datum_t a,
+                           scmp_datum_t b = 0) {
+  return scmp_arg_cmp{arg, op, a, b};
+}
+
 }  // namespace
 
 absl::Status InstallVmmSeccompFilter() {
@@ -86,26 +94,26 @@ absl::Status InstallVmmSeccompFilter() {
   const Rule rules[] = {
       // KVM ioctls only (type 0xAE), plus TCGETS for isatty() on the console
       // and FIONREAD, which libevent asks before reading a socket.
-      {SCMP_SYS(ioctl), 1, {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, KVMIO << 8)}, "KVM ioctl"},
-      {SCMP_SYS(ioctl), 1, {SCMP_A1(SCMP_CMP_EQ, TCGETS)}, "TCGETS"},
-      {SCMP_SYS(ioctl), 1, {SCMP_A1(SCMP_CMP_EQ, FIONREAD)}, "FIONREAD"},
+      {SCMP_SYS(ioctl), 1, {Arg(1, SCMP_CMP_MASKED_EQ, 0xff00, KVMIO << 8)}, "KVM ioctl"},
+      {SCMP_SYS(ioctl), 1, {Arg(1, SCMP_CMP_EQ, TCGETS)}, "TCGETS"},
+      {SCMP_SYS(ioctl), 1, {Arg(1, SCMP_CMP_EQ, FIONREAD)}, "FIONREAD"},
       // The balloon's discards, and malloc's.
-      {SCMP_SYS(madvise), 1, {SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED)}, "MADV_DONTNEED"},
+      {SCMP_SYS(madvise), 1, {Arg(2, SCMP_CMP_EQ, MADV_DONTNEED)}, "MADV_DONTNEED"},
       // New threads only, never new processes.
-      {SCMP_SYS(clone), 1, {SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)}, "threads"},
+      {SCMP_SYS(clone), 1, {Arg(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)}, "threads"},
       // Read-only opens (statistics from /proc/self).
-      {SCMP_SYS(openat), 1, {SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY)}, "read-only open"},
+      {SCMP_SYS(openat), 1, {Arg(2, SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY)}, "read-only open"},
       // Thread names (gRPC names its threads as it starts them).
-      {SCMP_SYS(prctl), 1, {SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME)}, "PR_SET_NAME"},
-      {SCMP_SYS(prctl), 1, {SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME)}, "PR_GET_NAME"},
+      {SCMP_SYS(prctl), 1, {Arg(0, SCMP_CMP_EQ, PR_SET_NAME)}, "PR_SET_NAME"},
+      {SCMP_SYS(prctl), 1, {Arg(0, SCMP_CMP_EQ, PR_GET_NAME)}, "PR_GET_NAME"},
       // Signals to our own threads only (vCPU kicks).
-      {SCMP_SYS(tgkill), 1, {SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(self))}, "tgkill"},
+      {SCMP_SYS(tgkill), 1, {Arg(0, SCMP_CMP_EQ, static_cast<scmp_datum_t>(self))}, "tgkill"},
   };
 #if defined(__SANITIZE_ADDRESS__)
   // AddressSanitizer's allocator tunes its shadow memory with these; they
   // never drop data. Only in sanitizer builds.
   for (int advice : {MADV_NOHUGEPAGE, MADV_HUGEPAGE, MADV_DONTDUMP, MADV_DODUMP}) {
-    scmp_arg_cmp arg = SCMP_A2(SCMP_CMP_EQ, static_cast<scmp_datum_t>(advice));
+    scmp_arg_cmp arg = Arg(2, SCMP_CMP_EQ, static_cast<scmp_datum_t>(advice));
     if (absl::Status s = Check(seccomp_rule_add_array(c, SCMP_ACT_ALLOW, SCMP_SYS(madvise), 1,
                                                       &arg),
                                "sanitizer madvise");

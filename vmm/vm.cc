@@ -278,7 +278,9 @@ void Vm::StopHinting() {
 
 uint64_t Vm::WaitForStats(uint64_t seen, absl::Duration timeout) {
   absl::MutexLock lock(&stats_mu_);
-  auto changed = [&] { return stats_generation_ != seen; };
+  auto changed = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stats_mu_) {
+    return stats_generation_ != seen;
+  };
   stats_mu_.AwaitWithTimeout(absl::Condition(&changed), timeout);
   return stats_generation_;
 }

@@ -90,8 +90,10 @@ Bytes Integer(uint64_t value) {
 Bytes String(std::string_view value) {
   Bytes out = {kStringPrefix};
   for (char c : value) {
-    CHECK(c > 0 && c < 0x80) << "AML strings are 7-bit ASCII without NUL";
-    out.push_back(static_cast<uint8_t>(c));
+    // As unsigned: char is signed here, so `c < 0x80` alone always holds.
+    uint8_t byte = static_cast<uint8_t>(c);
+    CHECK(byte > 0 && byte < 0x80) << "AML strings are 7-bit ASCII without NUL";
+    out.push_back(byte);
   }
   out.push_back(0);
   return out;

@@ -1,7 +1,7 @@
 #include "arch/x86_64/boot_data.h"
 
 #include "arch/x86_64/layout.h"
-#include "arch/x86_64/test_files.h"
+#include "arch/x86_64/testing/test_files.h"
 #include "gtest/gtest.h"
 
 namespace blimp::arch::x86_64 {

@@ -6,7 +6,7 @@
 #include "arch/x86_64/cpu_defs.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/layout.h"
-#include "arch/x86_64/test_files.h"
+#include "arch/x86_64/testing/test_files.h"
 #include "gtest/gtest.h"
 
 namespace blimp::arch::x86_64 {

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "arch/x86_64/test_files.h"
+#include "arch/x86_64/testing/test_files.h"
 #include "gtest/gtest.h"
 
 namespace blimp::arch::x86_64 {

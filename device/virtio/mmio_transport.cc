@@ -248,11 +248,14 @@ void MmioTransport::WithDevice(const std::function<void(VirtioDevice&)>& fn) {
 }
 
 void MmioTransport::SignalUsedBuffers() {
+  // Devices call through InterruptSink*, where the analysis cannot follow.
+  mu_.AssertHeld();
   interrupt_status_ |= kInterruptUsedBuffer;
   irq_.Trigger();
 }
 
 void MmioTransport::SignalConfigChange() {
+  mu_.AssertHeld();
   ++config_generation_;
   interrupt_status_ |= kInterruptConfigChange;
   irq_.Trigger();

@@ -47,12 +47,14 @@ class MmioTransport : public BusDevice, private InterruptSink {
   void NotifyLocked(uint32_t index) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Refuse(const char* what) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // InterruptSink, called by the device with mu_ held.
-  void SignalUsedBuffers() override;
-  void SignalConfigChange() override;
+  // InterruptSink. The device calls these only from the VirtioDevice methods
+  // the transport runs under mu_ (Activate, ProcessQueue, WithDevice).
+  void SignalUsedBuffers() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SignalConfigChange() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
-  const std::unique_ptr<VirtioDevice> device_;
+  // Every call into the device is serialised by mu_ (see virtio_device.h).
+  const std::unique_ptr<VirtioDevice> device_ ABSL_PT_GUARDED_BY(mu_);
   const memory::GuestMemory& memory_;
   InterruptLine& irq_;
   std::vector<SplitQueue> queues_ ABSL_GUARDED_BY(mu_);

@@ -184,17 +184,29 @@ TEST_F(MmioTransportTest, FailedActivationAsksForReset) {
   EXPECT_TRUE(device_->notified.empty());
 }
 
+// As a device does: from a method the transport calls under its lock.
+void Signal(MmioTransport& transport, void (InterruptSink::*signal)()) {
+  transport.WithDevice([&](VirtioDevice& device) {
+    (static_cast<FakeDevice&>(device).sink->*signal)();
+  });
+}
+
 TEST_F(MmioTransportTest, InterruptsSetStatusAndAreAcknowledged) {
   Initialize();
-  device_->sink->SignalUsedBuffers();
+  Signal(*transport_, &InterruptSink::SignalUsedBuffers);
   EXPECT_EQ(line_.count, 1);
   EXPECT_EQ(Read(kRegInterruptStatus), kInterruptUsedBuffer);
   uint32_t generation = Read(kRegConfigGeneration);
-  device_->sink->SignalConfigChange();
+  Signal(*transport_, &InterruptSink::SignalConfigChange);
   EXPECT_EQ(Read(kRegConfigGeneration), generation + 1);
   EXPECT_EQ(Read(kRegInterruptStatus), kInterruptUsedBuffer | kInterruptConfigChange);
   Write(kRegInterruptAck, kInterruptUsedBuffer);
   EXPECT_EQ(Read(kRegInterruptStatus), kInterruptConfigChange);
+}
+
+TEST_F(MmioTransportTest, SignalOutsideTheDeviceLockIsCaught) {
+  Initialize();
+  EXPECT_DEATH(device_->sink->SignalUsedBuffers(), "should hold");
 }
 
 TEST_F(MmioTransportTest, ResetReturnsToTheInitialState) {

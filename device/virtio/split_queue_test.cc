@@ -1,6 +1,6 @@
 #include "device/virtio/split_queue.h"
 
-#include "device/virtio/fake_driver.h"
+#include "device/virtio/testing/fake_driver.h"
 #include "gtest/gtest.h"
 
 namespace blimp::device::virtio {

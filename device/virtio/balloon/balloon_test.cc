@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "device/virtio/fake_driver.h"
+#include "device/virtio/testing/fake_driver.h"
 #include "device/virtio/virtio_defs.h"
 #include "gtest/gtest.h"
 

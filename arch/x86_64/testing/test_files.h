@@ -1,7 +1,7 @@
 // Test helpers: files under $TEST_TMPDIR, and synthetic kernels (a minimal
 // ELF64 vmlinux, a bzImage with just a setup header).
-#ifndef BLIMP_ARCH_X86_64_TEST_FILES_H_
-#define BLIMP_ARCH_X86_64_TEST_FILES_H_
+#ifndef BLIMP_ARCH_X86_64_TESTING_TEST_FILES_H_
+#define BLIMP_ARCH_X86_64_TESTING_TEST_FILES_H_
 
 #include <elf.h>
 
@@ -132,4 +132,4 @@ inline std::vector<uint8_t> MakeBzImage(const BzOptions& o) {
 
 }  // namespace blimp::arch::x86_64
 
-#endif  // BLIMP_ARCH_X86_64_TEST_FILES_H_
+#endif  // BLIMP_ARCH_X86_64_TESTING_TEST_FILES_H_

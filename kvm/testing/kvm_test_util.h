@@ -1,7 +1,7 @@
 // KvmTest: a gtest fixture that opens /dev/kvm, or skips the test loudly
 // when this machine has no usable KVM.
-#ifndef BLIMP_KVM_KVM_TEST_UTIL_H_
-#define BLIMP_KVM_KVM_TEST_UTIL_H_
+#ifndef BLIMP_KVM_TESTING_KVM_TEST_UTIL_H_
+#define BLIMP_KVM_TESTING_KVM_TEST_UTIL_H_
 
 #include <iostream>
 #include <optional>
@@ -32,4 +32,4 @@ class KvmTest : public ::testing::Test {
 
 }  // namespace blimp::kvm
 
-#endif  // BLIMP_KVM_KVM_TEST_UTIL_H_
+#endif  // BLIMP_KVM_TESTING_KVM_TEST_UTIL_H_

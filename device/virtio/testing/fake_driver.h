@@ -1,7 +1,7 @@
 // FakeDriver: the driver side of a split virtqueue, written straight into a
 // GuestMemory, for tests. It can also write what a hostile driver would.
-#ifndef BLIMP_DEVICE_VIRTIO_FAKE_DRIVER_H_
-#define BLIMP_DEVICE_VIRTIO_FAKE_DRIVER_H_
+#ifndef BLIMP_DEVICE_VIRTIO_TESTING_FAKE_DRIVER_H_
+#define BLIMP_DEVICE_VIRTIO_TESTING_FAKE_DRIVER_H_
 
 #include <cstdint>
 #include <vector>
@@ -84,4 +84,4 @@ class FakeDriver {
 
 }  // namespace blimp::device::virtio
 
-#endif  // BLIMP_DEVICE_VIRTIO_FAKE_DRIVER_H_
+#endif  // BLIMP_DEVICE_VIRTIO_TESTING_FAKE_DRIVER_H_
