@@ -127,15 +127,15 @@ TEST(BlimpdTest, ServesAndShutsDownCleanly) {
   const std::string http_socket = run_dir.path() + "/" + kHttpSocket;
   EXPECT_EQ(Mode(http_socket), 0600u);
   std::string list = HttpGet(http_socket, "/vms");
-  EXPECT_EQ(list.rfind("HTTP/1.0 200", 0), 0u) << list;
+  EXPECT_EQ(list.rfind("HTTP/1.1 200", 0), 0u) << list;
   EXPECT_NE(list.find("\"two\""), std::string::npos) << list;
   const std::string vm_socket = run_dir.path() + "/vms/one/firecracker.socket";
   EXPECT_EQ(Mode(vm_socket), 0600u);
   std::string info = HttpGet(vm_socket, "/");
-  EXPECT_EQ(info.rfind("HTTP/1.0 200", 0), 0u) << info;
+  EXPECT_EQ(info.rfind("HTTP/1.1 200", 0), 0u) << info;
   EXPECT_NE(info.find("\"one\""), std::string::npos) << info;
   std::string missing = HttpGet(http_socket, "/vms/nope");
-  EXPECT_EQ(missing.rfind("HTTP/1.0 404", 0), 0u) << missing;
+  EXPECT_EQ(missing.rfind("HTTP/1.1 404", 0), 0u) << missing;
 
   // Ids that are the names of the daemon's own files only ever name a
   // folder under vms/: creating and deleting them leaves the sockets and the
@@ -158,7 +158,7 @@ TEST(BlimpdTest, ServesAndShutsDownCleanly) {
   EXPECT_EQ(Mode(http_socket), 0600u);
   EXPECT_EQ(Mode(run_dir.path() + "/" + kLockFile), 0600u);
   list = HttpGet(http_socket, "/vms");
-  EXPECT_EQ(list.rfind("HTTP/1.0 200", 0), 0u) << list;
+  EXPECT_EQ(list.rfind("HTTP/1.1 200", 0), 0u) << list;
 
   // A second daemon on the same run dir refuses to start (the lock held).
   Daemon second = StartDaemon(run_dir.path());

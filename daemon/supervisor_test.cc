@@ -382,7 +382,7 @@ TEST_F(SupervisorTest, ChecksImagesAndMemoryBeforeSpawning) {
       {fifo, "", "kernel_image_path '" + fifo + "': not a regular file (a FIFO)"},
       {run_dir_.path(), "", "not a regular file (a directory)"},
       {"/dev/zero", "", "not a regular file (a character device)"},
-      {"kernel", "", "kernel_image_path 'kernel': not an absolute path"},
+      {"kernel", "", "kernel_image_path 'kernel' is not an absolute path"},
       // Cut at the NUL, this path would boot `kernel_`.
       {kernel_ + std::string("\0.other", 7), "", "contains a NUL byte"},
       {kernel_, fifo, "initrd_path '" + fifo + "': not a regular file (a FIFO)"},
