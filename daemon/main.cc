@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <memory>
@@ -29,6 +30,7 @@
 #include "daemon/rest.h"
 #include "daemon/run_dir.h"
 #include "daemon/daemon_api.h"
+#include "daemon/daemon_metrics.h"
 #include "daemon/services.h"
 #include "daemon/supervisor.h"
 #include "glog/logging.h"
@@ -44,6 +46,21 @@ ABSL_FLAG(uint64_t, console_log_max_bytes, blimp::daemon::kDefaultConsoleLogMaxB
 ABSL_FLAG(std::string, allowed_image_dir, "",
           "Kernels and initrds must resolve inside this directory (repeatable, or a "
           "comma-separated list; default: anywhere)");
+ABSL_FLAG(int, http_max_connections, 256,
+          "Open REST connections per listener; more are answered 503 and closed");
+ABSL_FLAG(absl::Duration, http_header_timeout, absl::Seconds(10),
+          "A REST request's headers must arrive within this (slow clients are closed)");
+ABSL_FLAG(absl::Duration, http_body_timeout, absl::Seconds(30),
+          "A REST request's body must arrive within this");
+ABSL_FLAG(absl::Duration, http_idle_timeout, absl::Seconds(60),
+          "An idle keep-alive REST connection is closed after this");
+ABSL_FLAG(absl::Duration, http_write_timeout, absl::Seconds(10),
+          "A REST client must take its response within this, or it is cut off");
+ABSL_FLAG(int, http_vm_concurrency, 4,
+          "REST requests running at once for one VM (more wait in its queue)");
+ABSL_FLAG(int, http_vm_queue, 64, "REST requests waiting for one VM; more are answered 503");
+ABSL_FLAG(std::string, http_allowed_hosts, "",
+          "Comma-separated Host names --http-listen accepts besides IP literals and localhost");
 ABSL_FLAG(int, max_watches_per_vm, 8,
           "Most WatchBalloonStatistics streams open on one VM (more: RESOURCE_EXHAUSTED)");
 ABSL_FLAG(int, max_watches, 256, "Most WatchBalloonStatistics streams open on all VMs");
@@ -163,13 +180,37 @@ int Run(int argc, char** argv) {
     LOG(INFO) << "gRPC on TCP port " << tcp_port;
   }
   const std::string http_socket = absl::StrCat(run_dir, "/", kHttpSocket);
-  absl::StatusOr<std::unique_ptr<RestGateways>> rest =
-      RestGateways::Create(api, http_socket, absl::GetFlag(FLAGS_http_listen));
+  gateway::HttpServerOptions http;
+  http.max_connections = absl::GetFlag(FLAGS_http_max_connections);
+  http.header_timeout = absl::GetFlag(FLAGS_http_header_timeout);
+  http.body_timeout = absl::GetFlag(FLAGS_http_body_timeout);
+  http.idle_timeout = absl::GetFlag(FLAGS_http_idle_timeout);
+  http.write_timeout = absl::GetFlag(FLAGS_http_write_timeout);
+  http.lanes.concurrency = absl::GetFlag(FLAGS_http_vm_concurrency);
+  http.lanes.queue_limit = static_cast<size_t>(std::max(0, absl::GetFlag(FLAGS_http_vm_queue)));
+  for (absl::string_view host :
+       absl::StrSplit(absl::GetFlag(FLAGS_http_allowed_hosts), ',', absl::SkipEmpty())) {
+    http.allowed_hosts.emplace_back(host);
+  }
+  if (http.max_connections < 1 || http.lanes.concurrency < 1) {
+    return Fail("--http-max-connections and --http-vm-concurrency must be >= 1");
+  }
+  RestGateways* gateways_for_metrics = nullptr;
+  Supervisor* supervisor_for_metrics = supervisor->get();
+  absl::StatusOr<std::unique_ptr<RestGateways>> rest = RestGateways::Create(
+      api, http_socket, absl::GetFlag(FLAGS_http_listen), http, [&] {
+        return RenderDaemonMetrics(gateways_for_metrics != nullptr
+                                       ? gateways_for_metrics->counters()
+                                       : gateway::HttpServer::Counters(),
+                                   supervisor_for_metrics->console_counters(),
+                                   api.open_watches());
+      });
   if (!rest.ok()) return Fail(absl::StrCat("REST gateway: ", rest.status().message()));
   if (!absl::GetFlag(FLAGS_http_listen).empty()) {
     LOG(INFO) << "REST on TCP port " << (*rest)->tcp_port();
   }
   RestGateways* gateways = rest->get();
+  gateways_for_metrics = gateways;
   (*supervisor)->SetHooks(VmHooks{
       [gateways](const std::string& vm_id, const std::string& dir) {
         absl::Status status = gateways->AddVm(vm_id, dir);

@@ -8,12 +8,14 @@
 namespace blimp::daemon {
 
 absl::StatusOr<std::unique_ptr<RestGateways>> RestGateways::Create(
-    api::VmApi& api, const std::string& unix_path, const std::string& tcp_listen) {
-  std::unique_ptr<RestGateways> gateways(new RestGateways(api));
-  ASSIGN_OR_RETURN(
-      Served served,
-      Serve(gateway::Router::ForDaemon(gateways->api_),
-            unix_path, tcp_listen, &gateways->tcp_port_));
+    api::VmApi& api, const std::string& unix_path, const std::string& tcp_listen,
+    gateway::HttpServerOptions options, std::function<std::string()> daemon_metrics) {
+  std::unique_ptr<RestGateways> gateways(new RestGateways(api, std::move(options)));
+  gateway::RouterOptions router_options;
+  router_options.extra_metrics = std::move(daemon_metrics);
+  ASSIGN_OR_RETURN(Served served,
+                   gateways->Serve(gateway::Router::ForDaemon(gateways->api_, router_options),
+                                   unix_path, tcp_listen, &gateways->tcp_port_));
   absl::MutexLock lock(&gateways->mu_);
   gateways->daemon_ = std::make_unique<Served>(std::move(served));
   return gateways;
@@ -21,13 +23,18 @@ absl::StatusOr<std::unique_ptr<RestGateways>> RestGateways::Create(
 
 RestGateways::~RestGateways() { StopAll(); }
 
+gateway::HttpServer::Counters RestGateways::counters() {
+  absl::MutexLock lock(&mu_);
+  return daemon_ != nullptr ? daemon_->server->counters() : gateway::HttpServer::Counters();
+}
+
 absl::StatusOr<RestGateways::Served> RestGateways::Serve(gateway::Router router,
                                                          const std::string& unix_path,
                                                          const std::string& tcp_listen,
                                                          int* tcp_port) {
   Served served;
   served.router = std::make_unique<gateway::Router>(std::move(router));
-  ASSIGN_OR_RETURN(served.server, gateway::HttpServer::Create(*served.router));
+  ASSIGN_OR_RETURN(served.server, gateway::HttpServer::Create(*served.router, options_));
   RETURN_IF_ERROR(served.server->ListenUnix(unix_path));
   if (!tcp_listen.empty()) RETURN_IF_ERROR(served.server->ListenTcp(tcp_listen, tcp_port));
   RETURN_IF_ERROR(served.server->Start());

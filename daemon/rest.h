@@ -5,6 +5,7 @@
 #ifndef BLIMP_DAEMON_REST_H_
 #define BLIMP_DAEMON_REST_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,7 +23,9 @@ class RestGateways {
   // Serves the daemon routes on `unix_path` and, if not empty, `tcp_listen`
   // (HOST:PORT; the bound port is in tcp_port()).
   static absl::StatusOr<std::unique_ptr<RestGateways>> Create(
-      api::VmApi& api, const std::string& unix_path, const std::string& tcp_listen);
+      api::VmApi& api, const std::string& unix_path, const std::string& tcp_listen,
+      gateway::HttpServerOptions options = {},
+      std::function<std::string()> daemon_metrics = nullptr);
   ~RestGateways();  // StopAll().
 
   // Serves Firecracker's paths for `vm_id` on <dir>/firecracker.socket.
@@ -32,6 +35,8 @@ class RestGateways {
   void StopAll();
 
   int tcp_port() const { return tcp_port_; }
+  // The daemon gateway's server counters (all listeners together).
+  gateway::HttpServer::Counters counters();
 
  private:
   struct Served {
@@ -39,11 +44,13 @@ class RestGateways {
     std::unique_ptr<gateway::HttpServer> server;
   };
 
-  explicit RestGateways(api::VmApi& api) : api_(api) {}
-  static absl::StatusOr<Served> Serve(gateway::Router router, const std::string& unix_path,
-                                      const std::string& tcp_listen, int* tcp_port);
+  RestGateways(api::VmApi& api, gateway::HttpServerOptions options)
+      : api_(api), options_(std::move(options)) {}
+  absl::StatusOr<Served> Serve(gateway::Router router, const std::string& unix_path,
+                               const std::string& tcp_listen, int* tcp_port);
 
   api::VmApi& api_;
+  const gateway::HttpServerOptions options_;
   int tcp_port_ = 0;
   absl::Mutex mu_;
   std::unique_ptr<Served> daemon_ ABSL_GUARDED_BY(mu_);

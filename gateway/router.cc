@@ -353,6 +353,7 @@ HttpResponse Router::Metrics() const {
   HttpResponse response;
   response.status = 200;
   response.body = RenderPrometheus(api_.CollectMetrics());
+  if (options_.extra_metrics) response.body += options_.extra_metrics();
   response.content_type = kPrometheusContentType;
   return response;
 }

@@ -11,6 +11,7 @@
 #define BLIMP_GATEWAY_ROUTER_H_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -26,6 +27,8 @@ namespace blimp::gateway {
 struct RouterOptions {
   // "vmm_version" in GET / (InstanceInfo).
   std::string vmm_version = "0.1.0";
+  // More Prometheus text for GET /metrics (the daemon's own counters).
+  std::function<std::string()> extra_metrics;
 };
 
 class Router : public HttpHandler {
