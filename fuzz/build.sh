@@ -22,7 +22,7 @@ flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
 memory_srcs="memory/guest_memory.cc memory/mmap_region.cc"
 queue_srcs="$memory_srcs device/virtio/split_queue.cc"
 balloon_srcs="$queue_srcs device/virtio/balloon/balloon.cc device/virtio/balloon/pfn_ranges.cc"
-config_srcs="api/json.cc api/json_strict.cc api/json_string.cc api/validate.cc vmm/config_file.cc $gen/proto/blimp/v1/config.pb.cc"
+config_srcs="base/image_file_check.cc base/host_memory.cc base/unique_fd.cc api/json.cc api/json_strict.cc api/json_string.cc api/validate.cc vmm/config_file.cc $gen/proto/blimp/v1/config.pb.cc"
 api_srcs="$config_srcs $gen/proto/blimp/v1/balloon_service.pb.cc $gen/proto/blimp/v1/vm_service.pb.cc
   $gen/vmm/control/control.pb.cc"
 
