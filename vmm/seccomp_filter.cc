@@ -92,18 +92,16 @@ absl::Status InstallVmmSeccompFilter() {
     const char* what;
   };
   const Rule rules[] = {
-      // KVM ioctls only (type 0xAE), plus TCGETS for isatty() on the console
-      // and FIONREAD, which libevent asks before reading a socket.
+      // KVM ioctls only (type 0xAE), plus TCGETS for isatty() on the console.
       {SCMP_SYS(ioctl), 1, {Arg(1, SCMP_CMP_MASKED_EQ, 0xff00, KVMIO << 8)}, "KVM ioctl"},
       {SCMP_SYS(ioctl), 1, {Arg(1, SCMP_CMP_EQ, TCGETS)}, "TCGETS"},
-      {SCMP_SYS(ioctl), 1, {Arg(1, SCMP_CMP_EQ, FIONREAD)}, "FIONREAD"},
       // The balloon's discards, and malloc's.
       {SCMP_SYS(madvise), 1, {Arg(2, SCMP_CMP_EQ, MADV_DONTNEED)}, "MADV_DONTNEED"},
       // New threads only, never new processes.
       {SCMP_SYS(clone), 1, {Arg(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)}, "threads"},
       // Read-only opens (statistics from /proc/self).
       {SCMP_SYS(openat), 1, {Arg(2, SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY)}, "read-only open"},
-      // Thread names (gRPC names its threads as it starts them).
+      // Thread names (the REST gateway's lane workers name themselves).
       {SCMP_SYS(prctl), 1, {Arg(0, SCMP_CMP_EQ, PR_SET_NAME)}, "PR_SET_NAME"},
       {SCMP_SYS(prctl), 1, {Arg(0, SCMP_CMP_EQ, PR_GET_NAME)}, "PR_GET_NAME"},
       // Signals to our own threads only (vCPU kicks).
