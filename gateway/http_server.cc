@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "base/errno_status.h"
+#include "gateway/fault.h"
 #include "gateway/http_status.h"
 #include "glog/logging.h"
 
@@ -84,67 +85,6 @@ constexpr size_t kReadChunk = 16 * 1024;
 constexpr int kAcceptsPerWakeup = 64;
 
 enum LogKind { kLogAccept = 0, kLogLimit = 1, kLogResponse = 2, kLogEpoll = 3 };
-
-std::string JsonString(absl::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c >= 0x7f) {
-          out += absl::StrCat("\\u00", absl::string_view(&"0123456789abcdef"[c >> 4], 1),
-                              absl::string_view(&"0123456789abcdef"[c & 15], 1));
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
-
-HttpResponse Fault(int status, absl::string_view message) {
-  HttpResponse response;
-  response.status = status;
-  response.body = absl::StrCat("{\"fault_message\":", JsonString(message), "}");
-  response.content_type = kJsonContentType;
-  return response;
-}
-
-absl::string_view Reason(int status) {
-  switch (status) {
-    case 100:
-      return "Continue";
-    case 408:
-      return "Request Timeout";
-    case 414:
-      return "URI Too Long";
-    case 417:
-      return "Expectation Failed";
-    case 421:
-      return "Misdirected Request";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 505:
-      return "HTTP Version Not Supported";
-    default:
-      return ReasonPhrase(status);
-  }
-}
 
 bool HasLineBreak(absl::string_view text) {
   return text.find_first_of("\r\n") != absl::string_view::npos;
@@ -726,7 +666,7 @@ void HttpServer::Respond(Connection& c, const HttpResponse& response) {
   const bool no_body = response.status == 204 || response.status == 304 ||
                        (response.status >= 100 && response.status < 200);
   std::string head =
-      absl::StrCat("HTTP/1.1 ", response.status, " ", Reason(response.status), "\r\n");
+      absl::StrCat("HTTP/1.1 ", response.status, " ", ReasonPhrase(response.status), "\r\n");
   if (!response.body.empty() && !no_body) {
     absl::StrAppend(&head, "Content-Type: ",
                     response.content_type.empty() ? kJsonContentType : response.content_type,

@@ -29,6 +29,7 @@ int HttpStatusFor(absl::StatusCode code, bool vm_missing) {
 
 absl::string_view ReasonPhrase(int http_status) {
   switch (http_status) {
+    case 100: return "Continue";
     case 200: return "OK";
     case 204: return "No Content";
     case 400: return "Bad Request";
@@ -36,13 +37,19 @@ absl::string_view ReasonPhrase(int http_status) {
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 417: return "Expectation Failed";
+    case 421: return "Misdirected Request";
     case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
     default: return "Unknown";
   }
 }

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "api/json.h"
 #include "api/validate.h"
+#include "gateway/fault.h"
 #include "gateway/http_status.h"
 #include "gateway/metrics.h"
 #include "gateway/path.h"
@@ -85,38 +86,12 @@ bool IsBalloonOp(Op op) {
   }
 }
 
-std::string JsonString(absl::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += absl::StrCat("\\u00", absl::string_view(&"0123456789abcdef"[c >> 4], 1),
-                              absl::string_view(&"0123456789abcdef"[c & 15], 1));
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
-
 HttpResponse Json(int status, std::string body) {
   HttpResponse response;
   response.status = status;
   response.body = std::move(body);
   response.content_type = kJsonContentType;
   return response;
-}
-
-HttpResponse Fault(int status, absl::string_view message) {
-  return Json(status, absl::StrCat("{\"fault_message\":", JsonString(message), "}"));
 }
 
 HttpResponse NoContent() {
