@@ -1,9 +1,9 @@
 // VmController: one microVM's lifecycle and the balloon contract's stateful
 // rules (before/after boot, limits, statistics and hinting enablement). The
-// gRPC control service and the REST gateway both call it, so every rule
-// lives here once. Errors: InvalidArgument for bad values, FailedPrecondition
-// for the wrong state, NotFound for a VM without a balloon. A refused call
-// changes nothing.
+// control handler (blimpd over the control socket, and REST on --api-sock)
+// calls it, so every rule lives here once. Errors: InvalidArgument for bad
+// values, FailedPrecondition for the wrong state, NotFound for a VM without a
+// balloon. A refused call changes nothing.
 #ifndef BLIMP_VMM_VM_CONTROLLER_H_
 #define BLIMP_VMM_VM_CONTROLLER_H_
 
