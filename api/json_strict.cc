@@ -120,6 +120,23 @@ class Checker {
     return Syntax(path, absl::StrCat("expected ',' or '", absl::string_view(&close, 1), "'"));
   }
 
+  // An array's elements: `element(element_path)` checks each value.
+  template <typename ElementFn>
+  absl::Status CheckElements(absl::string_view path, ElementFn element) {
+    RETURN_IF_ERROR(Enter(path));
+    SkipSpace();
+    if (Peek() == ']') {
+      ++pos_;
+      --depth_;
+      return absl::OkStatus();
+    }
+    for (int index = 0;; ++index) {
+      RETURN_IF_ERROR(element(absl::StrCat(path, "[", index, "]")));
+      ASSIGN_OR_RETURN(bool closed, NextOrClose(']', path));
+      if (closed) return absl::OkStatus();
+    }
+  }
+
   // An object's members: `member(key, key_path)` checks each value; keys
   // are unique.
   template <typename MemberFn>
@@ -187,20 +204,10 @@ class Checker {
     if (Peek() != '[') {
       return FieldError(owner, path, absl::StrCat("expected an array, got ", Describe()));
     }
-    RETURN_IF_ERROR(Enter(path));
-    SkipSpace();
-    if (Peek() == ']') {
-      ++pos_;
-      --depth_;
-      return absl::OkStatus();
-    }
-    for (int index = 0;; ++index) {
-      const std::string element = absl::StrCat(path, "[", index, "]");
+    return CheckElements(path, [&](const std::string& element) {
       if (Peek() == 'n') return FieldError(owner, element, "null is not a value here");
-      RETURN_IF_ERROR(CheckSingular(field, owner, element));
-      ASSIGN_OR_RETURN(bool closed, NextOrClose(']', path));
-      if (closed) return absl::OkStatus();
-    }
+      return CheckSingular(field, owner, element);
+    });
   }
 
   // One value of `field`'s type (an element, for a repeated field).
@@ -337,20 +344,9 @@ class Checker {
                             [&](const std::string&, const std::string& key_path) {
                               return CheckAnyValue(key_path);
                             });
-      case '[': {
-        RETURN_IF_ERROR(Enter(path));
-        SkipSpace();
-        if (Peek() == ']') {
-          ++pos_;
-          --depth_;
-          return absl::OkStatus();
-        }
-        for (int index = 0;; ++index) {
-          RETURN_IF_ERROR(CheckAnyValue(absl::StrCat(path, "[", index, "]")));
-          ASSIGN_OR_RETURN(bool closed, NextOrClose(']', path));
-          if (closed) return absl::OkStatus();
-        }
-      }
+      case '[':
+        return CheckElements(path,
+                             [&](const std::string& element) { return CheckAnyValue(element); });
       case '"':
         return ParseString(path, nullptr);
       default:
