@@ -5,27 +5,14 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "vmm/testing/fake_running_vm.h"
 
 namespace blimp::vmm {
 namespace {
 
 using absl::StatusCode;
 
-class FakeVm : public RunningVm {
- public:
-  void SetBalloonTarget(uint32_t pages) override { snapshot.target_pages = pages; }
-  BalloonSnapshot GetBalloon() override { return snapshot; }
-  void SetStatsInterval(uint32_t seconds) override { intervals.push_back(seconds); }
-  void StartHinting(bool ack) override { snapshot.hinting.host_cmd = ack ? 2 : 3; }
-  void StopHinting() override { snapshot.hinting.host_cmd = 1; }
-  uint64_t WaitForStats(uint64_t seen, absl::Duration) override { return seen; }
-  void RequestStop() override { reason = ExitReason::kStopped; }
-  std::optional<ExitReason> exit_reason() override { return reason; }
-
-  BalloonSnapshot snapshot;
-  std::vector<uint32_t> intervals;
-  std::optional<ExitReason> reason;
-};
+using testing::FakeRunningVm;
 
 BalloonConfig Balloon(uint32_t amount, uint32_t interval = 1, bool hinting = false) {
   BalloonConfig b;
@@ -51,8 +38,8 @@ class VmControllerTest : public ::testing::Test {
     controller_ = std::make_unique<VmController>(
         "vm0", config, [this](const VmConfig& c) -> absl::StatusOr<std::unique_ptr<RunningVm>> {
           launched_ = c;
-          auto vm = std::make_unique<FakeVm>();
-          if (c.balloon) vm->snapshot.target_pages = c.balloon->amount_mib * 256;
+          auto vm = std::make_unique<FakeRunningVm>();
+          if (c.balloon) vm->SetBalloonTarget(c.balloon->amount_mib * 256);
           fake_ = vm.get();
           return std::unique_ptr<RunningVm>(std::move(vm));
         });
@@ -62,7 +49,7 @@ class VmControllerTest : public ::testing::Test {
   }
 
   std::unique_ptr<VmController> controller_;
-  FakeVm* fake_ = nullptr;
+  FakeRunningVm* fake_ = nullptr;
   std::optional<VmConfig> launched_;
 };
 
@@ -202,16 +189,16 @@ TEST_F(VmControllerTest, LaunchGetsTheAssembledConfig) {
 TEST_F(VmControllerTest, PatchSetsTheTargetInPagesAndGetReportsIt) {
   Make({Balloon(0), true});
   ASSERT_TRUE(controller_->PatchBalloon(64).ok());
-  EXPECT_EQ(fake_->snapshot.target_pages, 64u * 256);
+  EXPECT_EQ(fake_->GetBalloon().target_pages, 64u * 256);
   EXPECT_EQ(controller_->GetBalloon()->amount_mib, 64u);
 }
 
 TEST_F(VmControllerTest, IntervalChangeRefreshesOnlyWhenItChanges) {
   Make({Balloon(0, 1), true});
   ASSERT_TRUE(controller_->PatchBalloonStatistics(1).ok());
-  EXPECT_TRUE(fake_->intervals.empty());
+  EXPECT_TRUE(fake_->intervals().empty());
   ASSERT_TRUE(controller_->PatchBalloonStatistics(3).ok());
-  EXPECT_EQ(fake_->intervals, std::vector<uint32_t>{3});
+  EXPECT_EQ(fake_->intervals(), std::vector<uint32_t>{3});
   EXPECT_EQ(controller_->GetBalloon()->stats_polling_interval_s, 3u);
 }
 
