@@ -7,13 +7,13 @@
 
 #include <string>
 
-#include "daemon/console.h"
+#include "daemon/console_totals.h"
 #include "gateway/http_server.h"
 
 namespace blimp::daemon {
 
 std::string RenderDaemonMetrics(const gateway::HttpServer::Counters& http,
-                                const ConsoleCounters& consoles, int open_watches);
+                                const ConsoleTotals& consoles, int open_watches);
 
 }  // namespace blimp::daemon
 

@@ -16,6 +16,7 @@
 #include <grpcpp/server_builder.h>
 
 #include "base/image_file_check.h"
+#include "base/unix_socket.h"
 #include "daemon/run_dir.h"
 #include "daemon/services.h"
 #include "daemon/testing/test_util.h"
@@ -349,8 +350,8 @@ TEST_F(SupervisorTest, ShutdownStopsEveryChildAndRemovesSockets) {
 TEST_F(SupervisorTest, IdsNameOnlyTheirOwnFolder) {
   // The daemon's own files at the top of the run dir, as blimpd makes them.
   ASSERT_TRUE(WriteFile(run_dir_.path() + "/" + kLockFile, "", 0600).ok());
-  absl::StatusOr<base::UniqueFd> grpc_socket = ListenUnix(run_dir_.path() + "/" + kGrpcSocket);
-  absl::StatusOr<base::UniqueFd> http_socket = ListenUnix(run_dir_.path() + "/" + kHttpSocket);
+  absl::StatusOr<base::UniqueFd> grpc_socket = base::ListenUnix(run_dir_.path() + "/" + kGrpcSocket);
+  absl::StatusOr<base::UniqueFd> http_socket = base::ListenUnix(run_dir_.path() + "/" + kHttpSocket);
   ASSERT_TRUE(grpc_socket.ok() && http_socket.ok());
   for (const char* id : {kLockFile, kGrpcSocket, kHttpSocket, "vms"}) {
     grpc::Status status = Create(id);
