@@ -347,6 +347,41 @@ TEST_F(SupervisorTest, ShutdownStopsEveryChildAndRemovesSockets) {
             absl::StatusCode::kUnavailable);
 }
 
+TEST_F(SupervisorTest, DetachLeavesTheVmsForTheNextSupervisorToAdopt) {
+  v1::Vm vm;
+  ASSERT_TRUE(Create("kept", &vm).ok());
+  const int pid = vm.vmm_pid();
+  supervisor_->Detach();
+  EXPECT_EQ(supervisor_->CreateVm("late", MinimalConfig(kernel_)).status().code(),
+            absl::StatusCode::kUnavailable);
+  Restart(DefaultOptions());  // Destroys the old supervisor: the VMM must survive it.
+  ASSERT_TRUE(ProcessAlive(pid));
+  ASSERT_TRUE(Get("kept", &vm).ok());
+  EXPECT_EQ(vm.vmm_pid(), pid);
+  EXPECT_EQ(vm.state(), v1::VM_STATE_CREATED);
+  EXPECT_EQ(vm.config().machine_config().mem_size_mib(), 64u);
+  EXPECT_EQ(Create("kept").error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  // Adopted, it stops and goes as a child would.
+  auto stopped = supervisor_->StopVm("kept");
+  ASSERT_TRUE(stopped.ok()) << stopped.status();
+  EXPECT_EQ(stopped->state(), v1::VM_STATE_STOPPED);
+  EXPECT_FALSE(ProcessAlive(pid));
+  EXPECT_TRUE(supervisor_->DeleteVm("kept").ok());
+}
+
+TEST_F(SupervisorTest, AVmmThatDiedMeanwhileLeavesAFolderItsIdCanReuse) {
+  v1::Vm vm;
+  ASSERT_TRUE(Create("lost", &vm).ok());
+  const int pid = vm.vmm_pid();
+  supervisor_->Detach();
+  ::kill(pid, SIGKILL);
+  for (int i = 0; i < 100 && ProcessAlive(pid); ++i) absl::SleepFor(absl::Milliseconds(10));
+  Restart(DefaultOptions());
+  EXPECT_EQ(Get("lost", &vm).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(Create("lost", &vm).ok());
+  EXPECT_NE(vm.vmm_pid(), pid);
+}
+
 TEST_F(SupervisorTest, IdsNameOnlyTheirOwnFolder) {
   // The daemon's own files at the top of the run dir, as blimpd makes them.
   ASSERT_TRUE(WriteFile(run_dir_.path() + "/" + kLockFile, "", 0600).ok());
