@@ -16,7 +16,7 @@
 
 #include "absl/time/clock.h"
 #include "daemon/child_process.h"
-#include "base/unix_socket.h"
+#include "base/sockets.h"
 #include "daemon/run_dir.h"
 #include "daemon/testing/test_util.h"
 #include "glog/logging.h"

@@ -14,7 +14,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "base/unix_socket.h"
+#include "base/sockets.h"
 #include "daemon/run_dir.h"
 #include "daemon/services.h"
 #include "daemon/supervisor.h"

@@ -1,7 +1,7 @@
 // The run directory: its layout (VMs in their own vms/ namespace), the
 // checks on a pre-existing run dir, and stale-socket cleanup that only
 // touches the sockets blimpd owns.
-#include "base/unix_socket.h"
+#include "base/sockets.h"
 #include "daemon/run_dir.h"
 
 #include <sys/stat.h>

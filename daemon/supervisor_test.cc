@@ -16,7 +16,7 @@
 #include <grpcpp/server_builder.h>
 
 #include "base/image_file_check.h"
-#include "base/unix_socket.h"
+#include "base/sockets.h"
 #include "daemon/run_dir.h"
 #include "daemon/services.h"
 #include "daemon/testing/test_util.h"

@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/errno_status.h"
 #include "base/status_macros.h"
-#include "base/unix_socket.h"
+#include "base/sockets.h"
 #include "glog/logging.h"
 
 namespace blimp::vmm {

@@ -16,7 +16,7 @@
 
 #include <thread>
 
-#include "base/unix_socket.h"
+#include "base/sockets.h"
 #include "gtest/gtest.h"
 
 namespace blimp::vmm {
