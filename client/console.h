@@ -1,6 +1,6 @@
 // `blimpctl vm console`: connects to a VM's console.sock (a unix stream
-// socket served by the VM's blimp-vmm) and copies bytes both ways until the socket closes, the
-// input ends, or the user types Ctrl-] (0x1d). When `in` is a terminal it is
+// socket served by the VM's blimp-vmm) and copies bytes both ways until the
+// socket closes, the input ends, or the user types Ctrl-] (0x1d). When `in` is a terminal it is
 // put in raw mode for the session and restored afterwards.
 #ifndef BLIMP_CLIENT_CONSOLE_H_
 #define BLIMP_CLIENT_CONSOLE_H_
