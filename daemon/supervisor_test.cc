@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -367,6 +368,26 @@ TEST_F(SupervisorTest, DetachLeavesTheVmsForTheNextSupervisorToAdopt) {
   EXPECT_EQ(stopped->state(), v1::VM_STATE_STOPPED);
   EXPECT_FALSE(ProcessAlive(pid));
   EXPECT_TRUE(supervisor_->DeleteVm("kept").ok());
+}
+
+TEST_F(SupervisorTest, ALockFileThatLiesAboutItsPidIsNotAdopted) {
+  v1::Vm vm;
+  ASSERT_TRUE(Create("liar", &vm).ok());
+  const int pid = vm.vmm_pid();
+  supervisor_->Detach();
+  // A compromised VMM can write its lock file: it names another process
+  // (here the test itself), which a daemon must never adopt and signal.
+  const std::string lock = Dir("liar") + "/control.sock.lock";
+  {
+    std::ofstream forged(lock, std::ios::in | std::ios::out);
+    forged << ::getpid() << "\n";
+  }
+  Restart(DefaultOptions());
+  EXPECT_EQ(Get("liar", &vm).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Create("liar").error_code(), grpc::StatusCode::ALREADY_EXISTS)
+      << "the folder of a live VMM must not be replaced";
+  EXPECT_TRUE(ProcessAlive(pid));
+  ::kill(pid, SIGKILL);
 }
 
 TEST_F(SupervisorTest, AVmmThatDiedMeanwhileLeavesAFolderItsIdCanReuse) {

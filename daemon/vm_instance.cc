@@ -83,6 +83,15 @@ absl::StatusOr<std::shared_ptr<VmInstance>> VmInstance::Adopt(std::string id, st
   const std::string lock = vmm::control::ControlSocketLock(vm->ControlSocket());
   std::optional<pid_t> pid = base::PidFileHolder(lock);
   if (!pid) return absl::NotFoundError(absl::StrCat("no blimp-vmm holds ", lock));
+  // The pid in the file is the VMM's word; the kernel's must agree before
+  // this daemon will ever signal that pid.
+  absl::StatusOr<pid_t> listening = vmm::control::ListeningPid(vm->ControlSocket());
+  if (!listening.ok() || *listening != *pid) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        lock, " names pid ", *pid, " but ", vm->ControlSocket(), " is served by ",
+        listening.ok() ? absl::StrCat("pid ", *listening) : std::string(listening.status().message()),
+        ": not adopted"));
+  }
   base::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0)));
   if (!pidfd.valid()) return base::ErrnoStatus(absl::StrCat("pidfd_open ", *pid));
   // Still the holder once the pidfd is open: the pid was not reused meanwhile.

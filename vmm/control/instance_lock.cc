@@ -1,6 +1,7 @@
 #include "vmm/control/instance_lock.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -9,7 +10,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/errno_status.h"
 #include "base/pid_lock.h"
+#include "vmm/control/framing.h"
 
 namespace blimp::vmm::control {
 
@@ -22,6 +25,17 @@ absl::StatusOr<base::UniqueFd> LockControlSocket(const std::string& socket_path)
         "another blimp-vmm serves ", socket_path, " (", lock.status().message(), ")"));
   }
   return lock;
+}
+
+absl::StatusOr<pid_t> ListeningPid(const std::string& socket_path) {
+  absl::StatusOr<base::UniqueFd> fd = ConnectSeqpacket(socket_path);
+  if (!fd.ok()) return fd.status();
+  ucred peer{};
+  socklen_t size = sizeof(peer);
+  if (::getsockopt(fd->get(), SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0) {
+    return base::ErrnoStatus(absl::StrCat("SO_PEERCRED ", socket_path));
+  }
+  return peer.pid;
 }
 
 void WriteExitRecord(int lock_fd, const ExitRecord& record) {

@@ -8,6 +8,8 @@
 #ifndef BLIMP_VMM_CONTROL_INSTANCE_LOCK_H_
 #define BLIMP_VMM_CONTROL_INSTANCE_LOCK_H_
 
+#include <sys/types.h>
+
 #include <optional>
 #include <string>
 
@@ -22,6 +24,13 @@ std::string ControlSocketLock(const std::string& socket_path);
 // Takes that lock, held while the fd is open: FAILED_PRECONDITION naming the
 // pid of the blimp-vmm that holds it.
 absl::StatusOr<base::UniqueFd> LockControlSocket(const std::string& socket_path);
+
+// The pid of the process that listens on the control socket at
+// `socket_path`, from the kernel (SO_PEERCRED), not from any file the VMM can
+// write: what a daemon checks the lock file's pid against before it adopts
+// (and may later signal) a process. Answers even when that process is
+// stopped (the connection waits in the backlog).
+absl::StatusOr<pid_t> ListeningPid(const std::string& socket_path);
 
 struct ExitRecord {
   int exit_code = 0;   // The process's exit status.
