@@ -49,11 +49,16 @@ absl::StatusOr<UniqueFd> LockPidFile(const std::string& path) {
   return fd;
 }
 
+bool PidFileLocked(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return false;
+  return ::flock(fd.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+}
+
 std::optional<pid_t> PidFileHolder(const std::string& path) {
+  if (!PidFileLocked(path)) return std::nullopt;
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd.valid()) return std::nullopt;
-  if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) return std::nullopt;  // Nobody holds it.
-  if (errno != EWOULDBLOCK) return std::nullopt;
   return ReadPid(fd.get());
 }
 

@@ -20,9 +20,14 @@ namespace blimp::base {
 // the holder's pid when another process holds it.
 absl::StatusOr<UniqueFd> LockPidFile(const std::string& path);
 
-// The pid of the process holding `path`'s lock; nullopt when nobody holds
-// it (or there is no such file). Takes the lock for an instant to find out,
-// so it must not race its holder's own LockPidFile.
+// Whether some process holds `path`'s lock (false if there is no such
+// file). Takes a shared lock for an instant to find out, so it must not race
+// its holder's own LockPidFile.
+bool PidFileLocked(const std::string& path);
+
+// The pid written in `path` by the process holding its lock; nullopt when
+// nobody holds it (or it wrote none). That process's word, as seen in its
+// own pid namespace: for messages, never for signals.
 std::optional<pid_t> PidFileHolder(const std::string& path);
 
 }  // namespace blimp::base

@@ -27,6 +27,7 @@ TEST(PidLockTest, OneHolderAtATimeAndItsPidIsKnown) {
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(PidFileHolder(path), ::getpid());
+  EXPECT_TRUE(PidFileLocked(path));
 
   // flock locks belong to the open file: a second open conflicts, even here.
   absl::StatusOr<UniqueFd> second = LockPidFile(path);
@@ -38,6 +39,7 @@ TEST(PidLockTest, OneHolderAtATimeAndItsPidIsKnown) {
 
   first->Reset();
   EXPECT_EQ(PidFileHolder(path), std::nullopt) << "released with the fd";
+  EXPECT_FALSE(PidFileLocked(path));
   absl::StatusOr<UniqueFd> again = LockPidFile(path);
   EXPECT_TRUE(again.ok()) << again.status();
 }

@@ -99,7 +99,7 @@ int RemoveStaleSockets(const std::string& dir) {
     if (::lstat(vm_dir.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) continue;
     // A live blimp-vmm serves these: it is to be adopted, not cleaned up.
     const std::string control = absl::StrCat(vm_dir, "/", kControlSocket);
-    if (base::PidFileHolder(vmm::control::ControlSocketLock(control))) continue;
+    if (base::PidFileLocked(vmm::control::ControlSocketLock(control))) continue;
     for (const char* name : {kControlSocket, kConsoleSocket, kVmRestSocket}) {
       candidates.push_back(absl::StrCat(vm_dir, "/", name));
     }

@@ -135,10 +135,10 @@ absl::Status Supervisor::CheckBootSource(const v1::BootSource& boot) const {
 
 absl::Status Supervisor::MakeVmDir(const std::string& dir) {
   const std::string control = absl::StrCat(dir, "/", kControlSocket);
-  if (std::optional<pid_t> pid = base::PidFileHolder(vmm::control::ControlSocketLock(control))) {
+  if (base::PidFileLocked(vmm::control::ControlSocketLock(control))) {
     // Never a second VMM for one VM, nor a folder deleted under a live one.
-    return absl::AlreadyExistsError(absl::StrCat("a blimp-vmm (pid ", *pid, ") still runs in ", dir,
-                                                 " and this blimpd could not adopt it"));
+    return absl::AlreadyExistsError(absl::StrCat(
+        "a blimp-vmm still runs in ", dir, " and this blimpd could not adopt it (see its log)"));
   }
   struct stat st;
   if (::lstat(dir.c_str(), &st) == 0) {

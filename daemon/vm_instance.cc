@@ -81,21 +81,20 @@ absl::StatusOr<std::shared_ptr<VmInstance>> VmInstance::Adopt(std::string id, st
                                                               absl::Duration describe_timeout) {
   std::shared_ptr<VmInstance> vm(new VmInstance(std::move(id), std::move(dir), options, loop));
   const std::string lock = vmm::control::ControlSocketLock(vm->ControlSocket());
-  std::optional<pid_t> pid = base::PidFileHolder(lock);
-  if (!pid) return absl::NotFoundError(absl::StrCat("no blimp-vmm holds ", lock));
-  // The pid in the file is the VMM's word; the kernel's must agree before
-  // this daemon will ever signal that pid.
-  absl::StatusOr<pid_t> listening = vmm::control::ListeningPid(vm->ControlSocket());
-  if (!listening.ok() || *listening != *pid) {
+  if (!base::PidFileLocked(lock)) return absl::NotFoundError(absl::StrCat("no blimp-vmm holds ", lock));
+  // The pid comes from the kernel (the control socket's listener), never
+  // from a file the VMM writes: this daemon will signal that pid.
+  absl::StatusOr<pid_t> pid = vmm::control::ListeningPid(vm->ControlSocket());
+  if (!pid.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        lock, " names pid ", *pid, " but ", vm->ControlSocket(), " is served by ",
-        listening.ok() ? absl::StrCat("pid ", *listening) : std::string(listening.status().message()),
-        ": not adopted"));
+        "a blimp-vmm holds ", lock, " but does not serve its control socket (",
+        pid.status().message(), "): not adopted"));
   }
   base::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0)));
   if (!pidfd.valid()) return base::ErrnoStatus(absl::StrCat("pidfd_open ", *pid));
-  // Still the holder once the pidfd is open: the pid was not reused meanwhile.
-  if (base::PidFileHolder(lock) != pid) {
+  // Still the listener once the pidfd is open: the pid was not reused meanwhile.
+  absl::StatusOr<pid_t> again = vmm::control::ListeningPid(vm->ControlSocket());
+  if (!again.ok() || *again != *pid) {
     return absl::NotFoundError(absl::StrCat("blimp-vmm pid ", *pid, " ended during adoption"));
   }
   ::fcntl(pidfd.get(), F_SETFD, FD_CLOEXEC);

@@ -21,6 +21,7 @@
 #include "base/errno_status.h"
 #include "base/grpc_status.h"
 #include "base/pid_lock.h"
+#include "vmm/control/instance_lock.h"
 #include "base/unique_fd.h"
 #include "tests/e2e/vm_process.h"
 
@@ -113,7 +114,9 @@ std::vector<pid_t> DaemonProcess::VmmPids() const {
   while (dirent* entry = ::readdir(dir)) {
     const std::string name = entry->d_name;
     if (name == "." || name == "..") continue;
-    if (std::optional<pid_t> pid = base::PidFileHolder(vm_dir(name) + "/control.sock.lock")) {
+    const std::string control = vm_dir(name) + "/control.sock";
+    if (!base::PidFileLocked(vmm::control::ControlSocketLock(control))) continue;
+    if (absl::StatusOr<pid_t> pid = vmm::control::ListeningPid(control); pid.ok()) {
       pids.push_back(*pid);
     }
   }
