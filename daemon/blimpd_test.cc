@@ -82,7 +82,7 @@ mode_t Mode(const std::string& path) {
 TEST(BlimpdTest, ServesAndShutsDownCleanly) {
   testing::TempRunDir run_dir;
   const std::string kernel = run_dir.path() + "/kernel";
-  ASSERT_TRUE(WriteFile(kernel, "x", 0600).ok());
+  ASSERT_TRUE(WriteFile(kernel, "x", 0644).ok());  // Read by a jailed blimp-vmm.
   // Left behind by a "crashed" daemon, and a socket that is not blimpd's.
   ASSERT_EQ(::mkdir((run_dir.path() + "/vms").c_str(), 0700), 0);
   ASSERT_EQ(::mkdir((run_dir.path() + "/vms/old").c_str(), 0700), 0);

@@ -1,6 +1,7 @@
 #include "daemon/child_process.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -106,6 +107,20 @@ absl::StatusOr<Child> Spawn(const SpawnOptions& options) {
 
   // Also in the parent, so that signalling the group cannot race the exec.
   ::setpgid(pid, pid);
+  // Until exec (the pipe closes) or a failure before it, bounded: a child
+  // stuck before exec is killed rather than blocking the daemon.
+  pollfd ready = {error_read.get(), POLLIN, 0};
+  int polled;
+  do {
+    polled = ::poll(&ready, 1, 10 * 1000);
+  } while (polled < 0 && errno == EINTR);
+  if (polled == 0) {
+    ::kill(pid, SIGKILL);
+    int status;
+    ::waitpid(pid, &status, 0);
+    return absl::DeadlineExceededError(
+        absl::StrCat(options.argv[0], " did not reach exec within 10 s (killed)"));
+  }
   int child_errno = 0;
   ssize_t n;
   do {

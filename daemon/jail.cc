@@ -1,7 +1,6 @@
 #include "daemon/jail.h"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/capability.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -154,9 +153,11 @@ int JailPlan::Enter() const {
   for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) {
     if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) return errno;
   }
-  if (::setgroups(0, nullptr) != 0) return errno;
-  if (::setresgid(config_.gid, config_.gid, config_.gid) != 0) return errno;
-  if (::setresuid(config_.uid, config_.uid, config_.uid) != 0) return errno;
+  // Raw system calls: glibc's wrappers change every thread's credentials
+  // under locks a parent thread may have held at the clone, and would hang.
+  if (::syscall(SYS_setgroups, 0, nullptr) != 0) return errno;
+  if (::syscall(SYS_setresgid, config_.gid, config_.gid, config_.gid) != 0) return errno;
+  if (::syscall(SYS_setresuid, config_.uid, config_.uid, config_.uid) != 0) return errno;
   ::umask(077);
   return 0;
 }

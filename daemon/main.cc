@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <climits>
 #include <cstdio>
@@ -37,6 +39,11 @@
 
 ABSL_FLAG(std::string, run_dir, "/run/blimp",
           "Run directory: sockets, lock file and one folder per VM");
+ABSL_FLAG(bool, jail, true,
+          "Start each blimp-vmm in its own jail: namespaces, a root holding only its VM, no "
+          "capabilities, its own uid (daemon/README.md); --nojail runs them as blimpd's user");
+ABSL_FLAG(uint32_t, jail_uid_base, 900000, "First uid (and gid) of the jailed VMMs");
+ABSL_FLAG(uint32_t, jail_uid_count, 10000, "How many uids from --jail-uid-base VMs may use");
 ABSL_FLAG(std::string, vmm_binary, "",
           "Path of blimp-vmm (default: ../vmm/blimp-vmm next to this binary)");
 ABSL_FLAG(std::string, grpc_listen, "", "Also serve gRPC on TCP HOST:PORT");
@@ -147,8 +154,18 @@ int Run(int argc, char** argv) {
       base::ResolveAllowedDirs(AllowedImageDirs(args.argc(), args.argv()));
   if (!image_dirs.ok()) return Fail(std::string(image_dirs.status().message()));
   options.allowed_image_dirs = *image_dirs;
+  options.jail = absl::GetFlag(FLAGS_jail);
+  options.jail_uid_base = absl::GetFlag(FLAGS_jail_uid_base);
+  options.jail_uid_count = absl::GetFlag(FLAGS_jail_uid_count);
+  if (options.jail && (options.jail_uid_base == 0 || options.jail_uid_count == 0)) {
+    return Fail("--jail-uid-base and --jail-uid-count must be > 0");
+  }
   options.vmm_binary = absl::GetFlag(FLAGS_vmm_binary);
   if (options.vmm_binary.empty()) options.vmm_binary = DefaultVmmBinary();
+  if (char* real = ::realpath(options.vmm_binary.c_str(), nullptr)) {
+    options.vmm_binary = real;  // Absolute: the jail binds it at this path.
+    std::free(real);
+  }
   if (::access(options.vmm_binary.c_str(), X_OK) != 0) {
     return Fail(absl::StrCat("cannot run blimp-vmm at ", options.vmm_binary,
                              " (see --vmm-binary)"));

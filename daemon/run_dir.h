@@ -4,7 +4,7 @@
 //
 // Layout: the daemon's own files at the top, VMs in their own namespace, so
 // that no VM id can name a daemon file:
-//   <run-dir>/blimpd.lock, blimp.grpc.sock, blimp.sock
+//   <run-dir>/blimpd.lock, blimp.grpc.sock, blimp.sock, jail/
 //   <run-dir>/vms/<id>/    (config.json, control.sock, console.sock, ...)
 #ifndef BLIMP_DAEMON_RUN_DIR_H_
 #define BLIMP_DAEMON_RUN_DIR_H_
@@ -22,6 +22,9 @@ inline constexpr char kLockFile[] = "blimpd.lock";
 inline constexpr char kGrpcSocket[] = "blimp.grpc.sock";
 inline constexpr char kHttpSocket[] = "blimp.sock";
 inline constexpr char kVmsDir[] = "vms";
+// An empty folder each jailed VMM mounts its own root on, in its own mount
+// namespace (daemon/jail.h): it stays empty on the host.
+inline constexpr char kJailDir[] = "jail";
 // In a VM's folder.
 inline constexpr char kControlSocket[] = "control.sock";
 inline constexpr char kConsoleSocket[] = "console.sock";

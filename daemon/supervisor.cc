@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "api/validate.h"
 #include "base/errno_status.h"
 #include "base/host_memory.h"
@@ -31,6 +32,15 @@ absl::StatusOr<std::unique_ptr<Supervisor>> Supervisor::Create(SupervisorOptions
   const std::string vms = absl::StrCat(options.run_dir, "/", kVmsDir);
   if (::mkdir(vms.c_str(), 0700) < 0 && errno != EEXIST) {
     return base::ErrnoStatus("mkdir " + vms);
+  }
+  if (options.jail) {
+    const std::string jail = absl::StrCat(options.run_dir, "/", kJailDir);
+    if (::mkdir(jail.c_str(), 0700) < 0 && errno != EEXIST) {
+      return base::ErrnoStatus("mkdir " + jail);
+    }
+    if (::geteuid() != 0) {
+      return absl::FailedPreconditionError("the jail (--jail) needs blimpd to run as root");
+    }
   }
   ASSIGN_OR_RETURN(std::unique_ptr<base::EventLoop> loop, base::EventLoop::Create());
   std::unique_ptr<Supervisor> supervisor(new Supervisor(std::move(options), std::move(loop)));
@@ -62,7 +72,13 @@ void Supervisor::AdoptRunningVms() {
       continue;  // A leftover folder: CreateVm may reuse the id.
     }
     LOG(INFO) << "VM '" << ids[i] << "' adopted (blimp-vmm pid " << (*adopted[i])->pid() << ")";
-    vms_[ids[i]].instance = *std::move(adopted[i]);
+    Entry& entry = vms_[ids[i]];
+    entry.instance = *std::move(adopted[i]);
+    // A jailed VMM's user owns its folder: that uid stays taken.
+    struct stat st;
+    if (options_.jail && ::stat(VmDir(ids[i]).c_str(), &st) == 0 && st.st_uid != 0) {
+      entry.jail_uid = st.st_uid;
+    }
   }
 }
 
@@ -78,6 +94,7 @@ Supervisor::Supervisor(SupervisorOptions options, std::unique_ptr<base::EventLoo
   instance_options_.term_grace = options_.term_grace;
   instance_options_.console_log_max_bytes = options_.console_log_max_bytes;
   instance_options_.console_totals = console_totals_;
+  if (options_.jail) instance_options_.jail_root = absl::StrCat(options_.run_dir, "/", kJailDir);
   image_rules_.allowed_dirs = options_.allowed_image_dirs;
   loop_thread_ = std::thread([this] {
     absl::Status status = loop_->Run();
@@ -130,7 +147,34 @@ absl::Status Supervisor::CheckBootSource(const v1::BootSource& boot) const {
   if (!boot.initrd_path().empty()) {
     RETURN_IF_ERROR(base::CheckImageFile("initrd_path", boot.initrd_path(), image_rules_));
   }
+  if (!options_.jail) return absl::OkStatus();
+  // A jailed VMM opens its images as its own, unprivileged user.
+  for (const auto& [field, path] : {std::pair<const char*, std::string>{"kernel_image_path",
+                                                                         boot.kernel_image_path()},
+                                    {"initrd_path", boot.initrd_path()}}) {
+    struct stat st;
+    if (path.empty() || ::stat(path.c_str(), &st) != 0) continue;
+    if ((st.st_mode & S_IROTH) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, " '", path, "' is not readable by others (mode ",
+          absl::StrFormat("%04o", st.st_mode & 07777),
+          "): the jailed blimp-vmm runs as its own user; make it world-readable (chmod o+r)"));
+    }
+  }
   return absl::OkStatus();
+}
+
+absl::StatusOr<uid_t> Supervisor::TakeJailUidLocked() {
+  if (!options_.jail) return 0;
+  std::set<uid_t> used;
+  for (const auto& [id, entry] : vms_) used.insert(entry.jail_uid);
+  for (uint32_t n = 0; n < options_.jail_uid_count; ++n) {
+    const uid_t uid = options_.jail_uid_base + n;
+    if (used.count(uid) == 0) return uid;
+  }
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "every jail uid (", options_.jail_uid_base, " + ", options_.jail_uid_count,
+      ", --jail-uid-base/--jail-uid-count) is in use"));
 }
 
 absl::Status Supervisor::MakeVmDir(const std::string& dir) {
@@ -164,19 +208,22 @@ absl::StatusOr<v1::Vm> Supervisor::CreateVm(const std::string& vm_id,
   // What blimp-vmm would refuse after its spawn, refused before it.
   RETURN_IF_ERROR(CheckBootSource(config.boot_source()));
   RETURN_IF_ERROR(base::CheckMemoryFitsHost(config.machine_config().mem_size_mib()));
+  uid_t jail_uid = 0;
   {
     absl::MutexLock lock(&mu_);
     if (shut_down_) return absl::UnavailableError("blimpd is shutting down");
     if (vms_.count(vm_id) != 0) {
       return absl::AlreadyExistsError(absl::StrCat("VM '", vm_id, "' already exists"));
     }
-    vms_[vm_id] = Entry{};  // Reserved: the id is taken from now on.
+    ASSIGN_OR_RETURN(jail_uid, TakeJailUidLocked());
+    vms_[vm_id] = Entry{nullptr, false, jail_uid};  // Reserved: the id is taken from now on.
   }
   const absl::Time begin = absl::Now();
   const std::string dir = VmDir(vm_id);
   absl::Status made = MakeVmDir(dir);
   absl::StatusOr<std::shared_ptr<VmInstance>> vm =
-      made.ok() ? VmInstance::Launch(vm_id, dir, config, instance_options_, *loop_) : made;
+      made.ok() ? VmInstance::Launch(vm_id, dir, config, instance_options_, *loop_, jail_uid)
+                : made;
   if (!vm.ok()) {
     LOG(WARNING) << "create VM '" << vm_id << "': " << vm.status();
     Erase(vm_id);

@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <thread>
@@ -42,6 +43,11 @@ struct SupervisorOptions {
   uint64_t console_log_max_bytes = kDefaultConsoleLogMaxBytes;
   // Resolved (base::ResolveAllowedDirs); empty = images anywhere.
   std::vector<std::string> allowed_image_dirs;
+  // Each blimp-vmm jailed (daemon/jail.h) as its own user: uid and gid
+  // jail_uid_base + n for the lowest n < jail_uid_count no other VM uses.
+  bool jail = false;
+  uid_t jail_uid_base = 900000;
+  uint32_t jail_uid_count = 10000;
 };
 
 // Called outside any lock once a VM answers / before its folder goes away
@@ -104,6 +110,7 @@ class Supervisor {
   struct Entry {
     std::shared_ptr<VmInstance> instance;  // Null while it is being created.
     bool deleting = false;
+    uid_t jail_uid = 0;  // Its VMM's user in a jail, 0 without.
   };
 
   Supervisor(SupervisorOptions options, std::unique_ptr<base::EventLoop> loop);
@@ -111,7 +118,11 @@ class Supervisor {
   absl::StatusOr<std::shared_ptr<VmInstance>> Find(const std::string& vm_id);
   // Whether `vm` is still the live instance of its id (not deleted).
   bool IsCurrent(const std::shared_ptr<VmInstance>& vm);
+  // The image checks, and in a jail: readable by the VM's user.
   absl::Status CheckBootSource(const blimp::v1::BootSource& boot) const;
+  // The lowest free jail uid, taken; 0 without a jail. RESOURCE_EXHAUSTED
+  // when every uid of the range is in use.
+  absl::StatusOr<uid_t> TakeJailUidLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status MakeVmDir(const std::string& dir);
   // Adopts the VMMs running in <run-dir>/vms/, in parallel.
   void AdoptRunningVms();

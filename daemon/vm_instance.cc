@@ -18,6 +18,7 @@
 #include "base/process_memory.h"
 #include "base/status_macros.h"
 #include "daemon/child_process.h"
+#include "daemon/jail.h"
 #include "daemon/run_dir.h"
 #include "glog/logging.h"
 #include "vmm/control/instance_lock.h"
@@ -63,9 +64,10 @@ VmInstance::~VmInstance() {
 absl::StatusOr<std::shared_ptr<VmInstance>> VmInstance::Launch(std::string id, std::string dir,
                                                                const v1::VmConfig& config,
                                                                const VmInstanceOptions& options,
-                                                               base::EventLoop& loop) {
+                                                               base::EventLoop& loop,
+                                                               uid_t jail_uid) {
   std::shared_ptr<VmInstance> vm(new VmInstance(std::move(id), std::move(dir), options, loop));
-  absl::Status status = vm->Spawn(config);
+  absl::Status status = vm->Spawn(config, jail_uid);
   if (status.ok()) status = vm->WaitUntilReady();
   if (!status.ok()) {
     if (vm->pidfd_.valid()) vm->Stop();
@@ -112,9 +114,28 @@ absl::StatusOr<std::shared_ptr<VmInstance>> VmInstance::Adopt(std::string id, st
 
 std::string VmInstance::ControlSocket() const { return absl::StrCat(dir_, "/", kControlSocket); }
 
-absl::Status VmInstance::Spawn(const v1::VmConfig& config) {
+absl::Status VmInstance::Spawn(const v1::VmConfig& config, uid_t jail_uid) {
   const std::string config_path = dir_ + "/config.json";
   RETURN_IF_ERROR(WriteFile(config_path, api::ToJson(config), 0600));
+  std::optional<JailPlan> jail;
+  if (!options_.jail_root.empty()) {
+    // The VM's user owns its folder and reads its config; vmm.log stays the
+    // daemon's (the VMM gets it as an fd).
+    if (::chown(dir_.c_str(), jail_uid, jail_uid) != 0 ||
+        ::chown(config_path.c_str(), jail_uid, jail_uid) != 0) {
+      return base::ErrnoStatus(absl::StrCat("chown ", dir_));
+    }
+    JailConfig jail_config;
+    jail_config.uid = jail_uid;
+    jail_config.gid = jail_uid;
+    jail_config.root_mountpoint = options_.jail_root;
+    jail_config.vm_dir = dir_;
+    jail_config.read_only = {options_.vmm_binary, config.boot_source().kernel_image_path()};
+    if (!config.boot_source().initrd_path().empty()) {
+      jail_config.read_only.push_back(config.boot_source().initrd_path());
+    }
+    ASSIGN_OR_RETURN(jail, JailPlan::For(jail_config));
+  }
   base::UniqueFd null_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!null_fd.valid()) return base::ErrnoStatus("open /dev/null");
   const std::string vmm_log = dir_ + "/vmm.log";
@@ -141,6 +162,7 @@ absl::Status VmInstance::Spawn(const v1::VmConfig& config) {
   spawn.stdin_fd = null_fd.get();
   spawn.stdout_fd = log_fd.get();
   spawn.stderr_fd = log_fd.get();
+  if (jail) spawn.jail = &*jail;
   ASSIGN_OR_RETURN(Child child, daemon::Spawn(spawn));
   return Attach(child.pid, std::move(child.pidfd));
 }

@@ -45,18 +45,23 @@ struct VmInstanceOptions {
   absl::Duration term_grace = absl::Seconds(3);      // After SIGTERM, before SIGKILL.
   uint64_t console_log_max_bytes = kDefaultConsoleLogMaxBytes;
   std::shared_ptr<ConsoleTotals> console_totals;  // Optional.
+  // Where jails are built (daemon/jail.h): an empty folder; empty = VMMs
+  // run unjailed.
+  std::string jail_root;
 };
 
 class VmInstance : public std::enable_shared_from_this<VmInstance> {
  public:
   // Writes <dir>/config.json, spawns blimp-vmm --wait-for-start in `dir` (an
-  // empty folder) and returns once its control socket answers. On failure no
+  // empty folder; with options.jail_root, jailed as `jail_uid`, which then
+  // owns the folder) and returns once its control socket answers. On failure no
   // child is left: INVALID_ARGUMENT when blimp-vmm refused the config (exit
   // status 1, with its last log line), INTERNAL or UNAVAILABLE otherwise.
   static absl::StatusOr<std::shared_ptr<VmInstance>> Launch(std::string id, std::string dir,
                                                             const blimp::v1::VmConfig& config,
                                                             const VmInstanceOptions& options,
-                                                            base::EventLoop& loop);
+                                                            base::EventLoop& loop,
+                                                            uid_t jail_uid = 0);
   // The blimp-vmm that serves <dir>/control.sock, left running by an earlier
   // blimpd: NOT_FOUND if none holds its lock (a leftover folder). Asks it
   // for its state within `describe_timeout`; a VMM that does not answer
@@ -115,7 +120,7 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   VmInstance(std::string id, std::string dir, const VmInstanceOptions& options,
              base::EventLoop& loop);
 
-  absl::Status Spawn(const blimp::v1::VmConfig& config);
+  absl::Status Spawn(const blimp::v1::VmConfig& config, uid_t jail_uid);
   // Watches the exit through `pidfd` and sets up the control client.
   absl::Status Attach(pid_t pid, base::UniqueFd pidfd);
   absl::Status WaitUntilReady();

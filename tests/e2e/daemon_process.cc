@@ -175,7 +175,16 @@ absl::Status DaemonProcess::BootVm(const std::string& id, const blimp::v1::VmCon
     if (text.str().find("BLIMP-GUEST-READY") != std::string::npos) return absl::OkStatus();
     absl::SleepFor(absl::Milliseconds(20));
   }
-  return absl::DeadlineExceededError("no BLIMP-GUEST-READY in " + console);
+  // What the guest and its VMM said, for the failure message.
+  auto tail = [](const std::string& path) {
+    std::stringstream text;
+    text << std::ifstream(path).rdbuf();
+    const std::string all = text.str();
+    return all.size() > 1500 ? all.substr(all.size() - 1500) : all;
+  };
+  return absl::DeadlineExceededError(absl::StrCat(
+      "no BLIMP-GUEST-READY in ", console, " within ", absl::FormatDuration(timeout),
+      "\n--- console.log:\n", tail(console), "\n--- vmm.log:\n", tail(vm_dir(id) + "/vmm.log")));
 }
 
 std::string DaemonProcess::Console(const std::string& id, const std::string& command,

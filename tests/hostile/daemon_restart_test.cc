@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/pid_lock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/daemon_process.h"
 #include "tests/e2e/http_client.h"
@@ -81,7 +82,8 @@ TEST(DaemonRestartTest, KillNineLeavesTheVmsRunningAndTheNextBlimpdAdoptsThem) {
   auto started = DaemonProcess::Start();
   ASSERT_TRUE(started.ok()) << started.status();
   DaemonProcess& daemon = **started;
-  ASSERT_TRUE(daemon.BootTestGuest("a", 128).ok());
+  absl::Status booted = daemon.BootTestGuest("a", 128);
+  ASSERT_TRUE(booted.ok()) << booted;
   ASSERT_TRUE(CreateOnly(daemon, "b").ok());
   ASSERT_TRUE(daemon.SetTarget("a", 32).ok());
   ASSERT_TRUE(daemon.WaitForActual("a", 32).ok());
@@ -104,7 +106,7 @@ TEST(DaemonRestartTest, KillNineLeavesTheVmsRunningAndTheNextBlimpdAdoptsThem) {
                              daemon.console_socket("a"), "--id", "a"},
                             daemon.run_dir() + "/second-vmm.out");
   EXPECT_EQ(code, 1);
-  EXPECT_TRUE(absl::StrContains(out, absl::StrCat("is locked by pid ", pid_a))) << out;
+  EXPECT_TRUE(absl::StrContains(out, "another blimp-vmm serves")) << out;
   EXPECT_EQ(Inode(daemon.console_socket("a")), console_inode) << "console.sock was replaced";
 
   const absl::Time restart = absl::Now();
@@ -167,7 +169,11 @@ TEST(DaemonRestartTest, SigUsr2IsTheUpgradePathAndWedgedOrGoneVmmsAreHandled) {
   EXPECT_TRUE(Alive(wedged->vmm_pid()) && Alive(gone->vmm_pid())) << "SIGUSR2 stopped a VM";
   ::kill(wedged->vmm_pid(), SIGSTOP);
   ::kill(gone->vmm_pid(), SIGKILL);
-  for (int i = 0; i < 100 && Alive(gone->vmm_pid()); ++i) absl::SleepFor(absl::Milliseconds(20));
+  // Gone means its last thread has exited and its files closed (the group
+  // leader shows as a zombie before that): its lock is free.
+  const std::string lock = daemon.vm_dir("gone") + "/control.sock.lock";
+  for (int i = 0; i < 500 && base::PidFileLocked(lock); ++i) absl::SleepFor(absl::Milliseconds(20));
+  ASSERT_FALSE(base::PidFileLocked(lock)) << "SIGKILL did not end the VMM within 10 s";
 
   const absl::Time restart = absl::Now();
   ASSERT_TRUE(daemon.Restart().ok());
