@@ -4,10 +4,25 @@
 #include "api/validate.h"
 #include "base/status_macros.h"
 #include "daemon/gather.h"
+#include "glog/logging.h"
 
 namespace blimp::daemon {
 
 namespace v1 = blimp::v1;
+
+namespace {
+
+std::unique_ptr<StatsFanout> NewStatsFanout(WatchLimits limits) {
+  absl::StatusOr<std::unique_ptr<StatsFanout>> fanout = StatsFanout::Create(limits);
+  // An epoll fd and an eventfd at start: only a host out of fds refuses.
+  CHECK(fanout.ok()) << "statistics fan-out: " << fanout.status();
+  return *std::move(fanout);
+}
+
+}  // namespace
+
+DaemonApi::DaemonApi(Supervisor& supervisor, WatchLimits limits)
+    : supervisor_(supervisor), stats_fanout_(NewStatsFanout(limits)) {}
 
 absl::StatusOr<v1::Vm> DaemonApi::CreateVm(const std::string& vm_id, const v1::VmConfig& config) {
   return supervisor_.CreateVm(vm_id, config);
@@ -115,42 +130,13 @@ absl::StatusOr<v1::BalloonMetrics> DaemonApi::GetBalloonMetrics(const std::strin
   return vm->control().GetMetrics();
 }
 
-absl::StatusOr<DaemonApi::Watch> DaemonApi::WatchStatistics(const std::string& vm_id) {
+absl::StatusOr<StatsFanout::Handle> DaemonApi::WatchStatistics(const std::string& vm_id,
+                                                               StatsFanout::Notify notify) {
   BLIMP_VM(vm_id);
-  {
-    absl::MutexLock lock(&mu_);
-    if (watches_total_.load() >= limits_.total) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("blimpd serves at most ", limits_.total,
-                       " statistics streams at once (--max-watches)"));
-    }
-    int& mine = watches_per_vm_[vm_id];
-    if (mine >= limits_.per_vm) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("VM '", vm_id, "' already has ", limits_.per_vm,
-                       " statistics streams (--max-watches-per-vm)"));
-    }
-    ++mine;
-    ++watches_total_;
-  }
-  absl::StatusOr<base::UniqueFd> fd = vm->Watch();
-  if (!fd.ok()) {
-    ReleaseWatch(vm_id);
-    return fd.status();
-  }
-  return Watch(this, std::move(vm), *std::move(fd));
+  return stats_fanout_->Subscribe(
+      vm_id, vm, [vm] { return vm->Watch(); }, std::move(notify));
 }
 
 #undef BLIMP_VM
-
-void DaemonApi::ReleaseWatch(const std::string& vm_id) {
-  absl::MutexLock lock(&mu_);
-  if (--watches_per_vm_[vm_id] <= 0) watches_per_vm_.erase(vm_id);
-  --watches_total_;
-}
-
-DaemonApi::Watch::~Watch() {
-  if (api_ != nullptr && vm_ != nullptr) api_->ReleaseWatch(vm_->id());
-}
 
 }  // namespace blimp::daemon

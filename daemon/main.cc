@@ -203,7 +203,9 @@ int Run(int argc, char** argv) {
                                        ? gateways_for_metrics->counters()
                                        : gateway::HttpServer::Counters(),
                                    supervisor_for_metrics->console_counters(),
-                                   api.open_watches());
+                                   WatchCounters{api.stats_fanout().subscribers(),
+                                                 api.stats_fanout().vm_watches(),
+                                                 api.stats_fanout().coalesced_total()});
       });
   if (!rest.ok()) return Fail(absl::StrCat("REST gateway: ", rest.status().message()));
   if (!absl::GetFlag(FLAGS_http_listen).empty()) {
