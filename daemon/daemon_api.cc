@@ -57,21 +57,37 @@ absl::StatusOr<v1::Vm> DaemonApi::GetVm(const std::string& vm_id) {
 std::vector<v1::Vm> DaemonApi::ListVms() { return supervisor_.ListVms(); }
 
 std::vector<api::VmMetrics> DaemonApi::CollectMetrics() {
-  std::vector<api::VmMetrics> all;
-  std::vector<std::function<absl::StatusOr<v1::BalloonMetrics>()>> calls;
-  std::vector<size_t> asked;
-  for (v1::Vm& vm : ListVms()) {
-    if (vm.state() == v1::VM_STATE_RUNNING && vm.config().has_balloon()) {
-      asked.push_back(all.size());
-      calls.push_back([this, id = vm.vm_id()] { return GetBalloonMetrics(id); });
-    }
-    all.push_back(api::VmMetrics{std::move(vm), std::nullopt});
+  // One bounded pass: each VM's state and its counters are asked at once
+  // (two calls, each with the whole bound), so a wedged VM costs the page
+  // describe_timeout once, not once for the list and again for the counters.
+  const std::vector<std::shared_ptr<VmInstance>> vms = supervisor_.Listed();
+  const absl::Duration timeout = supervisor_.options().describe_timeout;
+  std::vector<std::function<api::VmMetrics()>> calls;
+  for (const auto& vm : vms) {
+    calls.push_back([vm, timeout] { return api::VmMetrics{vm->Describe(timeout), std::nullopt}; });
+    calls.push_back([vm] {
+      api::VmMetrics counters;
+      // An exited VM has none; one without a balloon answers an error.
+      if (!vm->exited()) {
+        absl::StatusOr<v1::BalloonMetrics> balloon = vm->control().GetMetrics();
+        if (balloon.ok()) counters.balloon = *std::move(balloon);
+      }
+      return counters;
+    });
   }
-  // Every VM at once, within the describe bound: a wedged VM is listed
-  // without its counters instead of delaying the page.
-  auto answers = GatherWithin(std::move(calls), supervisor_.options().describe_timeout);
-  for (size_t i = 0; i < asked.size(); ++i) {
-    if (answers[i] && answers[i]->ok()) all[asked[i]].balloon = **answers[i];
+  // The margin covers the calls' own timer, as in ListVms.
+  auto answers = GatherWithin(std::move(calls), timeout + absl::Milliseconds(200));
+  std::vector<api::VmMetrics> all;
+  for (size_t i = 0; i < vms.size(); ++i) {
+    std::optional<api::VmMetrics>& state = answers[2 * i];
+    std::optional<api::VmMetrics>& counters = answers[2 * i + 1];
+    api::VmMetrics metrics{state ? std::move(state->vm) : vms[i]->LastKnown(), std::nullopt};
+    // Counters only for what the page shows as a running VM with a balloon.
+    if (counters && metrics.vm.state() == v1::VM_STATE_RUNNING &&
+        metrics.vm.config().has_balloon()) {
+      metrics.balloon = std::move(counters->balloon);
+    }
+    all.push_back(std::move(metrics));
   }
   return all;
 }
