@@ -3,6 +3,7 @@
 // keeps a single watch connection for all of them; other calls to the VM
 // stay fast; a client leaving frees its slot; the VM stopping ends the rest.
 #include <dirent.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -197,6 +198,34 @@ TEST(WatchStreamsTest, SixtyFourStreamsShareOneVmmWatchAndNoDaemonThreads) {
   }
   EXPECT_EQ(Eventually([&] { return Metric(daemon, "blimp_daemon_watch_streams"); }, 0), 0);
   EXPECT_EQ(Metric(daemon, "blimp_daemon_watch_vmm_connections"), 0);
+}
+
+TEST(WatchStreamsTest, SigtermWithOpenStreamsEndsThemAndExitsCleanly) {
+  SKIP_WITHOUT_KVM();
+  auto started = DaemonProcess::Start();
+  ASSERT_TRUE(started.ok()) << started.status();
+  DaemonProcess& daemon = **started;
+  ASSERT_TRUE(daemon.BootTestGuest("a", 128).ok());
+  ASSERT_TRUE(daemon.BootTestGuest("b", 128).ok());
+  std::vector<std::unique_ptr<Stream>> streams;
+  for (int i = 0; i < 8; ++i) {
+    streams.push_back(std::make_unique<Stream>(daemon, i % 2 == 0 ? "a" : "b"));
+  }
+  for (auto& stream : streams) {
+    ASSERT_GE(Eventually([&] { return stream->updates() >= 1; }, true), true);
+  }
+  EXPECT_EQ(Metric(daemon, "blimp_daemon_watch_vmm_connections"), 2);
+  const absl::Time begin = absl::Now();
+  daemon.Signal(SIGTERM);
+  std::optional<int> status = daemon.WaitExit(absl::Seconds(15));
+  ASSERT_TRUE(status.has_value()) << "blimpd did not exit with streams open";
+  EXPECT_EQ(*status, 0);
+  std::cout << "SIGTERM with 8 open streams: exit after " << absl::Now() - begin << "\n";
+  for (auto& stream : streams) {
+    std::optional<grpc::Status> end = stream->WaitForEnd(absl::Seconds(5));
+    ASSERT_TRUE(end.has_value());
+    EXPECT_FALSE(end->ok());
+  }
 }
 
 }  // namespace
