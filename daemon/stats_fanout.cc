@@ -21,17 +21,23 @@ class StatsFanout::Subscription {
       : notify_(std::move(notify)), coalesced_total_(coalesced_total) {}
 
   void Offer(const v1::BalloonStats& stats) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (end_.has_value()) return;
-      if (pending_.has_value()) {
-        ++coalesced_;  // A snapshot replaced before it was taken.
-        ++coalesced_total_;
-      }
-      pending_ = stats;
-    }
+    Store(stats);
     CallNotify();
   }
+
+  // Offer() without the notify, for callers that hold a fan-out lock (they
+  // call Poke() once they have let go).
+  void Store(const v1::BalloonStats& stats) {
+    absl::MutexLock lock(&mu_);
+    if (end_.has_value()) return;
+    if (pending_.has_value()) {
+      ++coalesced_;  // A snapshot replaced before it was taken.
+      ++coalesced_total_;
+    }
+    pending_ = stats;
+  }
+
+  void Poke() { CallNotify(); }
 
   void EndWith(const absl::Status& status) {
     {
@@ -106,6 +112,9 @@ struct StatsFanout::Group {
   absl::Mutex mu;
   std::set<std::shared_ptr<Subscription>> subscribers ABSL_GUARDED_BY(mu);
   base::UniqueFd fd ABSL_GUARDED_BY(mu);  // Invalid while opening.
+  // The VM's last update: a subscriber joining an open watch gets it at
+  // once, as the VMM gives a new watch its current statistics.
+  std::optional<v1::BalloonStats> latest ABSL_GUARDED_BY(mu);
   bool ended ABSL_GUARDED_BY(mu) = false;
 };
 
@@ -201,10 +210,16 @@ absl::StatusOr<StatsFanout::Handle> StatsFanout::Subscribe(const std::string& vm
     }
     group->subscribers.insert(subscription);
     ++subscribers_;
+    // Under group->mu: every later update reaches it after this one.
+    if (group->latest.has_value()) subscription->Store(*group->latest);
   }
   if (replaced) End(replaced, absl::UnavailableError(absl::StrCat("VM '", vm_id, "' is gone")));
   // Outside every lock: connecting may take up to the control timeout.
-  if (opener) Opened(group, open());
+  if (opener) {
+    Opened(group, open());
+  } else {
+    subscription->Poke();
+  }
   return Handle(this, std::move(subscription), std::move(group));
 }
 
@@ -246,6 +261,7 @@ void StatsFanout::OnReadable(const std::shared_ptr<Group>& group) {
       if (stats.status().code() != absl::StatusCode::kDeadlineExceeded) ended = stats.status();
       break;
     }
+    if (!updates.empty()) group->latest = updates.back();
     subscribers.assign(group->subscribers.begin(), group->subscribers.end());
   }
   // Only the newest matters to a subscriber that has not taken the last.

@@ -6,7 +6,8 @@
 // up the loop or the others: it keeps only the latest update it has not
 // taken yet (statistics are snapshots; a replaced one is counted as
 // coalesced) and is told through its `notify` callback that something is
-// waiting. When the VM's stream ends (VM stopped, blimp-vmm gone, an error)
+// waiting. A subscriber joining a VM that is already watched gets its last
+// update at once (a new VMM watch starts with the current statistics too). When the VM's stream ends (VM stopped, blimp-vmm gone, an error)
 // every subscriber of that VM ends with that status, after its last update.
 // The watch limits (per VM, in total) are checked here. Thread-safe.
 #ifndef BLIMP_DAEMON_STATS_FANOUT_H_

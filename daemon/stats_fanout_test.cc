@@ -169,6 +169,13 @@ TEST_F(StatsFanoutTest, EverySubscriberGetsEveryUpdateInOrderOverOneConnection) 
   for (uint64_t free = 1; free <= 10; ++free) expected.push_back(free << 20);
   for (auto& collector : collectors) EXPECT_EQ(collector->free_memory(), expected);
   EXPECT_EQ(fanout_->coalesced_total(), 0u);
+  // A late subscriber starts with the latest snapshot, as a new VMM watch
+  // would, without waiting for the next refresh, and on the same connection.
+  Collector late;
+  ASSERT_TRUE(late.Join(*fanout_, "vm", instance_, Open()).ok());
+  ASSERT_TRUE(late.WaitForUpdates(1));
+  EXPECT_EQ(late.free_memory(), std::vector<uint64_t>{10 << 20});
+  EXPECT_EQ(opens_, 1);
   EXPECT_EQ(vmm_->connections(), 1);
 }
 
@@ -218,6 +225,7 @@ TEST_F(StatsFanoutTest, TheLastSubscriberToLeaveClosesTheVmmConnection) {
   EXPECT_EQ(fanout_->vm_watches(), 1);
   Publish(7);
   ASSERT_TRUE(second->WaitForUpdates(2));
+  EXPECT_EQ(second->free_memory(), (std::vector<uint64_t>{0, 7}));
   second.reset();
   EXPECT_EQ(fanout_->vm_watches(), 0);
   EXPECT_EQ(fanout_->subscribers(), 0);
