@@ -16,6 +16,7 @@
 
 #include "absl/time/clock.h"
 #include "daemon/child_process.h"
+#include "base/sockets.h"
 #include "daemon/run_dir.h"
 #include "daemon/testing/test_util.h"
 #include "glog/logging.h"
@@ -61,7 +62,7 @@ int WaitFor(pid_t pid, absl::Duration timeout) {
 
 // One HTTP/1.0 request over a unix socket; the whole response.
 std::string HttpGet(const std::string& socket, const std::string& path) {
-  absl::StatusOr<base::UniqueFd> fd = ConnectUnix(socket);
+  absl::StatusOr<base::UniqueFd> fd = base::ConnectUnix(socket);
   if (!fd.ok()) return fd.status().ToString();
   std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
   if (::write(fd->get(), request.data(), request.size()) < 0) return "write failed";
@@ -85,9 +86,9 @@ TEST(BlimpdTest, ServesAndShutsDownCleanly) {
   // Left behind by a "crashed" daemon, and a socket that is not blimpd's.
   ASSERT_EQ(::mkdir((run_dir.path() + "/vms").c_str(), 0700), 0);
   ASSERT_EQ(::mkdir((run_dir.path() + "/vms/old").c_str(), 0700), 0);
-  ASSERT_TRUE(ListenUnix(run_dir.path() + "/vms/old/control.sock").ok());
-  ASSERT_TRUE(ListenUnix(run_dir.path() + "/" + kGrpcSocket).ok());
-  ASSERT_TRUE(ListenUnix(run_dir.path() + "/someone-else.sock").ok());
+  ASSERT_TRUE(base::ListenUnix(run_dir.path() + "/vms/old/control.sock").ok());
+  ASSERT_TRUE(base::ListenUnix(run_dir.path() + "/" + kGrpcSocket).ok());
+  ASSERT_TRUE(base::ListenUnix(run_dir.path() + "/someone-else.sock").ok());
   // A pre-existing run dir that others can read.
   ASSERT_EQ(::chmod(run_dir.path().c_str(), 0755), 0);
 

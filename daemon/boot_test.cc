@@ -14,6 +14,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "base/sockets.h"
 #include "daemon/run_dir.h"
 #include "daemon/services.h"
 #include "daemon/supervisor.h"
@@ -178,10 +179,10 @@ TEST_F(BootTest, ConsoleSocketCarriesOutputAndInput) {
   ASSERT_TRUE(supervisor_->CreateVm("shell", GuestConfig()).ok());
   // Attached before boot: the client sees everything from then on.
   absl::StatusOr<base::UniqueFd> client =
-      ConnectUnix(run_dir_.path() + "/vms/shell/console.sock");
+      base::ConnectUnix(run_dir_.path() + "/vms/shell/console.sock");
   ASSERT_TRUE(client.ok()) << client.status();
   absl::StatusOr<base::UniqueFd> second =
-      ConnectUnix(run_dir_.path() + "/vms/shell/console.sock");
+      base::ConnectUnix(run_dir_.path() + "/vms/shell/console.sock");
   ASSERT_TRUE(second.ok()) << second.status();
   // Real clients read all the time.
   auto read_all = [](int fd, std::string* out) {

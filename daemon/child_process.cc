@@ -1,6 +1,7 @@
 #include "daemon/child_process.h"
 
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -13,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/errno_status.h"
+#include "daemon/jail.h"
 
 namespace blimp::daemon {
 namespace {
@@ -26,6 +28,9 @@ namespace {
     ::_exit(127);
   };
   if (::setpgid(0, 0) < 0) fail(errno);
+  if (options.jail != nullptr) {
+    if (int err = options.jail->Enter(); err != 0) fail(err);
+  }
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(errno);
   // Dispositions set to "ignore" (e.g. SIGPIPE by gRPC) survive exec.
   for (int sig = 1; sig < NSIG; ++sig) {
@@ -82,9 +87,21 @@ absl::StatusOr<Child> Spawn(const SpawnOptions& options) {
   base::UniqueFd error_read(error_pipe[0]);
   base::UniqueFd error_write(error_pipe[1]);
 
-  pid_t pid = ::fork();
-  if (pid < 0) return base::ErrnoStatus("fork");
+  int clone_pidfd = -1;
+  pid_t pid;
+  if (options.jail != nullptr) {
+    // clone3 as a fork into new namespaces; the pidfd comes with it.
+    clone_args args = {};
+    args.flags = kJailNamespaces | CLONE_PIDFD;
+    args.pidfd = reinterpret_cast<uint64_t>(&clone_pidfd);
+    args.exit_signal = SIGCHLD;
+    pid = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof(args)));
+  } else {
+    pid = ::fork();
+  }
+  if (pid < 0) return base::ErrnoStatus(options.jail != nullptr ? "clone3 (jail)" : "fork");
   if (pid == 0) ExecChild(options, argv.data(), error_write.get());
+  base::UniqueFd owned_clone_pidfd(clone_pidfd);
   error_write.Reset();
 
   // Also in the parent, so that signalling the group cannot race the exec.
@@ -98,10 +115,17 @@ absl::StatusOr<Child> Spawn(const SpawnOptions& options) {
     int status;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    return base::ErrnoStatus(absl::StrCat("cannot run ", options.argv[0]), child_errno);
+    return base::ErrnoStatus(absl::StrCat(options.jail != nullptr ? "cannot jail or run "
+                                                                  : "cannot run ",
+                                          options.argv[0]),
+                             child_errno);
   }
   Child child;
   child.pid = pid;
+  if (owned_clone_pidfd.valid()) {
+    child.pidfd = std::move(owned_clone_pidfd);
+    return child;
+  }
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (pidfd < 0) {
     absl::Status status = base::ErrnoStatus("pidfd_open");

@@ -1,6 +1,6 @@
 // Spawning a blimp-vmm child: its own process group, no new privileges, only
 // stdin/stdout/stderr inherited (each from a given fd), default signal
-// dispositions and an empty signal mask. The child is watched through a pidfd,
+// dispositions and an empty signal mask, optionally in a jail (jail.h). The child is watched through a pidfd,
 // which becomes readable when it exits.
 #ifndef BLIMP_DAEMON_CHILD_PROCESS_H_
 #define BLIMP_DAEMON_CHILD_PROCESS_H_
@@ -15,11 +15,16 @@
 
 namespace blimp::daemon {
 
+class JailPlan;
+
 struct SpawnOptions {
   std::vector<std::string> argv;  // argv[0] is the executable's path.
   int stdin_fd = -1;              // Becomes the child's fd 0 (not owned).
   int stdout_fd = -1;             // fd 1.
   int stderr_fd = -1;             // fd 2.
+  // If set, the child is cloned into the jail's namespaces and enters the
+  // jail before exec (daemon/jail.h); argv[0] must be inside it.
+  const JailPlan* jail = nullptr;
 };
 
 struct Child {

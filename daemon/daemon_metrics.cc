@@ -14,7 +14,7 @@ void Append(std::string& out, const char* name, const char* type, const char* he
 }  // namespace
 
 std::string RenderDaemonMetrics(const gateway::HttpServer::Counters& http,
-                                const ConsoleCounters& consoles,
+                                const ConsoleTotals& consoles,
                                 const WatchCounters& watches) {
   std::string out;
   Append(out, "http_connections_active", "gauge", "Open REST connections (blimp.sock, TCP).",

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "daemon/console.h"
+#include "daemon/console_totals.h"
 #include "gateway/http_server.h"
 
 namespace blimp::daemon {
@@ -20,7 +20,7 @@ struct WatchCounters {
 };
 
 std::string RenderDaemonMetrics(const gateway::HttpServer::Counters& http,
-                                const ConsoleCounters& consoles, const WatchCounters& watches);
+                                const ConsoleTotals& consoles, const WatchCounters& watches);
 
 }  // namespace blimp::daemon
 

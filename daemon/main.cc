@@ -26,7 +26,7 @@
 #include "base/dashed_flags.h"
 #include "base/grpc_invalid_request.h"
 #include "base/image_file_check.h"
-#include "daemon/console.h"
+#include "daemon/console_totals.h"
 #include "daemon/rest.h"
 #include "daemon/run_dir.h"
 #include "daemon/daemon_api.h"
@@ -113,7 +113,9 @@ std::vector<std::string> AllowedImageDirs(int argc, char** argv) {
 int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "blimpd [--run-dir /run/blimp] [--grpc-listen HOST:PORT] [--http-listen HOST:PORT]\n"
-      "Hosts microVMs, one blimp-vmm process each, behind a gRPC API.");
+      "Hosts microVMs, one blimp-vmm process each, behind a gRPC API.\n"
+      "SIGTERM/SIGINT stop every VM; SIGUSR2 exits and leaves them running for the next\n"
+      "blimpd on the same --run-dir, which adopts them (so does a blimpd started after a crash).");
   base::NormalizedArgs args(argc, argv);  // --run-dir as well as --run_dir.
   absl::ParseCommandLine(args.argc(), args.argv());
   ::umask(0077);  // Every file and socket blimpd makes is owner-only.
@@ -123,6 +125,7 @@ int Run(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGUSR2);  // Exit, leaving the VMs running: the upgrade path.
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -202,7 +205,7 @@ int Run(int argc, char** argv) {
         return RenderDaemonMetrics(gateways_for_metrics != nullptr
                                        ? gateways_for_metrics->counters()
                                        : gateway::HttpServer::Counters(),
-                                   supervisor_for_metrics->console_counters(),
+                                   supervisor_for_metrics->console_totals(),
                                    WatchCounters{api.stats_fanout().subscribers(),
                                                  api.stats_fanout().vm_watches(),
                                                  api.stats_fanout().coalesced_total()});
@@ -225,10 +228,16 @@ int Run(int argc, char** argv) {
   int signal_number = 0;
   while (sigwait(&stop_signals, &signal_number) != 0) {
   }
-  LOG(INFO) << "blimpd: signal " << signal_number << ", stopping every VM";
+  const bool detach = signal_number == SIGUSR2;
+  LOG(INFO) << "blimpd: signal " << signal_number
+            << (detach ? ", leaving every VM running for the next blimpd" : ", stopping every VM");
   (*rest)->StopAll();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
-  (*supervisor)->Shutdown();
+  if (detach) {
+    (*supervisor)->Detach();
+  } else {
+    (*supervisor)->Shutdown();
+  }
   supervisor->reset();
   rest->reset();
   ::unlink(grpc_socket.c_str());

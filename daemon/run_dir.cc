@@ -3,45 +3,22 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
 #include "base/errno_status.h"
+#include "base/pid_lock.h"
 #include "glog/logging.h"
+#include "vmm/control/instance_lock.h"
 
 namespace blimp::daemon {
 namespace {
-
-absl::StatusOr<sockaddr_un> UnixAddress(const std::string& path) {
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(address.sun_path)) {
-    return absl::InvalidArgumentError(absl::StrCat("socket path too long: ", path));
-  }
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  return address;
-}
-
-std::vector<std::string> ListDir(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return names;
-  while (dirent* entry = ::readdir(d)) {
-    std::string name = entry->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  ::closedir(d);
-  return names;
-}
 
 // Makes `dir` (0700) or checks that the existing one is a real directory of
 // ours, and forces its mode to 0700 through an fd (no path race).
@@ -80,6 +57,18 @@ absl::Status PrepareOwnDir(const std::string& dir) {
 
 }  // namespace
 
+std::vector<std::string> ListDir(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return names;
+  while (dirent* entry = ::readdir(d)) {
+    std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  ::closedir(d);
+  return names;
+}
+
 std::string VmDir(absl::string_view run_dir, absl::string_view vm_id) {
   return absl::StrCat(run_dir, "/", kVmsDir, "/", vm_id);
 }
@@ -108,6 +97,9 @@ int RemoveStaleSockets(const std::string& dir) {
     const std::string vm_dir = absl::StrCat(vms, "/", id);
     struct stat st;
     if (::lstat(vm_dir.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) continue;
+    // A live blimp-vmm serves these: it is to be adopted, not cleaned up.
+    const std::string control = absl::StrCat(vm_dir, "/", kControlSocket);
+    if (base::PidFileLocked(vmm::control::ControlSocketLock(control))) continue;
     for (const char* name : {kControlSocket, kConsoleSocket, kVmRestSocket}) {
       candidates.push_back(absl::StrCat(vm_dir, "/", name));
     }
@@ -158,35 +150,6 @@ absl::Status WriteFile(const std::string& path, absl::string_view contents, int 
     contents.remove_prefix(static_cast<size_t>(n));
   }
   return absl::OkStatus();
-}
-
-absl::StatusOr<base::UniqueFd> ListenUnix(const std::string& path) {
-  absl::StatusOr<sockaddr_un> address = UnixAddress(path);
-  if (!address.ok()) return address.status();
-  base::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return base::ErrnoStatus("socket");
-  // The socket inode's mode is what bind gives the file (minus the umask).
-  if (::fchmod(fd.get(), 0600) < 0) return base::ErrnoStatus("fchmod socket");
-  ::unlink(path.c_str());
-  // SAFETY: `address` is a sockaddr_un of the size passed.
-  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&*address), sizeof(*address)) < 0) {
-    return base::ErrnoStatus(absl::StrCat("bind ", path));
-  }
-  if (::chmod(path.c_str(), 0600) < 0) return base::ErrnoStatus(absl::StrCat("chmod ", path));
-  if (::listen(fd.get(), 16) < 0) return base::ErrnoStatus(absl::StrCat("listen ", path));
-  return fd;
-}
-
-absl::StatusOr<base::UniqueFd> ConnectUnix(const std::string& path) {
-  absl::StatusOr<sockaddr_un> address = UnixAddress(path);
-  if (!address.ok()) return address.status();
-  base::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return base::ErrnoStatus("socket");
-  // SAFETY: `address` is a sockaddr_un of the size passed.
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*address), sizeof(*address)) < 0) {
-    return base::ErrnoStatus(absl::StrCat("connect ", path));
-  }
-  return fd;
 }
 
 }  // namespace blimp::daemon

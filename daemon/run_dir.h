@@ -10,6 +10,7 @@
 #define BLIMP_DAEMON_RUN_DIR_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -39,22 +40,19 @@ absl::StatusOr<base::UniqueFd> LockRunDir(const std::string& dir);
 
 // What a crashed daemon and its VMs leave behind: unlinks the daemon's two
 // sockets at the top and control.sock, console.sock and firecracker.socket in
-// each <dir>/vms/<id>/, each only if it is a socket. Nothing else is touched.
-// Returns how many were removed.
+// each <dir>/vms/<id>/ whose blimp-vmm is gone (a live one holds
+// control.sock.lock and is adopted instead), each only if it is a socket.
+// Nothing else is touched. Returns how many were removed.
 int RemoveStaleSockets(const std::string& dir);
+
+// The names in `dir` (without . and ..); empty if it cannot be read.
+std::vector<std::string> ListDir(const std::string& dir);
 
 // rm -r `path` (no symlinks followed). OK if it does not exist.
 absl::Status RemoveTree(const std::string& path);
 
 // Writes `contents` to a new file `path` with `mode` (replacing it).
 absl::Status WriteFile(const std::string& path, absl::string_view contents, int mode);
-
-// A listening, non-blocking unix stream socket at `path` (an old file there
-// is replaced), mode 0600.
-absl::StatusOr<base::UniqueFd> ListenUnix(const std::string& path);
-
-// Connects to a unix stream socket (for tests and tools).
-absl::StatusOr<base::UniqueFd> ConnectUnix(const std::string& path);
 
 }  // namespace blimp::daemon
 

@@ -1,6 +1,7 @@
 // The run directory: its layout (VMs in their own vms/ namespace), the
 // checks on a pre-existing run dir, and stale-socket cleanup that only
 // touches the sockets blimpd owns.
+#include "base/sockets.h"
 #include "daemon/run_dir.h"
 
 #include <sys/stat.h>
@@ -88,7 +89,7 @@ TEST(RunDirTest, RemovesOnlyTheSocketsItOwns) {
   ASSERT_TRUE(LockRunDir(dir).ok());
   std::vector<base::UniqueFd> keep;
   auto listen = [&](const std::string& path) {
-    absl::StatusOr<base::UniqueFd> fd = ListenUnix(path);
+    absl::StatusOr<base::UniqueFd> fd = base::ListenUnix(path);
     ASSERT_TRUE(fd.ok()) << fd.status();
     keep.push_back(std::move(*fd));
   };

@@ -9,10 +9,12 @@
 #include "api/validate.h"
 #include "base/errno_status.h"
 #include "base/host_memory.h"
+#include "base/pid_lock.h"
 #include "base/status_macros.h"
 #include "daemon/gather.h"
 #include "daemon/run_dir.h"
 #include "glog/logging.h"
+#include "vmm/control/instance_lock.h"
 
 namespace blimp::daemon {
 namespace {
@@ -31,12 +33,42 @@ absl::StatusOr<std::unique_ptr<Supervisor>> Supervisor::Create(SupervisorOptions
     return base::ErrnoStatus("mkdir " + vms);
   }
   ASSIGN_OR_RETURN(std::unique_ptr<base::EventLoop> loop, base::EventLoop::Create());
-  return std::unique_ptr<Supervisor>(new Supervisor(std::move(options), std::move(loop)));
+  std::unique_ptr<Supervisor> supervisor(new Supervisor(std::move(options), std::move(loop)));
+  supervisor->AdoptRunningVms();
+  return supervisor;
+}
+
+void Supervisor::AdoptRunningVms() {
+  std::vector<std::string> ids;
+  for (const std::string& name : ListDir(absl::StrCat(options_.run_dir, "/", kVmsDir))) {
+    if (api::ValidateVmId(name).ok()) ids.push_back(name);
+  }
+  std::vector<absl::StatusOr<std::shared_ptr<VmInstance>>> adopted(
+      ids.size(), absl::UnknownError("not tried"));
+  std::vector<std::thread> adopters;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    adopters.emplace_back([this, &ids, &adopted, i] {
+      adopted[i] = VmInstance::Adopt(ids[i], VmDir(ids[i]), instance_options_, *loop_,
+                                     options_.describe_timeout);
+    });
+  }
+  for (std::thread& adopter : adopters) adopter.join();
+  absl::MutexLock lock(&mu_);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!adopted[i].ok()) {
+      if (!absl::IsNotFound(adopted[i].status())) {
+        LOG(ERROR) << "VM '" << ids[i] << "': cannot adopt its blimp-vmm: " << adopted[i].status();
+      }
+      continue;  // A leftover folder: CreateVm may reuse the id.
+    }
+    LOG(INFO) << "VM '" << ids[i] << "' adopted (blimp-vmm pid " << (*adopted[i])->pid() << ")";
+    vms_[ids[i]].instance = *std::move(adopted[i]);
+  }
 }
 
 Supervisor::Supervisor(SupervisorOptions options, std::unique_ptr<base::EventLoop> loop)
     : options_(std::move(options)),
-      console_counters_(std::make_shared<ConsoleCounters>()),
+      console_totals_(std::make_shared<ConsoleTotals>()),
       loop_(std::move(loop)) {
   instance_options_.vmm_binary = options_.vmm_binary;
   instance_options_.ready_timeout = options_.ready_timeout;
@@ -45,7 +77,7 @@ Supervisor::Supervisor(SupervisorOptions options, std::unique_ptr<base::EventLoo
   instance_options_.stop_grace = options_.stop_grace;
   instance_options_.term_grace = options_.term_grace;
   instance_options_.console_log_max_bytes = options_.console_log_max_bytes;
-  instance_options_.console_counters = console_counters_;
+  instance_options_.console_totals = console_totals_;
   image_rules_.allowed_dirs = options_.allowed_image_dirs;
   loop_thread_ = std::thread([this] {
     absl::Status status = loop_->Run();
@@ -60,8 +92,16 @@ Supervisor::~Supervisor() {
 }
 
 void Supervisor::SetHooks(VmHooks hooks) {
-  absl::MutexLock lock(&mu_);
-  hooks_ = std::move(hooks);
+  std::vector<std::pair<std::string, std::string>> known;
+  {
+    absl::MutexLock lock(&mu_);
+    hooks_ = hooks;
+    for (const auto& [id, entry] : vms_) {
+      if (entry.instance != nullptr && !entry.deleting) known.emplace_back(id, entry.instance->dir());
+    }
+  }
+  if (!hooks.on_created) return;
+  for (const auto& [id, dir] : known) hooks.on_created(id, dir);
 }
 
 std::string Supervisor::VmDir(const std::string& vm_id) const {
@@ -94,6 +134,12 @@ absl::Status Supervisor::CheckBootSource(const v1::BootSource& boot) const {
 }
 
 absl::Status Supervisor::MakeVmDir(const std::string& dir) {
+  const std::string control = absl::StrCat(dir, "/", kControlSocket);
+  if (base::PidFileLocked(vmm::control::ControlSocketLock(control))) {
+    // Never a second VMM for one VM, nor a folder deleted under a live one.
+    return absl::AlreadyExistsError(absl::StrCat(
+        "a blimp-vmm still runs in ", dir, " and this blimpd could not adopt it (see its log)"));
+  }
   struct stat st;
   if (::lstat(dir.c_str(), &st) == 0) {
     // Left by a VM of a previous daemon (its logs): the id is free now.
@@ -279,6 +325,25 @@ void Supervisor::Shutdown() {
   }
   for (std::thread& stopper : stoppers) stopper.join();
   LOG(INFO) << "supervisor: " << vms.size() << " VM(s) stopped";
+}
+
+void Supervisor::Detach() {
+  std::vector<std::shared_ptr<VmInstance>> vms;
+  VmHooks hooks;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    for (const auto& [id, entry] : vms_) {
+      if (entry.instance != nullptr) vms.push_back(entry.instance);
+    }
+    hooks = hooks_;
+  }
+  for (const auto& vm : vms) {
+    if (hooks.on_deleted) hooks.on_deleted(vm->id());
+    vm->Detach();
+  }
+  LOG(INFO) << "supervisor: " << vms.size() << " VM(s) left running for the next blimpd";
 }
 
 }  // namespace blimp::daemon

@@ -3,7 +3,9 @@
 // before any process is spawned (config, kernel/initrd files, memory), the
 // hooks that tell the REST gateway about VMs, and shutdown. Everything about
 // one VM's process (launch, readiness, exit, stop, describe, forwarding) is
-// VmInstance's. GetVm/ListVms never wait longer than describe_timeout per
+// VmInstance's. At start it adopts every blimp-vmm an earlier blimpd left
+// running in <run-dir>/vms/ (after a crash, kill -9, or Detach() for an
+// upgrade). GetVm/ListVms never wait longer than describe_timeout per
 // call, whatever a VM does: running VMs are asked in parallel and fall back
 // to their last known state.
 // Thread-safe; calls on different VMs do not wait for each other.
@@ -22,7 +24,6 @@
 #include "absl/time/time.h"
 #include "base/event_loop.h"
 #include "base/image_file_check.h"
-#include "daemon/console.h"
 #include "daemon/vm_instance.h"
 #include "proto/blimp/v1/vm_service.pb.h"
 
@@ -52,15 +53,18 @@ struct VmHooks {
 
 class Supervisor {
  public:
-  // Starts the event loop thread (console I/O and child exits).
+  // Starts the event loop thread (VMM exits) and adopts the VMMs left
+  // running in <run-dir>/vms/ (within about describe_timeout in total).
   static absl::StatusOr<std::unique_ptr<Supervisor>> Create(SupervisorOptions options);
   ~Supervisor();  // Shutdown().
 
+  // Also calls hooks.on_created for every VM already known (adopted ones).
   void SetHooks(VmHooks hooks);
 
   // INVALID_ARGUMENT (id, config, kernel/initrd file, memory larger than the
   // host: all checked before a blimp-vmm is spawned, or a config blimp-vmm
-  // refuses), ALREADY_EXISTS, UNAVAILABLE after Shutdown.
+  // refuses), ALREADY_EXISTS (also when a blimp-vmm this daemon did not
+  // adopt still runs for that id), UNAVAILABLE after Shutdown.
   absl::StatusOr<blimp::v1::Vm> CreateVm(const std::string& vm_id,
                                          const blimp::v1::VmConfig& config);
   absl::Status PutBootSource(const std::string& vm_id, const blimp::v1::BootSource& boot);
@@ -89,12 +93,15 @@ class Supervisor {
   // Stops every VM (in parallel) and refuses new ones. Idempotent. VM
   // folders stay (their logs), sockets go.
   void Shutdown();
+  // Leaves every VM running for the next blimpd to adopt (the upgrade
+  // path) and refuses new ones. Idempotent; Shutdown() after it does nothing.
+  void Detach();
 
   // <run-dir>/vms/<id>.
   std::string VmDir(const std::string& vm_id) const;
   const SupervisorOptions& options() const { return options_; }
   // console.log bytes and rotations of every VM, for metrics.
-  const ConsoleCounters& console_counters() const { return *console_counters_; }
+  const ConsoleTotals& console_totals() const { return *console_totals_; }
 
  private:
   struct Entry {
@@ -109,12 +116,14 @@ class Supervisor {
   bool IsCurrent(const std::shared_ptr<VmInstance>& vm);
   absl::Status CheckBootSource(const blimp::v1::BootSource& boot) const;
   absl::Status MakeVmDir(const std::string& dir);
+  // Adopts the VMMs running in <run-dir>/vms/, in parallel.
+  void AdoptRunningVms();
   void Erase(const std::string& vm_id);
 
   const SupervisorOptions options_;
   VmInstanceOptions instance_options_;
   base::ImageFileRules image_rules_;
-  std::shared_ptr<ConsoleCounters> console_counters_;
+  std::shared_ptr<ConsoleTotals> console_totals_;
   std::unique_ptr<base::EventLoop> loop_;
   std::thread loop_thread_;
   absl::Mutex mu_;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -16,6 +17,7 @@
 #include <grpcpp/server_builder.h>
 
 #include "base/image_file_check.h"
+#include "base/sockets.h"
 #include "daemon/run_dir.h"
 #include "daemon/services.h"
 #include "daemon/testing/test_util.h"
@@ -346,11 +348,64 @@ TEST_F(SupervisorTest, ShutdownStopsEveryChildAndRemovesSockets) {
             absl::StatusCode::kUnavailable);
 }
 
+TEST_F(SupervisorTest, DetachLeavesTheVmsForTheNextSupervisorToAdopt) {
+  v1::Vm vm;
+  ASSERT_TRUE(Create("kept", &vm).ok());
+  const int pid = vm.vmm_pid();
+  supervisor_->Detach();
+  EXPECT_EQ(supervisor_->CreateVm("late", MinimalConfig(kernel_)).status().code(),
+            absl::StatusCode::kUnavailable);
+  Restart(DefaultOptions());  // Destroys the old supervisor: the VMM must survive it.
+  ASSERT_TRUE(ProcessAlive(pid));
+  ASSERT_TRUE(Get("kept", &vm).ok());
+  EXPECT_EQ(vm.vmm_pid(), pid);
+  EXPECT_EQ(vm.state(), v1::VM_STATE_CREATED);
+  EXPECT_EQ(vm.config().machine_config().mem_size_mib(), 64u);
+  EXPECT_EQ(Create("kept").error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  // Adopted, it stops and goes as a child would.
+  auto stopped = supervisor_->StopVm("kept");
+  ASSERT_TRUE(stopped.ok()) << stopped.status();
+  EXPECT_EQ(stopped->state(), v1::VM_STATE_STOPPED);
+  EXPECT_FALSE(ProcessAlive(pid));
+  EXPECT_TRUE(supervisor_->DeleteVm("kept").ok());
+}
+
+TEST_F(SupervisorTest, AdoptionTakesThePidFromTheKernelNotFromTheLockFile) {
+  v1::Vm vm;
+  ASSERT_TRUE(Create("liar", &vm).ok());
+  const int pid = vm.vmm_pid();
+  supervisor_->Detach();
+  // A compromised VMM can write its lock file: here it names the test
+  // itself, which the daemon would later signal if it believed the file.
+  {
+    std::ofstream forged(Dir("liar") + "/control.sock.lock", std::ios::in | std::ios::out);
+    forged << ::getpid() << "\n";
+  }
+  Restart(DefaultOptions());
+  ASSERT_TRUE(Get("liar", &vm).ok());
+  EXPECT_EQ(vm.vmm_pid(), pid) << "adopted the pid the lock file names";
+  ASSERT_TRUE(supervisor_->DeleteVm("liar").ok());
+  EXPECT_FALSE(ProcessAlive(pid));
+}
+
+TEST_F(SupervisorTest, AVmmThatDiedMeanwhileLeavesAFolderItsIdCanReuse) {
+  v1::Vm vm;
+  ASSERT_TRUE(Create("lost", &vm).ok());
+  const int pid = vm.vmm_pid();
+  supervisor_->Detach();
+  ::kill(pid, SIGKILL);
+  for (int i = 0; i < 100 && ProcessAlive(pid); ++i) absl::SleepFor(absl::Milliseconds(10));
+  Restart(DefaultOptions());
+  EXPECT_EQ(Get("lost", &vm).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(Create("lost", &vm).ok());
+  EXPECT_NE(vm.vmm_pid(), pid);
+}
+
 TEST_F(SupervisorTest, IdsNameOnlyTheirOwnFolder) {
   // The daemon's own files at the top of the run dir, as blimpd makes them.
   ASSERT_TRUE(WriteFile(run_dir_.path() + "/" + kLockFile, "", 0600).ok());
-  absl::StatusOr<base::UniqueFd> grpc_socket = ListenUnix(run_dir_.path() + "/" + kGrpcSocket);
-  absl::StatusOr<base::UniqueFd> http_socket = ListenUnix(run_dir_.path() + "/" + kHttpSocket);
+  absl::StatusOr<base::UniqueFd> grpc_socket = base::ListenUnix(run_dir_.path() + "/" + kGrpcSocket);
+  absl::StatusOr<base::UniqueFd> http_socket = base::ListenUnix(run_dir_.path() + "/" + kHttpSocket);
   ASSERT_TRUE(grpc_socket.ok() && http_socket.ok());
   for (const char* id : {kLockFile, kGrpcSocket, kHttpSocket, "vms"}) {
     grpc::Status status = Create(id);

@@ -14,11 +14,13 @@
 #include "absl/strings/strip.h"
 #include "api/json.h"
 #include "base/errno_status.h"
+#include "base/pid_lock.h"
 #include "base/process_memory.h"
 #include "base/status_macros.h"
 #include "daemon/child_process.h"
 #include "daemon/run_dir.h"
 #include "glog/logging.h"
+#include "vmm/control/instance_lock.h"
 
 namespace blimp::daemon {
 namespace {
@@ -36,14 +38,6 @@ std::string LastLine(const std::string& path) {
     if (!line.empty()) last = line;
   }
   return last;
-}
-
-absl::Status MakePipe(base::UniqueFd& read_end, base::UniqueFd& write_end) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) < 0) return base::ErrnoStatus("pipe2");
-  read_end.Reset(fds[0]);
-  write_end.Reset(fds[1]);
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -81,37 +75,74 @@ absl::StatusOr<std::shared_ptr<VmInstance>> VmInstance::Launch(std::string id, s
   return vm;
 }
 
+absl::StatusOr<std::shared_ptr<VmInstance>> VmInstance::Adopt(std::string id, std::string dir,
+                                                              const VmInstanceOptions& options,
+                                                              base::EventLoop& loop,
+                                                              absl::Duration describe_timeout) {
+  std::shared_ptr<VmInstance> vm(new VmInstance(std::move(id), std::move(dir), options, loop));
+  const std::string lock = vmm::control::ControlSocketLock(vm->ControlSocket());
+  if (!base::PidFileLocked(lock)) return absl::NotFoundError(absl::StrCat("no blimp-vmm holds ", lock));
+  // The pid comes from the kernel (the control socket's listener), never
+  // from a file the VMM writes: this daemon will signal that pid.
+  absl::StatusOr<pid_t> pid = vmm::control::ListeningPid(vm->ControlSocket());
+  if (!pid.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "a blimp-vmm holds ", lock, " but does not serve its control socket (",
+        pid.status().message(), "): not adopted"));
+  }
+  base::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0)));
+  if (!pidfd.valid()) return base::ErrnoStatus(absl::StrCat("pidfd_open ", *pid));
+  // Still the listener once the pidfd is open: the pid was not reused meanwhile.
+  absl::StatusOr<pid_t> again = vmm::control::ListeningPid(vm->ControlSocket());
+  if (!again.ok() || *again != *pid) {
+    return absl::NotFoundError(absl::StrCat("blimp-vmm pid ", *pid, " ended during adoption"));
+  }
+  ::fcntl(pidfd.get(), F_SETFD, FD_CLOEXEC);
+  vm->adopted_ = true;
+  {
+    absl::MutexLock lock_state(&vm->mu_);
+    vm->last_.set_vm_id(vm->id_);
+    vm->last_.set_reason(absl::StrCat("adopted after a blimpd restart; blimp-vmm pid ", *pid,
+                                      " has not answered yet"));
+  }
+  RETURN_IF_ERROR(vm->Attach(*pid, std::move(pidfd)));
+  vm->Describe(describe_timeout);
+  return vm;
+}
+
 std::string VmInstance::ControlSocket() const { return absl::StrCat(dir_, "/", kControlSocket); }
 
 absl::Status VmInstance::Spawn(const v1::VmConfig& config) {
   const std::string config_path = dir_ + "/config.json";
   RETURN_IF_ERROR(WriteFile(config_path, api::ToJson(config), 0600));
-  base::UniqueFd stdin_read, stdin_write, stdout_read, stdout_write;
-  RETURN_IF_ERROR(MakePipe(stdin_read, stdin_write));
-  RETURN_IF_ERROR(MakePipe(stdout_read, stdout_write));
+  base::UniqueFd null_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!null_fd.valid()) return base::ErrnoStatus("open /dev/null");
   const std::string vmm_log = dir_ + "/vmm.log";
-  base::UniqueFd stderr_fd(
+  base::UniqueFd log_fd(
       ::open(vmm_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!stderr_fd.valid()) return base::ErrnoStatus("open " + vmm_log);
+  if (!log_fd.valid()) return base::ErrnoStatus("open " + vmm_log);
 
+  // No pipe to the daemon: the VMM serves its own console, so that it keeps
+  // running, logging and serving when blimpd dies or is restarted.
   SpawnOptions spawn;
-  spawn.argv = {options_.vmm_binary, "--config-file", config_path, "--control-sock",
-                ControlSocket(),     "--id",          id_,         "--wait-for-start"};
-  spawn.stdin_fd = stdin_read.get();
-  spawn.stdout_fd = stdout_write.get();
-  spawn.stderr_fd = stderr_fd.get();
+  spawn.argv = {options_.vmm_binary,
+                "--config-file",
+                config_path,
+                "--control-sock",
+                ControlSocket(),
+                "--console-log",
+                absl::StrCat(dir_, "/", kConsoleLog),
+                "--console-sock",
+                absl::StrCat(dir_, "/", kConsoleSocket),
+                absl::StrCat("--console-log-max-bytes=", options_.console_log_max_bytes),
+                "--id",
+                id_,
+                "--wait-for-start"};
+  spawn.stdin_fd = null_fd.get();
+  spawn.stdout_fd = log_fd.get();
+  spawn.stderr_fd = log_fd.get();
   ASSIGN_OR_RETURN(Child child, daemon::Spawn(spawn));
-  RETURN_IF_ERROR(Attach(child.pid, std::move(child.pidfd)));
-  stdin_read.Reset();
-  stdout_write.Reset();
-  ConsoleOptions console;
-  console.log_path = absl::StrCat(dir_, "/", kConsoleLog);
-  console.socket_path = absl::StrCat(dir_, "/", kConsoleSocket);
-  console.max_log_bytes = options_.console_log_max_bytes;
-  console.counters = options_.console_counters;
-  ASSIGN_OR_RETURN(console_, Console::Create(loop_, std::move(stdout_read),
-                                             std::move(stdin_write), std::move(console)));
-  return absl::OkStatus();
+  return Attach(child.pid, std::move(child.pidfd));
 }
 
 absl::Status VmInstance::Attach(pid_t pid, base::UniqueFd pidfd) {
@@ -161,6 +192,7 @@ absl::Status VmInstance::WaitUntilReady() {
     if (answer.ok()) {
       absl::MutexLock lock(&mu_);
       last_ = vmm::control::ToVm(id_, answer->vm());
+      CountConsoleLocked(answer->vm());
       return absl::OkStatus();
     }
     AwaitExit(absl::Milliseconds(5));
@@ -170,11 +202,23 @@ absl::Status VmInstance::WaitUntilReady() {
                                              absl::FormatDuration(options_.ready_timeout)));
 }
 
+int VmInstance::AdoptedExitStatus() {
+  std::optional<vmm::control::ExitRecord> record = vmm::control::ReadExitRecord(ControlSocket());
+  // Without a record it was killed: shown as SIGKILL, the usual cause.
+  if (!record) return SIGKILL;
+  return (record->exit_code & 0xff) << 8;  // As waitpid would report it.
+}
+
 void VmInstance::OnExit() {
   int status = 0;
-  if (::waitpid(pid_, &status, WNOHANG) <= 0) return;  // Spurious.
-  ::unlink(ControlSocket().c_str());  // Left behind by a killed child.
-  if (console_) console_->Close();
+  if (adopted_) {
+    status = AdoptedExitStatus();
+  } else if (::waitpid(pid_, &status, WNOHANG) <= 0) {
+    return;  // Spurious.
+  }
+  // Left behind by a killed VMM.
+  ::unlink(ControlSocket().c_str());
+  ::unlink(absl::StrCat(dir_, "/", kConsoleSocket).c_str());
   loop_.Remove(pidfd_.get()).IgnoreError();
   absl::MutexLock lock(&mu_);
   watching_ = false;
@@ -275,11 +319,27 @@ void VmInstance::Stop() {
   }
 }
 
+void VmInstance::CountConsoleLocked(const vmm::control::VmStatus& status) {
+  // Counters only grow; a smaller value is a new VMM process (not expected).
+  auto grown = [](uint64_t now, uint64_t& seen) {
+    const uint64_t delta = now >= seen ? now - seen : now;
+    seen = now;
+    return delta;
+  };
+  const uint64_t bytes = grown(status.console_log_bytes(), console_bytes_seen_);
+  const uint64_t rotations = grown(status.console_log_rotations(), console_rotations_seen_);
+  if (options_.console_totals) {
+    options_.console_totals->bytes_logged += bytes;
+    options_.console_totals->rotations += rotations;
+  }
+}
+
 v1::Vm VmInstance::Merge(const absl::StatusOr<vmm::control::VmStatus>& status) {
   absl::MutexLock lock(&mu_);
   if (exited_) return last_;
   if (status.ok()) {
     last_ = vmm::control::ToVm(id_, *status);
+    CountConsoleLocked(*status);
   } else {
     LOG_EVERY_N(WARNING, 100) << "VM '" << id_ << "': no state from blimp-vmm ("
                               << status.status() << "), using the last known one";
@@ -309,9 +369,20 @@ v1::Vm VmInstance::LastKnown() {
   return vm;
 }
 
+void VmInstance::Detach() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!watching_) return;
+    watching_ = false;
+  }
+  loop_.Remove(pidfd_.get()).IgnoreError();
+  LOG(INFO) << "VM '" << id_ << "': left running (blimp-vmm pid " << pid_
+            << ") for the next blimpd";
+}
+
 void VmInstance::Close() {
-  if (console_) console_->Close();
-  if (pid_ > 0) ::unlink(ControlSocket().c_str());
+  // A live VMM keeps its socket: it may be adopted again.
+  if (pid_ > 0 && exited()) ::unlink(ControlSocket().c_str());
 }
 
 }  // namespace blimp::daemon

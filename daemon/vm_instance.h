@@ -1,21 +1,25 @@
-// VmInstance: one VM's blimp-vmm process, from spawn to reap. It launches the
-// child in the VM's folder (config.json, control.sock, console, vmm.log),
-// waits until the control socket answers, watches the exit through a pidfd on
-// the daemon's EventLoop, sends the VM calls over the internal control
-// protocol (vmm/control/) with bounded deadlines, stops the child (stop ->
-// SIGTERM -> SIGKILL) and describes the VM, falling back to the last known
-// state (pid and RSS from /proc) when the child does not answer in time. The Supervisor owns the id -> instance map and the folder.
+// VmInstance: one VM's blimp-vmm process, from spawn (or adoption) to its
+// end. It launches the VMM in the VM's folder (config.json, control.sock,
+// console.log and console.sock, which the VMM serves itself, vmm.log), waits
+// until the control socket answers, watches the exit through a pidfd on the
+// daemon's EventLoop, sends the VM calls over the internal control protocol
+// (vmm/control/) with bounded deadlines, stops the VMM (stop -> SIGTERM ->
+// SIGKILL) and describes the VM, falling back to the last known state (pid
+// and RSS from /proc) when the VMM does not answer in time. The Supervisor
+// owns the id -> instance map and the folder.
 //
-// Launch() = spawn + Attach() + WaitUntilReady(). A later Adopt() (re-attach
-// to a running blimp-vmm after a daemon restart, found by its control socket
-// and pid) is pidfd_open(pid) + Attach() + WaitUntilReady(): everything after
-// the spawn depends only on the pid, its pidfd and the folder.
+// Launch() = spawn + Attach() + WaitUntilReady(). Adopt() re-attaches to a
+// blimp-vmm left running by an earlier blimpd (crashed, killed or detached
+// for an upgrade): found by the lock it holds on control.sock.lock, then
+// pidfd_open(pid) + Attach(). Everything after the spawn depends only on the
+// pid, its pidfd and the folder; nothing of the VMM depends on the daemon.
 // Thread-safe.
 #ifndef BLIMP_DAEMON_VM_INSTANCE_H_
 #define BLIMP_DAEMON_VM_INSTANCE_H_
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -25,7 +29,7 @@
 #include "absl/time/time.h"
 #include "base/event_loop.h"
 #include "base/unique_fd.h"
-#include "daemon/console.h"
+#include "daemon/console_totals.h"
 #include "proto/blimp/v1/vm_service.pb.h"
 #include "vmm/control/control_client.h"
 #include "vmm/control/vm_control.h"
@@ -40,7 +44,7 @@ struct VmInstanceOptions {
   absl::Duration stop_grace = absl::Seconds(3);      // After StopVm, before SIGTERM.
   absl::Duration term_grace = absl::Seconds(3);      // After SIGTERM, before SIGKILL.
   uint64_t console_log_max_bytes = kDefaultConsoleLogMaxBytes;
-  std::shared_ptr<ConsoleCounters> console_counters;  // Optional.
+  std::shared_ptr<ConsoleTotals> console_totals;  // Optional.
 };
 
 class VmInstance : public std::enable_shared_from_this<VmInstance> {
@@ -53,6 +57,15 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
                                                             const blimp::v1::VmConfig& config,
                                                             const VmInstanceOptions& options,
                                                             base::EventLoop& loop);
+  // The blimp-vmm that serves <dir>/control.sock, left running by an earlier
+  // blimpd: NOT_FOUND if none holds its lock (a leftover folder). Asks it
+  // for its state within `describe_timeout`; a VMM that does not answer
+  // (stopped, busy) is adopted all the same, with its state unknown until
+  // it answers.
+  static absl::StatusOr<std::shared_ptr<VmInstance>> Adopt(std::string id, std::string dir,
+                                                           const VmInstanceOptions& options,
+                                                           base::EventLoop& loop,
+                                                           absl::Duration describe_timeout);
   ~VmInstance();  // Close().
 
   VmInstance(const VmInstance&) = delete;
@@ -91,7 +104,11 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   // one per VM, shared by all its streams (StatsFanout).
   absl::StatusOr<base::UniqueFd> Watch();
 
-  // Stops watching the child: closes the console and removes control.sock.
+  // Stops watching the VMM and leaves it running, for the next blimpd to
+  // adopt (blimpd's upgrade path). Idempotent.
+  void Detach();
+
+  // Stops watching the VMM; removes control.sock if the VMM has exited.
   // Call after Stop() (or the exit). Idempotent.
   void Close();
 
@@ -104,12 +121,17 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   absl::Status Attach(pid_t pid, base::UniqueFd pidfd);
   absl::Status WaitUntilReady();
   void OnExit();
+  // The end of a VMM that is not our child (adopted): no wait status, but
+  // the exit record it wrote to its lock file.
+  int AdoptedExitStatus();
   bool AwaitExit(absl::Duration timeout);
   void Signal(int sig);
   // One control request within `timeout`; a timeout names the VM, a call
   // after the exit is FAILED_PRECONDITION.
   absl::StatusOr<vmm::control::Response> Call(const vmm::control::Request& request,
                                               absl::Duration timeout);
+  // Adds the growth of the VMM's console counters to the daemon's totals.
+  void CountConsoleLocked(const vmm::control::VmStatus& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The child's answer merged with what the daemon knows.
   blimp::v1::Vm Merge(const absl::StatusOr<vmm::control::VmStatus>& status);
   std::string ControlSocket() const;
@@ -120,9 +142,9 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   base::EventLoop& loop_;
   pid_t pid_ = -1;
   base::UniqueFd pidfd_;  // Kept until the end: signals through it cannot hit a reused pid.
+  bool adopted_ = false;  // Not our child: it cannot be waited for.
   std::unique_ptr<vmm::control::VmmClient> client_;
   vmm::control::VmControl control_;
-  std::shared_ptr<Console> console_;
 
   absl::Mutex mu_;
   bool exited_ ABSL_GUARDED_BY(mu_) = false;
@@ -130,6 +152,9 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   bool stop_requested_ ABSL_GUARDED_BY(mu_) = false;
   int wait_status_ ABSL_GUARDED_BY(mu_) = 0;
   blimp::v1::Vm last_ ABSL_GUARDED_BY(mu_);  // The last answer of the child.
+  // The VMM's console counters as last seen (their growth goes to the totals).
+  uint64_t console_bytes_seen_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t console_rotations_seen_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace blimp::daemon

@@ -1,18 +1,13 @@
 #include "gateway/http_server.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -22,7 +17,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "base/errno_status.h"
+#include "base/sockets.h"
 #include "gateway/fault.h"
+#include "gateway/host_check.h"
 #include "gateway/http_status.h"
 #include "glog/logging.h"
 
@@ -88,25 +85,6 @@ enum LogKind { kLogAccept = 0, kLogLimit = 1, kLogResponse = 2, kLogEpoll = 3 };
 
 bool HasLineBreak(absl::string_view text) {
   return text.find_first_of("\r\n") != absl::string_view::npos;
-}
-
-// "host:port" or "[v6]:port".
-absl::Status SplitHostPort(const std::string& host_port, std::string* host, std::string* port) {
-  const size_t colon = host_port.rfind(':');
-  if (colon == std::string::npos || colon + 1 == host_port.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", host_port, "' is not host:port (e.g. 127.0.0.1:8080)"));
-  }
-  *host = host_port.substr(0, colon);
-  *port = host_port.substr(colon + 1);
-  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
-    *host = host->substr(1, host->size() - 2);
-  }
-  int number;
-  if (!absl::SimpleAtoi(*port, &number) || number < 0 || number > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("bad port in '", host_port, "'"));
-  }
-  return absl::OkStatus();
 }
 
 // A whole response for a connection refused at the limit, sent in one go.
@@ -203,43 +181,9 @@ absl::Status HttpServer::AddListener(base::UniqueFd fd, bool tcp, std::string un
 }
 
 absl::Status HttpServer::ListenUnix(const std::string& path) {
-  sockaddr_un address = {};
-  address.sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof(address.sun_path)) {
-    return absl::InvalidArgumentError(absl::StrCat("unix socket path '", path,
-                                                   "' is empty or longer than ",
-                                                   sizeof(address.sun_path) - 1, " bytes"));
-  }
-  std::memcpy(address.sun_path, path.data(), path.size());
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot listen on '", path, "': directory '", dir, "' does not exist"));
-  }
-  if (::lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("'", path, "' exists and is not a socket; not replacing it"));
-    }
-    if (::unlink(path.c_str()) != 0) return base::ErrnoStatus(absl::StrCat("unlink ", path));
-  }
-  base::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd.valid()) return base::ErrnoStatus("socket(AF_UNIX)");
-  // Linux gives the socket file the socket inode's mode (minus umask): set
-  // 0600 before bind so the file is never more open than that.
-  if (::fchmod(fd.get(), 0600) != 0) return base::ErrnoStatus("fchmod socket");
-  // SAFETY: address is a sockaddr_un; bind reads sizeof(address) bytes.
-  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
-    return base::ErrnoStatus(absl::StrCat("bind ", path));
-  }
-  if (::chmod(path.c_str(), 0600) != 0 || ::listen(fd.get(), SOMAXCONN) != 0) {
-    absl::Status status = base::ErrnoStatus(absl::StrCat("chmod/listen ", path));
-    ::unlink(path.c_str());
-    return status;
-  }
-  if (absl::Status added = AddListener(std::move(fd), false, path); !added.ok()) {
+  absl::StatusOr<base::UniqueFd> fd = base::ListenUnix(path);
+  if (!fd.ok()) return fd.status();
+  if (absl::Status added = AddListener(*std::move(fd), false, path); !added.ok()) {
     ::unlink(path.c_str());
     return added;
   }
@@ -248,47 +192,13 @@ absl::Status HttpServer::ListenUnix(const std::string& path) {
 }
 
 absl::Status HttpServer::ListenTcp(const std::string& host_port, int* bound_port) {
-  std::string host, port;
-  if (absl::Status split = SplitHostPort(host_port, &host, &port); !split.ok()) return split;
-  addrinfo hints = {};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  if (int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &found);
-      rc != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot resolve '", host_port, "': ", ::gai_strerror(rc)));
-  }
-  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(found, &::freeaddrinfo);
-  absl::Status last = absl::UnavailableError(absl::StrCat("no address for ", host_port));
-  for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
-    base::UniqueFd fd(
-        ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol));
-    if (!fd.valid()) {
-      last = base::ErrnoStatus("socket");
-      continue;
-    }
-    const int one = 1;
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd.get(), SOMAXCONN) != 0) {
-      last = base::ErrnoStatus(absl::StrCat("bind/listen ", host_port));
-      continue;
-    }
-    sockaddr_storage bound = {};
-    socklen_t length = sizeof(bound);
-    // SAFETY: bound is a sockaddr_storage of `length` bytes.
-    ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &length);
-    const int actual_port = bound.ss_family == AF_INET6
-                                // SAFETY: the family says which sockaddr this is.
-                                ? ntohs(reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_port)
-                                : ntohs(reinterpret_cast<const sockaddr_in*>(&bound)->sin_port);
-    if (absl::Status added = AddListener(std::move(fd), true, ""); !added.ok()) return added;
-    if (bound_port != nullptr) *bound_port = actual_port;
-    LOG(INFO) << "gateway: serving HTTP on tcp:" << host << ":" << actual_port;
-    return absl::OkStatus();
-  }
-  return last;
+  int port = 0;
+  absl::StatusOr<base::UniqueFd> fd = base::ListenTcp(host_port, &port);
+  if (!fd.ok()) return fd.status();
+  if (absl::Status added = AddListener(*std::move(fd), true, ""); !added.ok()) return added;
+  if (bound_port != nullptr) *bound_port = port;
+  LOG(INFO) << "gateway: serving HTTP on tcp:" << host_port << " (port " << port << ")";
+  return absl::OkStatus();
 }
 
 void HttpServer::Run() {
@@ -569,47 +479,13 @@ void HttpServer::ProcessInput(Connection& c) {
   }
 }
 
-bool HttpServer::HostAllowed(const std::optional<std::string>& host) const {
-  if (!host.has_value() || host->empty()) return false;
-  absl::string_view name = *host;
-  absl::string_view port;
-  if (name.front() == '[') {
-    const size_t close = name.find(']');
-    if (close == absl::string_view::npos) return false;
-    port = name.substr(close + 1);
-    name = name.substr(1, close - 1);
-    if (!port.empty() && port.front() != ':') return false;
-    in6_addr address;
-    if (::inet_pton(AF_INET6, std::string(name).c_str(), &address) != 1) return false;
-  } else if (const size_t colon = name.find(':'); colon != absl::string_view::npos) {
-    port = name.substr(colon);
-    name = name.substr(0, colon);
-  }
-  if (!port.empty()) {
-    port.remove_prefix(1);
-    int number;
-    if (port.empty() || !absl::SimpleAtoi(port, &number) || number < 0 || number > 65535 ||
-        !std::all_of(port.begin(), port.end(), [](char ch) { return absl::ascii_isdigit(ch); })) {
-      return false;
-    }
-  }
-  if (host->front() == '[') return true;  // An IPv6 literal, checked above.
-  in_addr v4;
-  if (::inet_pton(AF_INET, std::string(name).c_str(), &v4) == 1) return true;
-  if (absl::EqualsIgnoreCase(name, "localhost")) return true;
-  for (const std::string& allowed : options_.allowed_hosts) {
-    if (absl::EqualsIgnoreCase(name, allowed)) return true;
-  }
-  return false;
-}
-
 void HttpServer::Dispatch(Connection& c) {
   ParsedRequest& parsed = c.parser.mutable_request();
   counters_->requests.fetch_add(1);
   c.keep_alive = parsed.keep_alive;
   c.minor_version = parsed.minor_version;
   c.head = parsed.method == "HEAD";
-  if (c.listener->tcp && !HostAllowed(parsed.host)) {
+  if (c.listener->tcp && !HostAllowed(parsed.host, options_.allowed_hosts)) {
     counters_->requests_rejected_host.fetch_add(1);
     c.keep_alive = false;
     RespondError(c, 421,

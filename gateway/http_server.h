@@ -163,7 +163,7 @@ class HttpServer {
   void PauseAccepting(absl::Time until);
   void ResumeAccepting();
   void TakeCompletions();
-  bool HostAllowed(const std::optional<std::string>& host) const;
+
   // Logs `message` unless a line of `kind` was logged within log_interval.
   void LogLimited(int kind, const std::string& message);
   void PostCompletion(uint64_t connection, HttpResponse response);

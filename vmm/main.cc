@@ -19,8 +19,10 @@
 #include "gateway/http_server.h"
 #include "gateway/router.h"
 #include "vmm/config_file.h"
+#include "vmm/console/console_host.h"
 #include "vmm/control/control_handler.h"
 #include "vmm/control/control_server.h"
+#include "vmm/control/instance_lock.h"
 #include "vmm/seccomp_filter.h"
 #include "vmm/single_vm_api.h"
 #include "vmm/vm.h"
@@ -37,6 +39,14 @@ ABSL_FLAG(std::string, id, "vm0", "This VM's id (requests must name it)");
 ABSL_FLAG(bool, seccomp, true,
           "Confine blimp-vmm with its seccomp filter once the VM is built (--noseccomp to "
           "debug)");
+ABSL_FLAG(std::string, console_log, "",
+          "Serve the serial console from this process: append its output to this file "
+          "(capped, see --console-log-max-bytes) instead of stdout; needs --console-sock");
+ABSL_FLAG(std::string, console_sock, "",
+          "With --console-log: a unix socket (0600) that streams the console's output to "
+          "each client and takes their input as the guest's serial input");
+ABSL_FLAG(uint64_t, console_log_max_bytes, blimp::vmm::kDefaultConsoleLogMaxBytes,
+          "Past this size console.log moves to console.log.1 and starts again");
 ABSL_FLAG(bool, wait_for_start, false,
           "With --config-file: do not boot until InstanceStart (StartVm) arrives");
 
@@ -63,7 +73,8 @@ std::thread StopSignalThread(const sigset_t& signals, absl::Notification& done,
 int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "blimp-vmm [--config-file vm.json] [--api-sock PATH] [--control-sock PATH] [--id NAME]\n"
-      "Runs one microVM on KVM with a serial console on stdin/stdout.");
+      "Runs one microVM on KVM with a serial console on stdin/stdout (or --console-log and\n"
+      "--console-sock).");
   base::NormalizedArgs args(argc, argv);
   absl::ParseCommandLine(args.argc(), args.argv());
   const std::string config_path = absl::GetFlag(FLAGS_config_file);
@@ -71,6 +82,43 @@ int Run(int argc, char** argv) {
   const std::string api_sock = absl::GetFlag(FLAGS_api_sock);
   if (config_path.empty() && control_sock.empty() && api_sock.empty()) {
     return Fail("give --config-file, --control-sock or --api-sock (see --help)");
+  }
+
+  // Blocked before any thread starts, so every thread inherits the mask and
+  // only the signal thread sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  // One blimp-vmm per VM: the lock comes before any of the VM's files
+  // (sockets, console.log) is touched, and is held until the process exits.
+  base::UniqueFd instance_lock;
+  if (!control_sock.empty()) {
+    absl::StatusOr<base::UniqueFd> locked = control::LockControlSocket(control_sock);
+    if (!locked.ok()) return Fail(std::string(locked.status().message()));
+    instance_lock = *std::move(locked);
+  }
+
+  // Opened before any VM exists (the seccomp filter allows no new files).
+  std::unique_ptr<ConsoleHost> console;
+  VmOptions options{STDIN_FILENO, STDOUT_FILENO};
+  const std::string console_log = absl::GetFlag(FLAGS_console_log);
+  const std::string console_sock = absl::GetFlag(FLAGS_console_sock);
+  if (console_log.empty() != console_sock.empty()) {
+    return Fail("--console-log and --console-sock go together");
+  }
+  if (!console_log.empty()) {
+    ConsoleOptions console_options;
+    console_options.log_path = console_log;
+    console_options.socket_path = console_sock;
+    console_options.max_log_bytes = absl::GetFlag(FLAGS_console_log_max_bytes);
+    absl::StatusOr<std::unique_ptr<ConsoleHost>> started =
+        ConsoleHost::Start(std::move(console_options));
+    if (!started.ok()) return Fail(std::string(started.status().message()));
+    console = *std::move(started);
+    options = {console->uart_input_fd(), console->uart_output_fd()};
   }
 
   PendingConfig pending;
@@ -82,17 +130,8 @@ int Run(int argc, char** argv) {
     pending = {config->boot_source, config->machine, config->balloon};
   }
 
-  // Blocked before any thread starts, so every thread inherits the mask and
-  // only the signal thread sees them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
   absl::Notification launched;
   Vm* vm = nullptr;
-  VmOptions options{STDIN_FILENO, STDOUT_FILENO};
   VmController controller(
       absl::GetFlag(FLAGS_id), pending,
       [&](const VmConfig& config) -> absl::StatusOr<std::unique_ptr<RunningVm>> {
@@ -112,7 +151,7 @@ int Run(int argc, char** argv) {
 
   // --control-sock serves blimpd; --api-sock serves REST over the same
   // handler, in process.
-  control::ControlHandler handler(controller);
+  control::ControlHandler handler(controller, console ? &console->counters() : nullptr);
   std::unique_ptr<control::ControlServer> control_server;
   if (!control_sock.empty()) {
     absl::StatusOr<std::unique_ptr<control::ControlServer>> started =
@@ -154,15 +193,21 @@ int Run(int argc, char** argv) {
     launched.WaitForNotificationWithTimeout(absl::Milliseconds(100));
   }
   int code = 0;
+  std::string ended = "stopped before boot";
   if (launched.HasBeenNotified()) {
     ExitReason reason = vm->Wait();
     LOG(INFO) << "blimp-vmm: " << ExitReasonName(reason);
     code = ExitCode(reason);
+    ended = ExitReasonName(reason);
   }
   done.Notify();
   signal_thread.join();
   if (http) http->Stop();
   if (control_server) control_server->Stop();
+  if (instance_lock.valid()) {
+    // For a blimpd that adopted this VMM and so gets no wait status.
+    control::WriteExitRecord(instance_lock.get(), {code, ended});
+  }
   return code;
 }
 

@@ -5,14 +5,17 @@
 #include <sys/mman.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <functional>
+#include <string>
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "vmm/console/console_host.h"
 
 namespace blimp::vmm {
 namespace {
@@ -50,6 +53,36 @@ TEST(SeccompFilterTest, WhatARunningVmmDoesIsAllowed) {
   });
   EXPECT_TRUE(WIFEXITED(status)) << status;
   EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(SeccompFilterTest, TheHostedConsoleRotatesItsLogUnderTheFilter) {
+  char dir[] = "/tmp/blimp-seccomp-console-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string log = std::string(dir) + "/console.log";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ConsoleOptions options;
+    options.log_path = log;
+    options.socket_path = std::string(dir) + "/console.sock";
+    options.max_log_bytes = 1000;
+    auto console = ConsoleHost::Start(options);  // Before the filter, as in blimp-vmm.
+    if (!console.ok()) ::_exit(100);
+    if (!InstallVmmSeccompFilter().ok()) ::_exit(101);
+    const std::string output(3500, 'x');
+    if (::write((*console)->uart_output_fd(), output.data(), output.size()) != 3500) ::_exit(1);
+    console->reset();  // Drains, rotates three times, removes console.sock.
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  struct stat st;
+  ASSERT_EQ(::stat(log.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 500);
+  ASSERT_EQ(::stat((log + ".1").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 1000);
+  EXPECT_NE(::access((std::string(dir) + "/console.sock").c_str(), F_OK), 0);
 }
 
 TEST(SeccompFilterTest, ForbiddenCallsKillTheProcess) {

@@ -1,5 +1,6 @@
 #include "tests/e2e/daemon_process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -19,6 +20,8 @@
 #include "absl/strings/str_cat.h"
 #include "base/errno_status.h"
 #include "base/grpc_status.h"
+#include "base/pid_lock.h"
+#include "vmm/control/instance_lock.h"
 #include "base/unique_fd.h"
 #include "tests/e2e/vm_process.h"
 
@@ -62,8 +65,21 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(
   if (::mkdtemp(dir) == nullptr) return base::ErrnoStatus("mkdtemp");
   daemon->run_dir_ = dir;
   if (run_dir_mode && ::chmod(dir, *run_dir_mode) != 0) return base::ErrnoStatus("chmod");
-  std::string log = daemon->log_path();
-  std::vector<std::string> args = {Runfile("daemon/blimpd"), "--run-dir", daemon->run_dir_,
+  if (absl::Status launched = daemon->Launch(std::move(flags)); !launched.ok()) return launched;
+  return daemon;
+}
+
+absl::Status DaemonProcess::Restart(std::vector<std::string> flags) {
+  if (!exit_status_) {
+    return absl::FailedPreconditionError("blimpd still runs: signal it and WaitExit first");
+  }
+  exit_status_.reset();
+  return Launch(std::move(flags));
+}
+
+absl::Status DaemonProcess::Launch(std::vector<std::string> flags) {
+  std::string log = log_path();
+  std::vector<std::string> args = {Runfile("daemon/blimpd"), "--run-dir", run_dir_,
                                    "--vmm-binary", Runfile("vmm/blimp-vmm")};
   args.insert(args.end(), flags.begin(), flags.end());
   pid_t pid = ::fork();
@@ -78,18 +94,34 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
-  daemon->pid_ = pid;
-  auto channel = grpc::CreateChannel("unix:" + daemon->run_dir_ + "/blimp.grpc.sock",
+  pid_ = pid;
+  auto channel = grpc::CreateChannel("unix:" + run_dir_ + "/blimp.grpc.sock",
                                      grpc::InsecureChannelCredentials());
-  daemon->vms_ = blimp::v1::VmService::NewStub(channel);
-  daemon->balloons_ = blimp::v1::BalloonService::NewStub(channel);
+  vms_ = blimp::v1::VmService::NewStub(channel);
+  balloons_ = blimp::v1::BalloonService::NewStub(channel);
   grpc::ClientContext context;
   context.set_wait_for_ready(true);
   WithDeadline(&context);
   blimp::v1::ListVmsResponse list;
-  grpc::Status status = daemon->vms_->ListVms(&context, {}, &list);
-  if (!status.ok()) return base::FromGrpcStatus(status);
-  return daemon;
+  grpc::Status status = vms_->ListVms(&context, {}, &list);
+  return base::FromGrpcStatus(status);
+}
+
+std::vector<pid_t> DaemonProcess::VmmPids() const {
+  std::vector<pid_t> pids;
+  DIR* dir = ::opendir((run_dir_ + "/vms").c_str());
+  if (dir == nullptr) return pids;
+  while (dirent* entry = ::readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    const std::string control = vm_dir(name) + "/control.sock";
+    if (!base::PidFileLocked(vmm::control::ControlSocketLock(control))) continue;
+    if (absl::StatusOr<pid_t> pid = vmm::control::ListeningPid(control); pid.ok()) {
+      pids.push_back(*pid);
+    }
+  }
+  ::closedir(dir);
+  return pids;
 }
 
 DaemonProcess::~DaemonProcess() {
@@ -100,6 +132,8 @@ DaemonProcess::~DaemonProcess() {
       ::waitpid(pid_, nullptr, 0);
     }
   }
+  // VMMs a killed or detached blimpd left running.
+  for (pid_t vmm : VmmPids()) ::kill(vmm, SIGKILL);
   if (!run_dir_.empty()) std::system(("rm -rf " + run_dir_).c_str());
 }
 

@@ -28,7 +28,14 @@ class DaemonProcess {
   // the run directory's mode before blimpd starts.
   static absl::StatusOr<std::unique_ptr<DaemonProcess>> Start(
       std::vector<std::string> flags = {}, std::optional<int> run_dir_mode = std::nullopt);
-  ~DaemonProcess();
+  ~DaemonProcess();  // Also kills the VMMs a killed or detached blimpd left.
+
+  // A new blimpd on the same run directory, once this one has exited
+  // (Signal + WaitExit): it adopts the VMMs the old one left running.
+  absl::Status Restart(std::vector<std::string> flags = {});
+  // The pids of the blimp-vmm processes running in the run directory (the
+  // holders of each VM's control.sock.lock).
+  std::vector<pid_t> VmmPids() const;
 
   const std::string& run_dir() const { return run_dir_; }
   pid_t pid() const { return pid_; }
@@ -72,6 +79,7 @@ class DaemonProcess {
 
  private:
   DaemonProcess() = default;
+  absl::Status Launch(std::vector<std::string> flags);
 
   std::string run_dir_;
   pid_t pid_ = -1;

@@ -26,7 +26,7 @@ VmStatus::Phase ToPhase(const VmInfo& info) {
 
 }  // namespace
 
-VmStatus DescribeVm(VmController& controller) {
+VmStatus DescribeVm(VmController& controller, const ConsoleCounters* console) {
   VmInfo info = controller.Info();
   VmStatus vm;
   vm.set_phase(ToPhase(info));
@@ -43,6 +43,10 @@ VmStatus DescribeVm(VmController& controller) {
     }
   } else if (info.config.balloon) {
     vm.set_balloon_target_mib(info.config.balloon->amount_mib);
+  }
+  if (console != nullptr) {
+    vm.set_console_log_bytes(console->bytes_logged.load());
+    vm.set_console_log_rotations(console->rotations.load());
   }
   return vm;
 }
@@ -95,7 +99,7 @@ Response ControlHandler::Handle(const Request& request) {
 absl::Status ControlHandler::Dispatch(const Request& request, Response* response) {
   switch (request.op_case()) {
     case Request::kDescribe:
-      *response->mutable_vm() = DescribeVm(controller_);
+      *response->mutable_vm() = DescribeVm(controller_, console_);
       return absl::OkStatus();
     case Request::kPutBootSource: {
       ASSIGN_OR_RETURN(BootSourceConfig boot_source, FromProto(request.put_boot_source()));
@@ -107,11 +111,11 @@ absl::Status ControlHandler::Dispatch(const Request& request, Response* response
     }
     case Request::kStart:
       RETURN_IF_ERROR(controller_.Start());
-      *response->mutable_vm() = DescribeVm(controller_);
+      *response->mutable_vm() = DescribeVm(controller_, console_);
       return absl::OkStatus();
     case Request::kStop:
       RETURN_IF_ERROR(controller_.Stop());
-      *response->mutable_vm() = DescribeVm(controller_);
+      *response->mutable_vm() = DescribeVm(controller_, console_);
       return absl::OkStatus();
     case Request::kPutBalloon: {
       ASSIGN_OR_RETURN(BalloonConfig balloon, FromProto(request.put_balloon()));

@@ -7,20 +7,25 @@
 #define BLIMP_VMM_CONTROL_CONTROL_HANDLER_H_
 
 #include "absl/status/status.h"
+#include "vmm/console/console_log.h"
 #include "vmm/control/control.pb.h"
 #include "vmm/vm_controller.h"
 
 namespace blimp::vmm::control {
 
-// The VM's status (phase, config, reason, balloon sizes, VMM pid).
-VmStatus DescribeVm(VmController& controller);
+// The VM's status (phase, config, reason, balloon sizes, VMM pid, and the
+// console's counters when there is a hosted console).
+VmStatus DescribeVm(VmController& controller, const ConsoleCounters* console = nullptr);
 // Statistics from a snapshot: config-space sizes plus the reported tags.
 blimp::v1::BalloonStats StatsToProto(const BalloonSnapshot& snapshot);
 blimp::v1::BalloonMetrics MetricsToProto(const BalloonSnapshot& snapshot);
 
 class ControlHandler {
  public:
-  explicit ControlHandler(VmController& controller) : controller_(controller) {}
+  // `console`: the counters of the console blimp-vmm serves, if any; it
+  // outlives the handler.
+  explicit ControlHandler(VmController& controller, const ConsoleCounters* console = nullptr)
+      : controller_(controller), console_(console) {}
 
   // Every op but watch_statistics (the server streams those; see
   // WatchSource). A request without an op is InvalidArgument.
@@ -34,6 +39,7 @@ class ControlHandler {
   absl::Status Dispatch(const Request& request, Response* response);
 
   VmController& controller_;
+  const ConsoleCounters* const console_;
 };
 
 }  // namespace blimp::vmm::control

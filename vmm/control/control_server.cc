@@ -36,6 +36,7 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(const std::s
   ASSIGN_OR_RETURN(base::EventFd stop, base::EventFd::Create());
   std::unique_ptr<ControlServer> server(new ControlServer(
       path, handler, options, std::move(listener), std::move(stop)));
+
   server->accept_thread_ = std::thread([raw = server.get()] { raw->AcceptLoop(); });
   return server;
 }

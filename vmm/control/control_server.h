@@ -31,7 +31,8 @@ struct ControlServerOptions {
 
 class ControlServer {
  public:
-  // Listens on `path` (0600) and serves until Stop(). `handler` outlives it.
+  // Listens on `path` (0600) and serves until Stop(). `handler` outlives
+  // it. The caller holds LockControlSocket(path) (instance_lock.h).
   static absl::StatusOr<std::unique_ptr<ControlServer>> Start(const std::string& path,
                                                               ControlHandler& handler,
                                                               ControlServerOptions options = {});

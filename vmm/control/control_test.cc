@@ -13,6 +13,8 @@
 #include "vmm/control/control_client.h"
 #include "vmm/control/control_handler.h"
 #include "vmm/control/control_server.h"
+#include "vmm/control/instance_lock.h"
+#include "base/pid_lock.h"
 #include "vmm/control/framing.h"
 #include "vmm/testing/fake_running_vm.h"
 #include "vmm/vm_controller.h"
@@ -226,6 +228,33 @@ TEST_F(ControlTest, StopEndsEveryConnectionPromptly) {
   Request describe;
   describe.mutable_describe();
   EXPECT_EQ(client_->Call(describe, kTimeout).status().code(), StatusCode::kUnavailable);
+}
+
+TEST(ControlSocketLockTest, OneHolderPerSocketNamedByItsPid) {
+  const std::string path = absl::StrCat("/tmp/blimp-control-lock-", ::getpid(), ".sock");
+  auto first = LockControlSocket(path);
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second = LockControlSocket(path);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(second.status().message().find(absl::StrCat("another blimp-vmm serves ", path)),
+            std::string::npos)
+      << second.status();
+  EXPECT_NE(second.status().message().find(absl::StrCat("pid ", ::getpid())), std::string::npos)
+      << second.status();
+  EXPECT_EQ(ReadExitRecord(path), std::nullopt) << "a running VMM has no exit record";
+  WriteExitRecord(first->get(), ExitRecord{0, "guest powered off"});
+  EXPECT_EQ(base::PidFileHolder(ControlSocketLock(path)), ::getpid())
+      << "the record hides the holder's pid";
+  first->Reset();
+  std::optional<ExitRecord> record = ReadExitRecord(path);
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ(record->exit_code, 0);
+  EXPECT_EQ(record->reason, "guest powered off");
+  auto next = LockControlSocket(path);
+  EXPECT_TRUE(next.ok()) << "the lock outlived its fd";
+  EXPECT_EQ(ReadExitRecord(path), std::nullopt) << "a new holder starts with no record";
+  ::unlink(ControlSocketLock(path).c_str());
 }
 
 }  // namespace

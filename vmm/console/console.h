@@ -1,17 +1,17 @@
-// A VM's serial console in the daemon: the child's stdout is appended to
-// console.log and sent to every client of console.sock (a unix stream socket,
-// 0600); whatever a client writes goes to the child's stdin. Clients attach
-// and detach (close) at will and see the output from the moment they attach.
-// console.log is capped: past max_log_bytes it is renamed console.log.1
-// (replacing the previous generation) and a new console.log is started.
-// All I/O runs on the daemon's EventLoop thread; Close() may be called from
-// any thread.
-#ifndef BLIMP_DAEMON_CONSOLE_H_
-#define BLIMP_DAEMON_CONSOLE_H_
+// A VM's serial console, served by its own blimp-vmm so that it outlives the
+// daemon (a blimpd restart re-adopts running VMs): the UART's output (read
+// from `output`, a pipe) is appended to console.log (ConsoleLog: capped, one
+// old generation in console.log.1) and sent to every client of console.sock
+// (a unix stream socket, 0600); whatever a client writes goes to `input`, the
+// UART's input pipe. Clients attach and detach (close) at will and see the
+// output from the moment they attach; a client too slow to keep up loses
+// output rather than stall the guest. All I/O runs on one EventLoop thread;
+// Close() may be called from any thread.
+#ifndef BLIMP_VMM_CONSOLE_CONSOLE_H_
+#define BLIMP_VMM_CONSOLE_CONSOLE_H_
 
-#include <atomic>
-#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,16 +19,9 @@
 #include "absl/synchronization/mutex.h"
 #include "base/event_loop.h"
 #include "base/unique_fd.h"
+#include "vmm/console/console_log.h"
 
-namespace blimp::daemon {
-
-// Totals over every console of a daemon, for its metrics.
-struct ConsoleCounters {
-  std::atomic<uint64_t> bytes_logged{0};  // Written to console.log files.
-  std::atomic<uint64_t> rotations{0};     // console.log -> console.log.1 renames.
-};
-
-inline constexpr uint64_t kDefaultConsoleLogMaxBytes = 8 << 20;
+namespace blimp::vmm {
 
 struct ConsoleOptions {
   std::string log_path;     // Appended to (0600); <log_path>.1 is the old generation.
@@ -39,8 +32,8 @@ struct ConsoleOptions {
 
 class Console : public std::enable_shared_from_this<Console> {
  public:
-  // `output`: read end of the child's stdout pipe; `input`: write end of its
-  // stdin pipe.
+  // `output`: read end of the UART's output pipe; `input`: write end of its
+  // input pipe.
   static absl::StatusOr<std::shared_ptr<Console>> Create(base::EventLoop& loop,
                                                          base::UniqueFd output,
                                                          base::UniqueFd input,
@@ -64,9 +57,6 @@ class Console : public std::enable_shared_from_this<Console> {
   // Reads the output pipe until it would block; false at EOF or error.
   bool DrainOutputLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RemoveClientLocked(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Appends to console.log, rotating it whenever it would pass the cap.
-  void LogLocked(const char* data, size_t size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RotateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   struct Client {
     base::UniqueFd fd;
     std::string pending;  // Output the socket could not take yet.
@@ -83,12 +73,11 @@ class Console : public std::enable_shared_from_this<Console> {
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   base::UniqueFd output_ ABSL_GUARDED_BY(mu_);
   base::UniqueFd input_ ABSL_GUARDED_BY(mu_);
-  base::UniqueFd log_ ABSL_GUARDED_BY(mu_);
-  uint64_t log_size_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<ConsoleLog> log_ ABSL_GUARDED_BY(mu_);
   base::UniqueFd listener_ ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<Client>> clients_ ABSL_GUARDED_BY(mu_);
 };
 
-}  // namespace blimp::daemon
+}  // namespace blimp::vmm
 
-#endif  // BLIMP_DAEMON_CONSOLE_H_
+#endif  // BLIMP_VMM_CONSOLE_CONSOLE_H_

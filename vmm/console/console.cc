@@ -1,4 +1,4 @@
-#include "daemon/console.h"
+#include "vmm/console/console.h"
 
 #include <fcntl.h>
 #include <sys/epoll.h>
@@ -13,10 +13,10 @@
 #include "absl/strings/str_cat.h"
 #include "base/errno_status.h"
 #include "base/status_macros.h"
-#include "daemon/run_dir.h"
+#include "base/sockets.h"
 #include "glog/logging.h"
 
-namespace blimp::daemon {
+namespace blimp::vmm {
 namespace {
 
 absl::Status SetNonBlocking(int fd) {
@@ -27,47 +27,23 @@ absl::Status SetNonBlocking(int fd) {
   return absl::OkStatus();
 }
 
-void WriteAll(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-}
-
-absl::StatusOr<base::UniqueFd> OpenLog(const std::string& path, uint64_t* size) {
-  base::UniqueFd log(
-      ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!log.valid()) return base::ErrnoStatus(absl::StrCat("open ", path));
-  struct stat st;
-  if (::fstat(log.get(), &st) != 0) return base::ErrnoStatus(absl::StrCat("fstat ", path));
-  *size = static_cast<uint64_t>(st.st_size);
-  return log;
-}
-
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<Console>> Console::Create(base::EventLoop& loop,
                                                          base::UniqueFd output,
                                                          base::UniqueFd input,
                                                          ConsoleOptions options) {
-  if (options.max_log_bytes == 0) {
-    return absl::InvalidArgumentError("the console log cap must be at least 1 byte");
-  }
+  ASSIGN_OR_RETURN(ConsoleLog log,
+                   ConsoleLog::Open(options.log_path, options.max_log_bytes, options.counters));
   std::shared_ptr<Console> console(new Console(loop, std::move(options)));
   RETURN_IF_ERROR(SetNonBlocking(output.get()));
   RETURN_IF_ERROR(SetNonBlocking(input.get()));
-  uint64_t log_size = 0;
-  ASSIGN_OR_RETURN(base::UniqueFd log, OpenLog(console->options_.log_path, &log_size));
-  ASSIGN_OR_RETURN(base::UniqueFd listener, ListenUnix(console->options_.socket_path));
+  ASSIGN_OR_RETURN(base::UniqueFd listener, base::ListenUnix(console->options_.socket_path));
   {
     absl::MutexLock lock(&console->mu_);
     console->output_ = std::move(output);
     console->input_ = std::move(input);
     console->log_ = std::move(log);
-    console->log_size_ = log_size;
     console->listener_ = std::move(listener);
   }
   RETURN_IF_ERROR(console->Watch());
@@ -94,7 +70,7 @@ bool Console::DrainOutputLocked() {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return true;
     if (n <= 0) return false;
-    LogLocked(buffer, static_cast<size_t>(n));
+    if (log_) log_->Append(buffer, static_cast<size_t>(n));
     for (size_t i = 0; i < clients_.size();) {
       if (!SendLocked(*clients_[i], buffer, static_cast<size_t>(n))) {
         RemoveClientLocked(clients_[i]->fd.get());
@@ -104,41 +80,6 @@ bool Console::DrainOutputLocked() {
     }
   }
   return false;
-}
-
-void Console::LogLocked(const char* data, size_t size) {
-  while (size > 0 && log_.valid()) {
-    if (log_size_ >= options_.max_log_bytes) {
-      RotateLocked();
-      continue;
-    }
-    const size_t chunk =
-        static_cast<size_t>(std::min<uint64_t>(size, options_.max_log_bytes - log_size_));
-    WriteAll(log_.get(), data, chunk);
-    log_size_ += chunk;
-    if (options_.counters) options_.counters->bytes_logged += chunk;
-    data += chunk;
-    size -= chunk;
-  }
-}
-
-void Console::RotateLocked() {
-  const std::string old = options_.log_path + ".1";
-  if (::rename(options_.log_path.c_str(), old.c_str()) != 0) {
-    PLOG(WARNING) << "rotate " << options_.log_path << "; output is no longer logged";
-    log_.Reset();
-    return;
-  }
-  uint64_t size = 0;
-  absl::StatusOr<base::UniqueFd> log = OpenLog(options_.log_path, &size);
-  if (!log.ok()) {
-    LOG(WARNING) << "console log: " << log.status() << "; output is no longer logged";
-    log_.Reset();
-    return;
-  }
-  log_ = *std::move(log);
-  log_size_ = size;
-  if (options_.counters) ++options_.counters->rotations;
 }
 
 bool Console::SendLocked(Client& client, const char* data, size_t size) {
@@ -268,7 +209,7 @@ void Console::Close() {
   output_.Reset();
   input_.Reset();
   listener_.Reset();
-  log_.Reset();
+  log_.reset();
   ::unlink(options_.socket_path.c_str());
 }
 
@@ -277,4 +218,4 @@ int Console::client_count() {
   return static_cast<int>(clients_.size());
 }
 
-}  // namespace blimp::daemon
+}  // namespace blimp::vmm
