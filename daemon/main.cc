@@ -173,6 +173,8 @@ int Run(int argc, char** argv) {
     builder.AddListeningPort(grpc_listen, grpc::InsecureServerCredentials(), &tcp_port);
   }
   builder.RegisterService(&vm_service);
+  // Hybrid: WatchBalloonStatistics is a callback method (a reactor per
+  // stream, no thread), the rest sync. gRPC 1.51 adds the callback CQ itself.
   builder.RegisterService(&balloon_service);
   base::UseInvalidRequestInterceptor(&builder);  // Malformed protobuf: INVALID_ARGUMENT.
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
