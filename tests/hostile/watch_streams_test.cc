@@ -1,7 +1,8 @@
 // Many WatchBalloonStatistics streams on one VM against the real blimpd:
 // they all get updates while blimpd holds no thread per stream and the VMM
 // keeps a single watch connection for all of them; other calls to the VM
-// stay fast; a client leaving frees its slot; the VM stopping ends the rest.
+// stay fast; a client leaving frees its slot; the VM stopping ends the rest;
+// a SIGSTOPped VM stalls only its own streams; SIGTERM ends them all.
 #include <dirent.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -198,6 +199,49 @@ TEST(WatchStreamsTest, SixtyFourStreamsShareOneVmmWatchAndNoDaemonThreads) {
   }
   EXPECT_EQ(Eventually([&] { return Metric(daemon, "blimp_daemon_watch_streams"); }, 0), 0);
   EXPECT_EQ(Metric(daemon, "blimp_daemon_watch_vmm_connections"), 0);
+}
+
+TEST(WatchStreamsTest, AWedgedVmStallsOnlyItsOwnStreams) {
+  SKIP_WITHOUT_KVM();
+  auto started = DaemonProcess::Start();
+  ASSERT_TRUE(started.ok()) << started.status();
+  DaemonProcess& daemon = **started;
+  ASSERT_TRUE(daemon.BootTestGuest("wedged", 128).ok());
+  ASSERT_TRUE(daemon.BootTestGuest("healthy", 128).ok());
+  auto wedged_vm = daemon.GetVm("wedged");
+  ASSERT_TRUE(wedged_vm.ok());
+  std::vector<std::unique_ptr<Stream>> wedged, healthy;
+  for (int i = 0; i < 4; ++i) {
+    wedged.push_back(std::make_unique<Stream>(daemon, "wedged"));
+    healthy.push_back(std::make_unique<Stream>(daemon, "healthy"));
+  }
+  for (auto* group : {&wedged, &healthy}) {
+    for (auto& stream : *group) {
+      ASSERT_GE(Eventually([&] { return stream->updates() >= 1; }, true), true);
+    }
+  }
+  ASSERT_EQ(::kill(wedged_vm->vmm_pid(), SIGSTOP), 0);
+  absl::SleepFor(absl::Milliseconds(200));
+  std::vector<int> before;
+  for (auto& stream : healthy) before.push_back(stream->updates());
+  // The guest refreshes every second: two more each, as if nothing happened.
+  for (size_t i = 0; i < healthy.size(); ++i) {
+    EXPECT_GE(Eventually([&] { return healthy[i]->updates() >= before[i] + 2; }, true,
+                         absl::Seconds(6)),
+              true);
+  }
+  for (auto& stream : wedged) EXPECT_FALSE(stream->WaitForEnd(absl::ZeroDuration()).has_value());
+  // New streams start at once on both: the one on the wedged VM joins its
+  // open watch and gets the last snapshot without asking the VMM.
+  Stream late_healthy(daemon, "healthy");
+  Stream late_wedged(daemon, "wedged");
+  EXPECT_GE(Eventually([&] { return late_healthy.updates() >= 1; }, true, absl::Seconds(2)), true);
+  EXPECT_GE(Eventually([&] { return late_wedged.updates() >= 1; }, true, absl::Seconds(2)), true);
+  ::kill(wedged_vm->vmm_pid(), SIGCONT);
+  const int resumed_from = wedged[0]->updates();
+  EXPECT_GE(Eventually([&] { return wedged[0]->updates() > resumed_from; }, true), true)
+      << "the wedged VM's streams did not resume";
+  EXPECT_GE(Eventually([&] { return late_wedged.updates() >= 2; }, true), true);
 }
 
 TEST(WatchStreamsTest, SigtermWithOpenStreamsEndsThemAndExitsCleanly) {
