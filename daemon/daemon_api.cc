@@ -4,10 +4,25 @@
 #include "api/validate.h"
 #include "base/status_macros.h"
 #include "daemon/gather.h"
+#include "glog/logging.h"
 
 namespace blimp::daemon {
 
 namespace v1 = blimp::v1;
+
+namespace {
+
+std::unique_ptr<StatsFanout> NewStatsFanout(WatchLimits limits) {
+  absl::StatusOr<std::unique_ptr<StatsFanout>> fanout = StatsFanout::Create(limits);
+  // An epoll fd and an eventfd at start: only a host out of fds refuses.
+  CHECK(fanout.ok()) << "statistics fan-out: " << fanout.status();
+  return *std::move(fanout);
+}
+
+}  // namespace
+
+DaemonApi::DaemonApi(Supervisor& supervisor, WatchLimits limits)
+    : supervisor_(supervisor), stats_fanout_(NewStatsFanout(limits)) {}
 
 absl::StatusOr<v1::Vm> DaemonApi::CreateVm(const std::string& vm_id, const v1::VmConfig& config) {
   return supervisor_.CreateVm(vm_id, config);
@@ -42,21 +57,37 @@ absl::StatusOr<v1::Vm> DaemonApi::GetVm(const std::string& vm_id) {
 std::vector<v1::Vm> DaemonApi::ListVms() { return supervisor_.ListVms(); }
 
 std::vector<api::VmMetrics> DaemonApi::CollectMetrics() {
-  std::vector<api::VmMetrics> all;
-  std::vector<std::function<absl::StatusOr<v1::BalloonMetrics>()>> calls;
-  std::vector<size_t> asked;
-  for (v1::Vm& vm : ListVms()) {
-    if (vm.state() == v1::VM_STATE_RUNNING && vm.config().has_balloon()) {
-      asked.push_back(all.size());
-      calls.push_back([this, id = vm.vm_id()] { return GetBalloonMetrics(id); });
-    }
-    all.push_back(api::VmMetrics{std::move(vm), std::nullopt});
+  // One bounded pass: each VM's state and its counters are asked at once
+  // (two calls, each with the whole bound), so a wedged VM costs the page
+  // describe_timeout once, not once for the list and again for the counters.
+  const std::vector<std::shared_ptr<VmInstance>> vms = supervisor_.Listed();
+  const absl::Duration timeout = supervisor_.options().describe_timeout;
+  std::vector<std::function<api::VmMetrics()>> calls;
+  for (const auto& vm : vms) {
+    calls.push_back([vm, timeout] { return api::VmMetrics{vm->Describe(timeout), std::nullopt}; });
+    calls.push_back([vm] {
+      api::VmMetrics counters;
+      // An exited VM has none; one without a balloon answers an error.
+      if (!vm->exited()) {
+        absl::StatusOr<v1::BalloonMetrics> balloon = vm->control().GetMetrics();
+        if (balloon.ok()) counters.balloon = *std::move(balloon);
+      }
+      return counters;
+    });
   }
-  // Every VM at once, within the describe bound: a wedged VM is listed
-  // without its counters instead of delaying the page.
-  auto answers = GatherWithin(std::move(calls), supervisor_.options().describe_timeout);
-  for (size_t i = 0; i < asked.size(); ++i) {
-    if (answers[i] && answers[i]->ok()) all[asked[i]].balloon = **answers[i];
+  // The margin covers the calls' own timer, as in ListVms.
+  auto answers = GatherWithin(std::move(calls), timeout + absl::Milliseconds(200));
+  std::vector<api::VmMetrics> all;
+  for (size_t i = 0; i < vms.size(); ++i) {
+    std::optional<api::VmMetrics>& state = answers[2 * i];
+    std::optional<api::VmMetrics>& counters = answers[2 * i + 1];
+    api::VmMetrics metrics{state ? std::move(state->vm) : vms[i]->LastKnown(), std::nullopt};
+    // Counters only for what the page shows as a running VM with a balloon.
+    if (counters && metrics.vm.state() == v1::VM_STATE_RUNNING &&
+        metrics.vm.config().has_balloon()) {
+      metrics.balloon = std::move(counters->balloon);
+    }
+    all.push_back(std::move(metrics));
   }
   return all;
 }
@@ -115,42 +146,13 @@ absl::StatusOr<v1::BalloonMetrics> DaemonApi::GetBalloonMetrics(const std::strin
   return vm->control().GetMetrics();
 }
 
-absl::StatusOr<DaemonApi::Watch> DaemonApi::WatchStatistics(const std::string& vm_id) {
+absl::StatusOr<StatsFanout::Handle> DaemonApi::WatchStatistics(const std::string& vm_id,
+                                                               StatsFanout::Notify notify) {
   BLIMP_VM(vm_id);
-  {
-    absl::MutexLock lock(&mu_);
-    if (watches_total_.load() >= limits_.total) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("blimpd serves at most ", limits_.total,
-                       " statistics streams at once (--max-watches)"));
-    }
-    int& mine = watches_per_vm_[vm_id];
-    if (mine >= limits_.per_vm) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("VM '", vm_id, "' already has ", limits_.per_vm,
-                       " statistics streams (--max-watches-per-vm)"));
-    }
-    ++mine;
-    ++watches_total_;
-  }
-  absl::StatusOr<base::UniqueFd> fd = vm->Watch();
-  if (!fd.ok()) {
-    ReleaseWatch(vm_id);
-    return fd.status();
-  }
-  return Watch(this, std::move(vm), *std::move(fd));
+  return stats_fanout_->Subscribe(
+      vm_id, vm, [vm] { return vm->Watch(); }, std::move(notify));
 }
 
 #undef BLIMP_VM
-
-void DaemonApi::ReleaseWatch(const std::string& vm_id) {
-  absl::MutexLock lock(&mu_);
-  if (--watches_per_vm_[vm_id] <= 0) watches_per_vm_.erase(vm_id);
-  --watches_total_;
-}
-
-DaemonApi::Watch::~Watch() {
-  if (api_ != nullptr && vm_ != nullptr) api_->ReleaseWatch(vm_->id());
-}
 
 }  // namespace blimp::daemon

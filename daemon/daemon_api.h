@@ -2,30 +2,25 @@
 // the Supervisor. Stateless rules are checked here, at the edge, before any
 // process hop; each VM call is then one control-protocol request to that
 // VM's blimp-vmm, bounded by the daemon's timeouts. The gRPC services and
-// the REST gateways are thin translations of it. Thread-safe.
+// the REST gateways are thin translations of it. Statistics streams share
+// one VMM watch per VM (StatsFanout). Thread-safe.
 #ifndef BLIMP_DAEMON_DAEMON_API_H_
 #define BLIMP_DAEMON_DAEMON_API_H_
 
-#include <atomic>
-#include <map>
+#include <memory>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "api/vm_api.h"
+#include "daemon/stats_fanout.h"
 #include "daemon/supervisor.h"
 
 namespace blimp::daemon {
 
-struct WatchLimits {
-  int per_vm = 8;   // Statistics streams open on one VM.
-  int total = 256;  // ... and on all VMs together.
-};
-
 class DaemonApi final : public api::VmApi {
  public:
-  DaemonApi(Supervisor& supervisor, WatchLimits limits = {})
-      : supervisor_(supervisor), limits_(limits) {}
+  // Starts the statistics fan-out's loop thread.
+  DaemonApi(Supervisor& supervisor, WatchLimits limits = {});
 
   absl::StatusOr<blimp::v1::Vm> CreateVm(const std::string& vm_id,
                                          const blimp::v1::VmConfig& config) override;
@@ -53,37 +48,16 @@ class DaemonApi final : public api::VmApi {
   absl::Status StopBalloonHinting(const std::string& vm_id) override;
   absl::StatusOr<blimp::v1::BalloonMetrics> GetBalloonMetrics(const std::string& vm_id) override;
 
-  // A statistics stream from the VM (read it with VmmClient::ReadWatch), and
-  // its slot, freed when the returned Watch is destroyed. RESOURCE_EXHAUSTED
-  // past the limits.
-  class Watch {
-   public:
-    Watch(Watch&& other) noexcept
-        : api_(std::exchange(other.api_, nullptr)),
-          vm_(std::move(other.vm_)),
-          fd_(std::move(other.fd_)) {}
-    ~Watch();
-    int fd() const { return fd_.get(); }
-
-   private:
-    friend class DaemonApi;
-    Watch(DaemonApi* api, std::shared_ptr<VmInstance> vm, base::UniqueFd fd)
-        : api_(api), vm_(std::move(vm)), fd_(std::move(fd)) {}
-    DaemonApi* api_;
-    std::shared_ptr<VmInstance> vm_;
-    base::UniqueFd fd_;
-  };
-  absl::StatusOr<Watch> WatchStatistics(const std::string& vm_id);
-  int open_watches() { return watches_total_.load(); }
+  // Subscribes to a running VM's statistics through the fan-out (one VMM
+  // watch per VM, however many streams): `notify` says an update or the end
+  // is waiting in the handle. RESOURCE_EXHAUSTED past the watch limits.
+  absl::StatusOr<StatsFanout::Handle> WatchStatistics(const std::string& vm_id,
+                                                      StatsFanout::Notify notify);
+  StatsFanout& stats_fanout() { return *stats_fanout_; }
 
  private:
-  void ReleaseWatch(const std::string& vm_id);
-
   Supervisor& supervisor_;
-  const WatchLimits limits_;
-  std::atomic<int> watches_total_{0};
-  absl::Mutex mu_;
-  std::map<std::string, int> watches_per_vm_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<StatsFanout> stats_fanout_;
 };
 
 }  // namespace blimp::daemon

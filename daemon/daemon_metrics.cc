@@ -14,7 +14,8 @@ void Append(std::string& out, const char* name, const char* type, const char* he
 }  // namespace
 
 std::string RenderDaemonMetrics(const gateway::HttpServer::Counters& http,
-                                const ConsoleTotals& consoles, int open_watches) {
+                                const ConsoleTotals& consoles,
+                                const WatchCounters& watches) {
   std::string out;
   Append(out, "http_connections_active", "gauge", "Open REST connections (blimp.sock, TCP).",
          http.connections_active);
@@ -47,7 +48,13 @@ std::string RenderDaemonMetrics(const gateway::HttpServer::Counters& http,
   Append(out, "console_log_rotations", "counter",
          "console.log files rotated at --console-log-max-bytes.", consoles.rotations.load());
   Append(out, "watch_streams", "gauge", "Open WatchBalloonStatistics streams.",
-         static_cast<uint64_t>(open_watches));
+         static_cast<uint64_t>(watches.streams));
+  Append(out, "watch_vmm_connections", "gauge",
+         "blimp-vmm statistics watches behind the streams (at most one per VM).",
+         static_cast<uint64_t>(watches.vm_watches));
+  Append(out, "watch_updates_coalesced", "counter",
+         "Statistics updates a slow stream skipped: a newer one replaced them.",
+         watches.coalesced);
   return out;
 }
 

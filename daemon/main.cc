@@ -190,6 +190,8 @@ int Run(int argc, char** argv) {
     builder.AddListeningPort(grpc_listen, grpc::InsecureServerCredentials(), &tcp_port);
   }
   builder.RegisterService(&vm_service);
+  // Hybrid: WatchBalloonStatistics is a callback method (a reactor per
+  // stream, no thread), the rest sync. gRPC 1.51 adds the callback CQ itself.
   builder.RegisterService(&balloon_service);
   base::UseInvalidRequestInterceptor(&builder);  // Malformed protobuf: INVALID_ARGUMENT.
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -223,7 +225,9 @@ int Run(int argc, char** argv) {
                                        ? gateways_for_metrics->counters()
                                        : gateway::HttpServer::Counters(),
                                    supervisor_for_metrics->console_totals(),
-                                   api.open_watches());
+                                   WatchCounters{api.stats_fanout().subscribers(),
+                                                 api.stats_fanout().vm_watches(),
+                                                 api.stats_fanout().coalesced_total()});
       });
   if (!rest.ok()) return Fail(absl::StrCat("REST gateway: ", rest.status().message()));
   if (!absl::GetFlag(FLAGS_http_listen).empty()) {

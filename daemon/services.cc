@@ -1,7 +1,7 @@
 #include "daemon/services.h"
 
 #include "base/grpc_status.h"
-#include "vmm/control/control_client.h"
+#include "daemon/stats_stream.h"
 
 namespace blimp::daemon {
 namespace {
@@ -15,9 +15,6 @@ grpc::Status Answer(absl::StatusOr<T> result, T* response) {
   if (result.ok()) *response = *std::move(result);
   return ToGrpcStatus(result.status());
 }
-
-// How often a statistics stream checks that its caller is still there.
-constexpr absl::Duration kWatchSlice = absl::Milliseconds(500);
 
 }  // namespace
 
@@ -118,21 +115,11 @@ grpc::Status DaemonBalloonService::GetBalloonMetrics(grpc::ServerContext*,
   return Answer(api_.GetBalloonMetrics(request->vm_id()), response);
 }
 
-grpc::Status DaemonBalloonService::WatchBalloonStatistics(
-    grpc::ServerContext* context, const v1::WatchBalloonStatisticsRequest* request,
-    grpc::ServerWriter<v1::BalloonStats>* writer) {
-  absl::StatusOr<DaemonApi::Watch> watch = api_.WatchStatistics(request->vm_id());
-  if (!watch.ok()) return ToGrpcStatus(watch.status());
-  // One update per guest refresh, until the caller leaves or the VM stops.
-  while (!context->IsCancelled()) {
-    absl::StatusOr<v1::BalloonStats> stats =
-        vmm::control::VmmClient::ReadWatch(watch->fd(), kWatchSlice);
-    if (stats.status().code() == absl::StatusCode::kDeadlineExceeded) continue;
-    if (!stats.ok()) return ToGrpcStatus(stats.status());
-    if (!writer->Write(*stats)) break;
-  }
-  if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
-  return grpc::Status::OK;
+grpc::ServerWriteReactor<v1::BalloonStats>* DaemonBalloonService::WatchBalloonStatistics(
+    grpc::CallbackServerContext*, const v1::WatchBalloonStatisticsRequest* request) {
+  return new StatsStream([this, vm_id = request->vm_id()](StatsFanout::Notify notify) {
+    return api_.WatchStatistics(vm_id, std::move(notify));
+  });
 }
 
 }  // namespace blimp::daemon

@@ -1,7 +1,8 @@
 // blimpd's public gRPC services: VmService and BalloonService as thin
 // translations of DaemonApi (the rules, validation and VM calls live there),
-// errors converted once with base::ToGrpcStatus. WatchBalloonStatistics
-// streams one VM's statistics, within DaemonApi's watch limits.
+// errors converted once with base::ToGrpcStatus. WatchBalloonStatistics is
+// the one callback-API method (a StatsStream reactor per call, fed by
+// DaemonApi's fan-out, so open streams hold no thread); the rest is sync.
 #ifndef BLIMP_DAEMON_SERVICES_H_
 #define BLIMP_DAEMON_SERVICES_H_
 
@@ -37,7 +38,9 @@ class DaemonVmService final : public blimp::v1::VmService::Service {
   DaemonApi& api_;
 };
 
-class DaemonBalloonService final : public blimp::v1::BalloonService::Service {
+class DaemonBalloonService final
+    : public blimp::v1::BalloonService::WithCallbackMethod_WatchBalloonStatistics<
+          blimp::v1::BalloonService::Service> {
  public:
   explicit DaemonBalloonService(DaemonApi& api) : api_(api) {}
 
@@ -62,9 +65,8 @@ class DaemonBalloonService final : public blimp::v1::BalloonService::Service {
   grpc::Status StopBalloonHinting(grpc::ServerContext*,
                                   const blimp::v1::StopBalloonHintingRequest*,
                                   google::protobuf::Empty*) override;
-  grpc::Status WatchBalloonStatistics(grpc::ServerContext*,
-                                      const blimp::v1::WatchBalloonStatisticsRequest*,
-                                      grpc::ServerWriter<blimp::v1::BalloonStats>*) override;
+  grpc::ServerWriteReactor<blimp::v1::BalloonStats>* WatchBalloonStatistics(
+      grpc::CallbackServerContext*, const blimp::v1::WatchBalloonStatisticsRequest*) override;
   grpc::Status GetBalloonMetrics(grpc::ServerContext*,
                                  const blimp::v1::GetBalloonMetricsRequest*,
                                  blimp::v1::BalloonMetrics*) override;

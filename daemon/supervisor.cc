@@ -318,14 +318,17 @@ absl::StatusOr<v1::Vm> Supervisor::GetVm(const std::string& vm_id) {
   return vm->Describe(options_.describe_timeout);
 }
 
-std::vector<v1::Vm> Supervisor::ListVms() {
+std::vector<std::shared_ptr<VmInstance>> Supervisor::Listed() {
   std::vector<std::shared_ptr<VmInstance>> vms;
-  {
-    absl::MutexLock lock(&mu_);
-    for (const auto& [id, entry] : vms_) {
-      if (entry.instance != nullptr && !entry.deleting) vms.push_back(entry.instance);
-    }
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, entry] : vms_) {
+    if (entry.instance != nullptr && !entry.deleting) vms.push_back(entry.instance);
   }
+  return vms;
+}
+
+std::vector<v1::Vm> Supervisor::ListVms() {
+  std::vector<std::shared_ptr<VmInstance>> vms = Listed();
   std::vector<std::function<v1::Vm()>> calls;
   const absl::Duration timeout = options_.describe_timeout;
   for (const auto& vm : vms) calls.push_back([vm, timeout] { return vm->Describe(timeout); });

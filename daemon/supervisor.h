@@ -87,6 +87,9 @@ class Supervisor {
   absl::StatusOr<blimp::v1::Vm> GetVm(const std::string& vm_id);
   // Within about describe_timeout in total, whatever the number of VMs.
   std::vector<blimp::v1::Vm> ListVms();
+  // The VMs ListVms shows (created, not being deleted), in id order, for
+  // callers that ask each VM more than its state (GET /metrics).
+  std::vector<std::shared_ptr<VmInstance>> Listed();
 
   // A VM whose blimp-vmm runs, for its balloon calls: INVALID_ARGUMENT,
   // NOT_FOUND "no such VM 'x'", FAILED_PRECONDITION if its process has

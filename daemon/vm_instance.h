@@ -105,7 +105,8 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   // The balloon calls, each bounded by rpc_timeout (DEADLINE_EXCEEDED naming
   // the VM), FAILED_PRECONDITION once the process has exited.
   vmm::control::VmControl& control() { return control_; }
-  // A statistics stream of its own (see VmmClient::Watch).
+  // A new statistics watch connection (see VmmClient::Watch); blimpd opens
+  // one per VM, shared by all its streams (StatsFanout).
   absl::StatusOr<base::UniqueFd> Watch();
 
   // Stops watching the VMM and leaves it running, for the next blimpd to

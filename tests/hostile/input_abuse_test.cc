@@ -139,5 +139,29 @@ TEST_F(InputAbuseTest, MalformedProtobufIsInvalidArgument) {
   EXPECT_TRUE(daemon_->vms().ListVms(&list_context, {}, &list).ok());
 }
 
+// WatchBalloonStatistics runs on gRPC's callback API (the rest is sync):
+// a request that does not parse is INVALID_ARGUMENT there too.
+TEST_F(InputAbuseTest, MalformedWatchRequestIsInvalidArgument) {
+  auto channel = grpc::CreateChannel("unix:" + daemon_->run_dir() + "/blimp.grpc.sock",
+                                     grpc::InsecureChannelCredentials());
+  const char garbage[] = {0x0a, 0x64, 'x', 'y'};
+  grpc::Slice slice(garbage, sizeof(garbage));
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  const grpc::internal::RpcMethod method("/blimp.v1.BalloonService/WatchBalloonStatistics",
+                                         grpc::internal::RpcMethod::SERVER_STREAMING);
+  std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader(
+      grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(channel.get(), method,
+                                                                    &context, request));
+  grpc::ByteBuffer update;
+  EXPECT_FALSE(reader->Read(&update));
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  grpc::ClientContext list_context;
+  blimp::v1::ListVmsResponse list;
+  EXPECT_TRUE(daemon_->vms().ListVms(&list_context, {}, &list).ok());
+}
+
 }  // namespace
 }  // namespace blimp::tests

@@ -30,7 +30,8 @@ class VmmClient {
   absl::StatusOr<Response> Call(Request request, absl::Duration timeout);
 
   // Opens a statistics stream: a connection of its own, on which the VMM
-  // sends a Response with `stats` now and on every refresh. Read it with
+  // sends a Response with `stats` now and on every refresh (blimpd opens
+  // one per VM and fans it out to every client: daemon/stats_fanout.h). Read it with
   // ReadWatch when its fd is readable (e.g. from an EventLoop).
   absl::StatusOr<base::UniqueFd> Watch(absl::Duration timeout);
   // The next statistics on a watch fd: the VMM's error (e.g. Unavailable
