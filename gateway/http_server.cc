@@ -312,12 +312,11 @@ void HttpServer::Loop() {
     for (uint64_t id : ready) {
       auto it = connections_.find(id);
       if (it == connections_.end() || it->second->phase != Connection::Phase::kReading) continue;
-      Connection& c = *it->second;
-      if (c.tls && c.tls->HasPending()) {
-        OnReadable(c);  // Input OpenSSL holds; reads it, then parses.
-      } else {
-        ProcessInput(c);
-      }
+      ProcessInput(*it->second);
+      // Then input OpenSSL holds (may close the connection: look it up again).
+      it = connections_.find(id);
+      if (it == connections_.end() || it->second->phase != Connection::Phase::kReading) continue;
+      if (it->second->tls && it->second->tls->HasPending()) OnReadable(*it->second);
     }
     const absl::Time now = absl::Now();
     while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
