@@ -212,6 +212,25 @@ TEST_F(TlsE2eTest, BlimpctlListsVmsOverMutualTls) {
   EXPECT_THAT(plain.out, HasSubstr("cannot reach blimpd"));
 }
 
+TEST_F(TlsE2eTest, AutoballoonRunsItsRoundsOverMutualTls) {
+  StartTlsDaemon();
+  // A round every 0.2 s for 2 s, then SIGINT (a clean stop, exit 0). Each
+  // round lists the VMs, which fails without a usable channel.
+  const std::string autoballoon =
+      absl::StrCat("timeout --preserve-status -s INT 2 ", Runfile("client/blimp-autoballoon"),
+                   " --budget-mib 100 --interval-s 0.2 --server ", grpc_address_);
+  const std::string tls = absl::StrCat(" --tls-cert ", certs_->client_cert, " --tls-key ",
+                                       certs_->client_key, " --tls-ca ", certs_->ca_cert);
+  Shell good = RunShell(autoballoon + tls);
+  EXPECT_EQ(good.exit_code, 0) << good.out;
+  EXPECT_THAT(good.out, Not(HasSubstr("round failed"))) << good.out;
+  Shell plain = RunShell(autoballoon);
+  EXPECT_THAT(plain.out, HasSubstr("round failed")) << plain.out;
+  Shell incomplete = RunShell(autoballoon + " --tls-ca " + certs_->ca_cert);
+  EXPECT_EQ(incomplete.exit_code, 2) << incomplete.out;
+  EXPECT_THAT(incomplete.out, HasSubstr("go together"));
+}
+
 TEST_F(TlsE2eTest, NonLoopbackListenersNeedTls) {
   Shell grpc = BlimpdExit("--grpc-listen 0.0.0.0:0");
   EXPECT_EQ(grpc.exit_code, 1) << grpc.out;
