@@ -30,7 +30,7 @@ struct TcpSecurity {
   // certificate, or insecure ones (loopback only).
   std::shared_ptr<grpc::ServerCredentials> grpc;
   // For --http-listen (HttpServerOptions::tcp_tls); null: plain HTTP.
-  std::shared_ptr<gateway::TlsContext> rest;
+  std::shared_ptr<const gateway::TlsAcceptor> rest;
 };
 
 // Checks the rules above and the files (readable, PEM, the key is the

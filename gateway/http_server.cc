@@ -396,8 +396,7 @@ void HttpServer::OnAccept(Listener& listener) {
     c.listener = &listener;
     c.parser = HttpRequestParser(options_.limits);
     if (listener.tcp && options_.tcp_tls) {
-      absl::StatusOr<std::unique_ptr<TlsStream>> tls = TlsStream::Accept(*options_.tcp_tls,
-                                                                        c.fd.get());
+      absl::StatusOr<std::unique_ptr<TlsStream>> tls = options_.tcp_tls->Accept(c.fd.get());
       if (!tls.ok()) {
         LogLimited(kLogTls, absl::StrCat("TLS: ", tls.status().message()));
         continue;

@@ -15,7 +15,7 @@
 // spinning; such log lines are rate-limited. On TCP only, the Host header
 // must be an IP literal, localhost, or in allowed_hosts (DNS rebinding).
 // With options.tcp_tls every TCP listener speaks TLS with client
-// certificates (tls.h): the handshake runs in the same state machine, counts
+// certificates (tls_stream.h; blimpd gives it tls.h's OpenSSL one): the handshake runs in the same state machine, counts
 // against header_timeout (a slow handshake is closed like a slow request),
 // and a failed one (plain HTTP, no or a foreign client certificate) closes
 // the connection and is counted. Unix sockets never use TLS.
@@ -53,7 +53,7 @@
 #include "gateway/http_handler.h"
 #include "gateway/http_parser.h"
 #include "gateway/lanes.h"
-#include "gateway/tls.h"
+#include "gateway/tls_stream.h"
 
 namespace blimp::gateway {
 
@@ -76,9 +76,9 @@ struct HttpServerOptions {
   LanesOptions lanes;
   // Host names accepted on TCP besides IP literals and "localhost".
   std::vector<std::string> allowed_hosts;
-  // If set, every TCP listener serves TLS with it (mutual TLS); unix
+  // If set, every TCP listener serves TLS with it (mutual TLS, tls.h); unix
   // sockets stay plain.
-  std::shared_ptr<TlsContext> tcp_tls;
+  std::shared_ptr<const TlsAcceptor> tcp_tls;
   // accept() out of fds (EMFILE, ENFILE, ...): pause accepting this long.
   absl::Duration accept_backoff = absl::Milliseconds(100);
   // At most one log line per kind of trouble per interval.

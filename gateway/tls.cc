@@ -42,6 +42,32 @@ absl::Status Bad(const char* what, const std::string& path) {
       absl::StrCat("the ", what, " file ", path, " does not load: ", TakeErrors()));
 }
 
+// One accepted connection: a non-blocking SSL object on its socket.
+class OpenSslStream final : public TlsStream {
+ public:
+  explicit OpenSslStream(SSL* ssl) : ssl_(ssl) {}
+  ~OpenSslStream() override { SSL_free(ssl_); }
+
+  OpenSslStream(const OpenSslStream&) = delete;
+  OpenSslStream& operator=(const OpenSslStream&) = delete;
+
+  TlsResult Handshake() override;
+  bool handshake_done() const override { return handshake_done_; }
+  TlsResult Read(char* buffer, size_t size, size_t* n) override;
+  TlsResult Write(const char* data, size_t size, size_t* n) override;
+  bool HasPending() const override { return SSL_has_pending(ssl_) == 1; }
+  void Shutdown() override;
+  const std::string& error() const override { return error_; }
+
+ private:
+  TlsResult Outcome(int ret);
+
+  SSL* ssl_;  // Owned.
+  bool handshake_done_ = false;
+  bool shut_down_ = false;
+  std::string error_;
+};
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::Create(const TlsServerFiles& files) {
@@ -54,7 +80,7 @@ absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::Create(const TlsServerFi
   SSL_CTX* raw = SSL_CTX_new(TLS_server_method());
   if (raw == nullptr) return absl::InternalError("SSL_CTX_new: " + TakeErrors());
   std::shared_ptr<TlsContext> context(new TlsContext(raw));
-  SSL_CTX* ctx = context->get();
+  SSL_CTX* ctx = context->ctx_;
   if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
     return absl::InternalError("TLS 1.2 minimum: " + TakeErrors());
   }
@@ -97,19 +123,17 @@ absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::Create(const TlsServerFi
 
 TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
 
-absl::StatusOr<std::unique_ptr<TlsStream>> TlsStream::Accept(const TlsContext& context, int fd) {
+absl::StatusOr<std::unique_ptr<TlsStream>> TlsContext::Accept(int fd) const {
   ERR_clear_error();
-  SSL* ssl = SSL_new(context.get());
+  SSL* ssl = SSL_new(ctx_);
   if (ssl == nullptr) return absl::ResourceExhaustedError("SSL_new: " + TakeErrors());
-  std::unique_ptr<TlsStream> stream(new TlsStream(ssl));
+  auto stream = std::make_unique<OpenSslStream>(ssl);
   if (SSL_set_fd(ssl, fd) != 1) return absl::InternalError("SSL_set_fd: " + TakeErrors());
   SSL_set_accept_state(ssl);
   return stream;
 }
 
-TlsStream::~TlsStream() { SSL_free(ssl_); }
-
-TlsResult TlsStream::Outcome(int ret) {
+TlsResult OpenSslStream::Outcome(int ret) {
   const int saved_errno = errno;
   switch (SSL_get_error(ssl_, ret)) {
     case SSL_ERROR_WANT_READ:
@@ -132,7 +156,7 @@ TlsResult TlsStream::Outcome(int ret) {
   }
 }
 
-TlsResult TlsStream::Handshake() {
+TlsResult OpenSslStream::Handshake() {
   if (handshake_done_) return TlsResult::kDone;
   ERR_clear_error();
   const int ret = SSL_do_handshake(ssl_);
@@ -143,23 +167,21 @@ TlsResult TlsStream::Handshake() {
   return Outcome(ret);
 }
 
-TlsResult TlsStream::Read(char* buffer, size_t size, size_t* n) {
+TlsResult OpenSslStream::Read(char* buffer, size_t size, size_t* n) {
   ERR_clear_error();
   const int ret = SSL_read_ex(ssl_, buffer, size, n);
   if (ret == 1) return TlsResult::kDone;
   return Outcome(ret);
 }
 
-TlsResult TlsStream::Write(const char* data, size_t size, size_t* n) {
+TlsResult OpenSslStream::Write(const char* data, size_t size, size_t* n) {
   ERR_clear_error();
   const int ret = SSL_write_ex(ssl_, data, size, n);
   if (ret == 1) return TlsResult::kDone;
   return Outcome(ret);
 }
 
-bool TlsStream::HasPending() const { return SSL_has_pending(ssl_) == 1; }
-
-void TlsStream::Shutdown() {
+void OpenSslStream::Shutdown() {
   if (shut_down_ || !handshake_done_) return;
   shut_down_ = true;
   ERR_clear_error();
