@@ -201,7 +201,8 @@ absl::Status HttpServer::ListenTcp(const std::string& host_port, int* bound_port
   if (!fd.ok()) return fd.status();
   if (absl::Status added = AddListener(*std::move(fd), true, ""); !added.ok()) return added;
   if (bound_port != nullptr) *bound_port = port;
-  LOG(INFO) << "gateway: serving HTTP on tcp:" << host_port << " (port " << port << ")";
+  LOG(INFO) << "gateway: serving " << (options_.tcp_tls ? "HTTPS (mutual TLS)" : "HTTP")
+            << " on tcp:" << host_port << " (port " << port << ")";
   return absl::OkStatus();
 }
 

@@ -301,6 +301,22 @@ TEST_F(TlsServerTest, ASlowHandshakeIsClosedAtTheHeaderTimeoutWhileOthersAreServ
   EXPECT_EQ(good.Get("/b"), 200);  // The good connection is still served.
 }
 
+TEST_F(TlsServerTest, AtTheConnectionLimitATlsClientIsClosedWithoutPlainText) {
+  HttpServerOptions options;
+  options.max_connections = 1;
+  Serve(options);
+  TlsClient first(certs_.ca_cert, certs_.client_cert, certs_.client_key);
+  ASSERT_TRUE(first.Connect(port_));
+  EXPECT_EQ(first.Get("/a"), 200);
+  base::UniqueFd second = ConnectTcp(port_);
+  ASSERT_TRUE(second.valid());
+  std::string received;
+  EXPECT_TRUE(ClosedByServer(second.get(), absl::Seconds(5), &received));
+  EXPECT_EQ(received, "");  // No plaintext 503 a TLS client would take for garbage.
+  EXPECT_EQ(server_->counters().connections_refused_at_limit, 1u);
+  EXPECT_EQ(first.Get("/b"), 200);
+}
+
 TEST_F(TlsServerTest, TheUnixSocketStaysPlainHttp) {
   Serve();
   base::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
