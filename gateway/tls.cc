@@ -85,8 +85,8 @@ absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::Create(const TlsServerFi
     return absl::InternalError("TLS 1.2 minimum: " + TakeErrors());
   }
   // A renegotiation would make a read want a write mid-response; nobody
-  // needs it for a REST call.
-  // EOF without close_notify is a close (curl and others do it), not an error.
+  // needs it for a REST call. EOF without close_notify is a close (curl and
+  // others do it), not an error.
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
   // Flush() hands SSL_write what is left of its buffer, which moves and may
   // be partly taken.
@@ -98,9 +98,16 @@ absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::Create(const TlsServerFi
   // key of another certificate gets its own message.
   std::FILE* key_file = std::fopen(files.key.c_str(), "r");
   if (key_file == nullptr) return Bad("key", files.key);
-  EVP_PKEY* key = PEM_read_PrivateKey(key_file, nullptr, nullptr, nullptr);
+  // No passphrase prompt on blimpd's terminal: an encrypted key just fails.
+  pem_password_cb* no_passphrase = [](char*, int, int, void*) { return 0; };
+  EVP_PKEY* key = PEM_read_PrivateKey(key_file, nullptr, no_passphrase, nullptr);
   std::fclose(key_file);
-  if (key == nullptr) return Bad("key", files.key);
+  if (key == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("the key file ", files.key,
+                                                   " does not load (an unencrypted PEM key is "
+                                                   "needed): ",
+                                                   TakeErrors()));
+  }
   const bool matches = X509_check_private_key(SSL_CTX_get0_certificate(ctx), key) == 1;
   const bool used = matches && SSL_CTX_use_PrivateKey(ctx, key) == 1;
   EVP_PKEY_free(key);
