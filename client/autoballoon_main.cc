@@ -11,11 +11,18 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
 #include "base/dashed_flags.h"
+#include "client/channel.h"
 #include "client/controller.h"
 #include "glog/logging.h"
 
 ABSL_FLAG(std::string, server, "unix:/run/blimp/blimp.grpc.sock",
           "blimpd's gRPC address: unix:PATH or HOST:PORT");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM client certificate for a HOST:PORT --server with mutual TLS");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls-cert");
+ABSL_FLAG(std::string, tls_ca, "", "PEM CA certificate that signed blimpd's certificate");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "name to check blimpd's certificate for (default: the --server host)");
 ABSL_FLAG(std::string, vms, "all", "comma-separated VM ids, or \"all\" (every running VM with a "
           "balloon, listed each round)");
 ABSL_FLAG(uint32_t, budget_mib, 0, "total guest memory the host may back: sum of (memory - "
@@ -32,7 +39,8 @@ int main(int argc, char** argv) {
   blimp::base::NormalizedArgs args(argc, argv);
   absl::SetProgramUsageMessage(
       "blimp-autoballoon --budget-mib N [--vms a,b|all] [--band-low 15 --band-high 30] "
-      "[--floor-mib 128] [--interval-s 2] [--server ADDR]");
+      "[--floor-mib 128] [--interval-s 2] [--server ADDR] "
+      "[--tls-cert FILE --tls-key FILE --tls-ca FILE]");
   absl::ParseCommandLine(args.argc(), args.argv());
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
@@ -69,9 +77,15 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_server),
-                                     grpc::InsecureChannelCredentials());
-  blimp::client::Controller controller(channel, options);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = blimp::client::OpenChannel(
+      absl::GetFlag(FLAGS_server),
+      {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_ca),
+       absl::GetFlag(FLAGS_tls_server_name)});
+  if (!channel.ok()) {
+    LOG(ERROR) << channel.status().message();
+    return 2;
+  }
+  blimp::client::Controller controller(*channel, options);
   std::thread waiter([&] {
     int signal = 0;
     sigwait(&signals, &signal);

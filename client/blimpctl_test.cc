@@ -101,6 +101,11 @@ TEST(BlimpctlUsageTest, UsageErrorsExitTwo) {
            {{"balloon", "interval", "a", "-1"}, "unknown flag"},
            {{"balloon", "interval", "a", "soon"}, "SECONDS wants"},
            {{"balloon", "stats", "a", "--watch=maybe"}, "true or false"},
+           {{"vm", "list", "--tls-ca", "ca.pem"}, "blimpd's unix socket is plain"},
+           {{"vm", "list", "--server", "127.0.0.1:1", "--tls-ca", "ca.pem"}, "go together"},
+           {{"vm", "list", "--server", "127.0.0.1:1", "--tls-ca", "/nonexistent/ca.pem",
+             "--tls-cert", "c.pem", "--tls-key", "k.pem"},
+            "--tls-ca: cannot read /nonexistent/ca.pem"},
        }) {
     Result r = Blimpctl(c.args);
     EXPECT_EQ(r.code, 2) << absl::StrJoin(c.args, " ") << ": " << r.err;

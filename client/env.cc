@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "client/channel.h"
 
 namespace blimp::client {
 
@@ -21,6 +22,13 @@ std::optional<int> Env::Parse(const CommandHelp& help, FlagSet& flags, bool read
   help_ = &help;
   flags.String("server", &server_,
                "blimpd's gRPC address: unix:PATH or HOST:PORT", "ADDR");
+  flags.String("tls-cert", &tls_.cert,
+               "PEM client certificate for a HOST:PORT --server with mutual TLS", "FILE");
+  flags.String("tls-key", &tls_.key, "PEM private key of --tls-cert", "FILE");
+  flags.String("tls-ca", &tls_.ca, "PEM CA certificate that signed blimpd's certificate",
+               "FILE");
+  flags.String("tls-server-name", &tls_.server_name,
+               "name to check blimpd's certificate for (default: the --server host)", "NAME");
   if (read_command) flags.String("output", &output_, "table or json", "FORMAT");
   absl::Status parsed = flags.Parse(args, positional);
   if (flags.help()) {
@@ -41,6 +49,10 @@ std::optional<int> Env::Parse(const CommandHelp& help, FlagSet& flags, bool read
     return UsageError(absl::StrCat("unexpected argument \"", (*positional)[positional_names.size()],
                                    "\""));
   }
+  // Checked now, so a bad TLS flag is a usage error before any call.
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = OpenChannel(server_, tls_);
+  if (!channel.ok()) return UsageError(std::string(channel.status().message()));
+  channel_ = *std::move(channel);
   return std::nullopt;
 }
 
@@ -54,8 +66,8 @@ int Env::UsageError(const std::string& message) {
 }
 
 void Env::EnsureChannel() {
-  if (channel_) return;
-  channel_ = grpc::CreateChannel(server_, grpc::InsecureChannelCredentials());
+  if (vms_) return;
+  if (!channel_) channel_ = grpc::CreateChannel(server_, grpc::InsecureChannelCredentials());
   vms_ = blimp::v1::VmService::NewStub(channel_);
   balloons_ = blimp::v1::BalloonService::NewStub(channel_);
 }

@@ -1,5 +1,5 @@
 // What every blimpctl command shares: its output streams, the common flags
-// (--server, --output, --run-dir), argument parsing with --help and usage
+// (--server, --tls-*, --output, --run-dir), argument parsing with --help and usage
 // errors, the gRPC stubs, and the exit codes.
 #ifndef BLIMP_CLIENT_ENV_H_
 #define BLIMP_CLIENT_ENV_H_
@@ -13,6 +13,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/time/time.h"
+#include "client/channel.h"
 #include "client/flags.h"
 #include "proto/blimp/v1/balloon_service.grpc.pb.h"
 #include "proto/blimp/v1/vm_service.grpc.pb.h"
@@ -86,6 +87,7 @@ class Env {
   std::string server_ = kDefaultServer;
   std::string output_ = "table";
   std::string run_dir_ = kDefaultRunDir;
+  ChannelTls tls_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<blimp::v1::VmService::Stub> vms_;
   std::unique_ptr<blimp::v1::BalloonService::Stub> balloons_;

@@ -41,6 +41,10 @@ std::string RenderDaemonMetrics(const gateway::HttpServer::Counters& http,
   Append(out, "http_requests_rejected_host", "counter",
          "REST requests answered 421: Host not allowed on TCP.", http.requests_rejected_host);
   Append(out, "http_parse_errors", "counter", "Malformed HTTP requests.", http.parse_errors);
+  Append(out, "http_tls_handshake_failures", "counter",
+         "REST TCP connections closed before their TLS handshake completed (plain HTTP, no or "
+         "an untrusted client certificate).",
+         http.tls_handshake_failures);
   Append(out, "http_output_bytes_buffered", "gauge", "Response bytes waiting for clients.",
          http.output_bytes_buffered);
   Append(out, "console_log_bytes", "counter", "Serial output written to console.log files.",

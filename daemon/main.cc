@@ -35,6 +35,7 @@
 #include "daemon/daemon_metrics.h"
 #include "daemon/services.h"
 #include "daemon/supervisor.h"
+#include "daemon/tls_flags.h"
 #include "glog/logging.h"
 
 ABSL_FLAG(std::string, run_dir, "/run/blimp",
@@ -46,8 +47,10 @@ ABSL_FLAG(uint32_t, jail_uid_base, 900000, "First uid (and gid) of the jailed VM
 ABSL_FLAG(uint32_t, jail_uid_count, 10000, "How many uids from --jail-uid-base VMs may use");
 ABSL_FLAG(std::string, vmm_binary, "",
           "Path of blimp-vmm (default: ../vmm/blimp-vmm next to this binary)");
-ABSL_FLAG(std::string, grpc_listen, "", "Also serve gRPC on TCP HOST:PORT");
-ABSL_FLAG(std::string, http_listen, "", "Also serve the REST API on TCP HOST:PORT");
+ABSL_FLAG(std::string, grpc_listen, "",
+          "Also serve gRPC on TCP HOST:PORT (beyond loopback: only with --tls-cert)");
+ABSL_FLAG(std::string, http_listen, "",
+          "Also serve the REST API on TCP HOST:PORT (beyond loopback: only with --tls-cert)");
 ABSL_FLAG(uint64_t, console_log_max_bytes, blimp::daemon::kDefaultConsoleLogMaxBytes,
           "Cap of each VM's console.log; past it the log is rotated to console.log.1");
 ABSL_FLAG(std::string, allowed_image_dir, "",
@@ -120,12 +123,17 @@ std::vector<std::string> AllowedImageDirs(int argc, char** argv) {
 int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "blimpd [--run-dir /run/blimp] [--grpc-listen HOST:PORT] [--http-listen HOST:PORT]\n"
+      "       [--tls-cert FILE --tls-key FILE --tls-client-ca FILE]\n"
       "Hosts microVMs, one blimp-vmm process each, behind a gRPC API.\n"
       "SIGTERM/SIGINT stop every VM; SIGUSR2 exits and leaves them running for the next\n"
       "blimpd on the same --run-dir, which adopts them (so does a blimpd started after a crash).");
   base::NormalizedArgs args(argc, argv);  // --run-dir as well as --run_dir.
   absl::ParseCommandLine(args.argc(), args.argv());
   ::umask(0077);  // Every file and socket blimpd makes is owner-only.
+  // Mutual TLS on TCP, or loopback only: checked before anything starts.
+  absl::StatusOr<TcpSecurity> tcp_security = SecureTcpListeners(TcpListenFlagsFromCommandLine(
+      absl::GetFlag(FLAGS_grpc_listen), absl::GetFlag(FLAGS_http_listen)));
+  if (!tcp_security.ok()) return Fail(std::string(tcp_security.status().message()));
 
   // Blocked before any thread starts: only sigwait below sees them.
   sigset_t stop_signals;
@@ -187,7 +195,7 @@ int Run(int argc, char** argv) {
   const std::string grpc_listen = absl::GetFlag(FLAGS_grpc_listen);
   int tcp_port = 0;
   if (!grpc_listen.empty()) {
-    builder.AddListeningPort(grpc_listen, grpc::InsecureServerCredentials(), &tcp_port);
+    builder.AddListeningPort(grpc_listen, tcp_security->grpc, &tcp_port);
   }
   builder.RegisterService(&vm_service);
   // Hybrid: WatchBalloonStatistics is a callback method (a reactor per
@@ -200,6 +208,7 @@ int Run(int argc, char** argv) {
   if (!grpc_listen.empty()) {
     if (tcp_port == 0) return Fail("cannot serve gRPC on " + grpc_listen);
     LOG(INFO) << "gRPC on TCP port " << tcp_port;
+    if (tcp_security->tls) LOG(INFO) << "gRPC on TCP: mutual TLS";
   }
   const std::string http_socket = absl::StrCat(run_dir, "/", kHttpSocket);
   gateway::HttpServerOptions http;
@@ -214,6 +223,7 @@ int Run(int argc, char** argv) {
        absl::StrSplit(absl::GetFlag(FLAGS_http_allowed_hosts), ',', absl::SkipEmpty())) {
     http.allowed_hosts.emplace_back(host);
   }
+  http.tcp_tls = tcp_security->rest;  // TCP only; blimp.sock stays plain.
   if (http.max_connections < 1 || http.lanes.concurrency < 1) {
     return Fail("--http-max-connections and --http-vm-concurrency must be >= 1");
   }
@@ -232,6 +242,7 @@ int Run(int argc, char** argv) {
   if (!rest.ok()) return Fail(absl::StrCat("REST gateway: ", rest.status().message()));
   if (!absl::GetFlag(FLAGS_http_listen).empty()) {
     LOG(INFO) << "REST on TCP port " << (*rest)->tcp_port();
+    if (tcp_security->tls) LOG(INFO) << "REST on TCP: mutual TLS";
   }
   RestGateways* gateways = rest->get();
   gateways_for_metrics = gateways;

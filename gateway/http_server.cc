@@ -39,6 +39,7 @@ struct HttpServer::AtomicCounters {
   std::atomic<uint64_t> requests_rejected_busy{0};
   std::atomic<uint64_t> requests_rejected_host{0};
   std::atomic<uint64_t> parse_errors{0};
+  std::atomic<uint64_t> tls_handshake_failures{0};
   std::atomic<uint64_t> output_bytes_buffered{0};
   std::atomic<uint64_t> log_lines{0};
   std::atomic<uint64_t> log_lines_suppressed{0};
@@ -58,6 +59,8 @@ struct HttpServer::Connection {
   uint64_t id = 0;
   base::UniqueFd fd;
   Listener* listener = nullptr;
+  // TLS listeners: until tls->handshake_done(), events drive the handshake.
+  std::unique_ptr<TlsStream> tls;
   Phase phase = Phase::kReading;
   HttpRequestParser parser;
   std::string in;  // Read, not yet given to the parser (pipelined bytes).
@@ -81,7 +84,7 @@ constexpr uint64_t kFirstConnection = uint64_t{1} << 32;
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr int kAcceptsPerWakeup = 64;
 
-enum LogKind { kLogAccept = 0, kLogLimit = 1, kLogResponse = 2, kLogEpoll = 3 };
+enum LogKind { kLogAccept = 0, kLogLimit = 1, kLogResponse = 2, kLogEpoll = 3, kLogTls = 4 };
 
 bool HasLineBreak(absl::string_view text) {
   return text.find_first_of("\r\n") != absl::string_view::npos;
@@ -153,6 +156,7 @@ HttpServer::Counters HttpServer::counters() const {
   c.requests_rejected_busy = a.requests_rejected_busy.load();
   c.requests_rejected_host = a.requests_rejected_host.load();
   c.parse_errors = a.parse_errors.load();
+  c.tls_handshake_failures = a.tls_handshake_failures.load();
   c.output_bytes_buffered = a.output_bytes_buffered.load();
   c.log_lines = a.log_lines.load();
   c.log_lines_suppressed = a.log_lines_suppressed.load();
@@ -197,7 +201,8 @@ absl::Status HttpServer::ListenTcp(const std::string& host_port, int* bound_port
   if (!fd.ok()) return fd.status();
   if (absl::Status added = AddListener(*std::move(fd), true, ""); !added.ok()) return added;
   if (bound_port != nullptr) *bound_port = port;
-  LOG(INFO) << "gateway: serving HTTP on tcp:" << host_port << " (port " << port << ")";
+  LOG(INFO) << "gateway: serving " << (options_.tcp_tls ? "HTTPS (mutual TLS)" : "HTTP")
+            << " on tcp:" << host_port << " (port " << port << ")";
   return absl::OkStatus();
 }
 
@@ -307,9 +312,12 @@ void HttpServer::Loop() {
     ready.swap(ready_);
     for (uint64_t id : ready) {
       auto it = connections_.find(id);
-      if (it != connections_.end() && it->second->phase == Connection::Phase::kReading) {
-        ProcessInput(*it->second);
-      }
+      if (it == connections_.end() || it->second->phase != Connection::Phase::kReading) continue;
+      ProcessInput(*it->second);
+      // Then input OpenSSL holds (may close the connection: look it up again).
+      it = connections_.find(id);
+      if (it == connections_.end() || it->second->phase != Connection::Phase::kReading) continue;
+      if (it->second->tls && it->second->tls->HasPending()) OnReadable(*it->second);
     }
     const absl::Time now = absl::Now();
     while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
@@ -369,8 +377,11 @@ void HttpServer::OnAccept(Listener& listener) {
     counters_->connections_accepted.fetch_add(1);
     if (listener.active >= options_.max_connections) {
       counters_->connections_refused_at_limit.fetch_add(1);
-      const std::string& response = LimitResponse();
-      (void)::send(fd.get(), response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      // A TLS client could not read a plaintext 503: it is just closed.
+      if (!(listener.tcp && options_.tcp_tls)) {
+        const std::string& response = LimitResponse();
+        (void)::send(fd.get(), response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      }
       LogLimited(kLogLimit, absl::StrCat("refusing connections: ", options_.max_connections,
                                          " are open on one listener"));
       continue;  // Closed by UniqueFd.
@@ -385,6 +396,14 @@ void HttpServer::OnAccept(Listener& listener) {
     c.fd = std::move(fd);
     c.listener = &listener;
     c.parser = HttpRequestParser(options_.limits);
+    if (listener.tcp && options_.tcp_tls) {
+      absl::StatusOr<std::unique_ptr<TlsStream>> tls = options_.tcp_tls->Accept(c.fd.get());
+      if (!tls.ok()) {
+        LogLimited(kLogTls, absl::StrCat("TLS: ", tls.status().message()));
+        continue;
+      }
+      c.tls = *std::move(tls);
+    }
     epoll_event event = {};
     event.events = EPOLLIN;
     event.data.u64 = c.id;
@@ -396,7 +415,8 @@ void HttpServer::OnAccept(Listener& listener) {
     ++listener.active;
     counters_->connections_active.fetch_add(1);
     connections_.emplace(c.id, std::move(connection));
-    // A new connection must send its headers within header_timeout.
+    // A new connection must send its headers within header_timeout (on TLS:
+    // the handshake too).
     SetDeadline(c, Deadline::kHeader, options_.header_timeout);
   }
 }
@@ -418,7 +438,12 @@ void HttpServer::SetEvents(Connection& c, uint32_t events) {
 
 void HttpServer::OnEvent(Connection& c, uint32_t events) {
   if (events & (EPOLLERR | EPOLLHUP)) {
+    if (c.tls && !c.tls->handshake_done()) counters_->tls_handshake_failures.fetch_add(1);
     Close(c);  // Reset or gone both ways: nobody would read a response.
+    return;
+  }
+  if (c.tls && !c.tls->handshake_done()) {
+    OnHandshake(c);
     return;
   }
   if ((events & EPOLLOUT) && c.out_pos < c.out.size()) {
@@ -429,11 +454,84 @@ void HttpServer::OnEvent(Connection& c, uint32_t events) {
   if (events & EPOLLIN) OnReadable(c);
 }
 
+void HttpServer::OnHandshake(Connection& c) {
+  switch (c.tls->Handshake()) {
+    case TlsResult::kWantRead:
+      SetEvents(c, EPOLLIN);
+      return;
+    case TlsResult::kWantWrite:
+      SetEvents(c, EPOLLOUT);
+      return;
+    case TlsResult::kDone:
+      SetEvents(c, EPOLLIN);
+      // A request that came with the last handshake flight is in OpenSSL's
+      // buffer, where epoll cannot see it.
+      if (c.tls->HasPending()) ready_.push_back(c.id);
+      return;
+    case TlsResult::kClosed:
+    case TlsResult::kError:
+      counters_->tls_handshake_failures.fetch_add(1);
+      LogLimited(kLogTls, absl::StrCat("TLS handshake failed: ", c.tls->error()));
+      Close(c);
+      return;
+  }
+}
+
+ssize_t HttpServer::Receive(Connection& c, char* buffer, size_t size) {
+  // Lingering input is dropped unread: no need to decrypt it.
+  if (!c.tls || c.phase == Connection::Phase::kLingering) {
+    const ssize_t n = ::recv(c.fd.get(), buffer, size, MSG_DONTWAIT);
+    if (n >= 0) return n;
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : -2;
+  }
+  size_t n = 0;
+  switch (c.tls->Read(buffer, size, &n)) {
+    case TlsResult::kDone:
+      return static_cast<ssize_t>(n);
+    case TlsResult::kWantRead:
+      return -1;
+    case TlsResult::kClosed:
+      return 0;
+    case TlsResult::kWantWrite:  // Only renegotiation wants it, and that is off.
+    case TlsResult::kError:
+      return -2;
+  }
+  return -2;
+}
+
+ssize_t HttpServer::Send(Connection& c, const char* data, size_t size, uint32_t* wait_events) {
+  const uint32_t writable =
+      c.phase == Connection::Phase::kReading ? (EPOLLOUT | EPOLLIN) : uint32_t{EPOLLOUT};
+  if (!c.tls) {
+    while (true) {
+      const ssize_t n = ::send(c.fd.get(), data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n >= 0) return n;
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return -2;
+      *wait_events = writable;
+      return -1;
+    }
+  }
+  size_t n = 0;
+  switch (c.tls->Write(data, size, &n)) {
+    case TlsResult::kDone:
+      return static_cast<ssize_t>(n);
+    case TlsResult::kWantWrite:
+      *wait_events = writable;
+      return -1;
+    case TlsResult::kWantRead:  // Renegotiation only (off): never wait on it.
+    case TlsResult::kClosed:
+    case TlsResult::kError:
+      return -2;
+  }
+  return -2;
+}
+
 void HttpServer::OnReadable(Connection& c) {
   char buffer[kReadChunk];
-  const ssize_t n = ::recv(c.fd.get(), buffer, sizeof(buffer), MSG_DONTWAIT);
+  const ssize_t n = Receive(c, buffer, sizeof(buffer));
+  if (n == -1) return;
   if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
     Close(c);
     return;
   }
@@ -448,6 +546,8 @@ void HttpServer::OnReadable(Connection& c) {
     return;
   }
   c.in.append(buffer, n);
+  // More decrypted input than one read took: epoll would not say so.
+  if (c.tls && c.tls->HasPending()) ready_.push_back(c.id);
   ProcessInput(c);
 }
 
@@ -585,15 +685,13 @@ void HttpServer::Respond(Connection& c, const HttpResponse& response) {
 
 void HttpServer::Flush(Connection& c) {
   while (c.out_pos < c.out.size()) {
-    const ssize_t n = ::send(c.fd.get(), c.out.data() + c.out_pos, c.out.size() - c.out_pos,
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    uint32_t wait_events = 0;
+    const ssize_t n = Send(c, c.out.data() + c.out_pos, c.out.size() - c.out_pos, &wait_events);
+    if (n == -1) {
+      SetEvents(c, wait_events);
+      return;
+    }
     if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        SetEvents(
-            c, c.phase == Connection::Phase::kReading ? (EPOLLOUT | EPOLLIN) : uint32_t{EPOLLOUT});
-        return;
-      }
       Close(c);
       return;
     }
@@ -618,12 +716,14 @@ void HttpServer::WriteDone(Connection& c) {
   c.sent_continue = false;
   SetEvents(c, EPOLLIN);
   SetDeadline(c, Deadline::kIdle, options_.idle_timeout);
-  if (!c.in.empty()) ready_.push_back(c.id);  // Parsed from the loop, not recursively.
+  // Parsed from the loop, not recursively.
+  if (!c.in.empty() || (c.tls && c.tls->HasPending())) ready_.push_back(c.id);
 }
 
 void HttpServer::StartLinger(Connection& c) {
   // Half-close and drain what the client still sends, so that it reads our
-  // response instead of a reset; then close.
+  // response instead of a reset; then close. TLS says close_notify first.
+  if (c.tls) c.tls->Shutdown();
   ::shutdown(c.fd.get(), SHUT_WR);
   c.phase = Connection::Phase::kLingering;
   c.in.clear();

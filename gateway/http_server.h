@@ -14,6 +14,11 @@
 // 503). accept() failing for want of fds pauses accepting instead of
 // spinning; such log lines are rate-limited. On TCP only, the Host header
 // must be an IP literal, localhost, or in allowed_hosts (DNS rebinding).
+// With options.tcp_tls every TCP listener speaks TLS with client
+// certificates (tls_stream.h; blimpd gives it tls.h's OpenSSL one): the handshake runs in the same state machine, counts
+// against header_timeout (a slow handshake is closed like a slow request),
+// and a failed one (plain HTTP, no or a foreign client certificate) closes
+// the connection and is counted. Unix sockets never use TLS.
 //
 //   auto server = HttpServer::Create(router);          // router outlives it
 //   RETURN_IF_ERROR((*server)->ListenUnix("/run/vm/firecracker.socket"));
@@ -48,6 +53,7 @@
 #include "gateway/http_handler.h"
 #include "gateway/http_parser.h"
 #include "gateway/lanes.h"
+#include "gateway/tls_stream.h"
 
 namespace blimp::gateway {
 
@@ -70,6 +76,9 @@ struct HttpServerOptions {
   LanesOptions lanes;
   // Host names accepted on TCP besides IP literals and "localhost".
   std::vector<std::string> allowed_hosts;
+  // If set, every TCP listener serves TLS with it (mutual TLS, tls.h); unix
+  // sockets stay plain.
+  std::shared_ptr<const TlsAcceptor> tcp_tls;
   // accept() out of fds (EMFILE, ENFILE, ...): pause accepting this long.
   absl::Duration accept_backoff = absl::Milliseconds(100);
   // At most one log line per kind of trouble per interval.
@@ -96,6 +105,9 @@ class HttpServer {
     uint64_t requests_rejected_busy = 0;  // Lane queue full: 503.
     uint64_t requests_rejected_host = 0;  // Host not allowed on TCP: 421.
     uint64_t parse_errors = 0;
+    // TLS listeners: closed before the handshake completed (not TLS, no or
+    // an untrusted client certificate, the client gave up).
+    uint64_t tls_handshake_failures = 0;
     uint64_t output_bytes_buffered = 0;  // Now, over all connections.
     uint64_t log_lines = 0;              // Rate-limited lines written.
     uint64_t log_lines_suppressed = 0;
@@ -149,6 +161,12 @@ class HttpServer {
   void OnAccept(Listener& listener);
   void OnEvent(Connection& c, uint32_t events);
   void OnReadable(Connection& c);
+  void OnHandshake(Connection& c);
+  // recv()/send() on the connection, through TLS if it has it: bytes moved,
+  // 0 at EOF (Receive only), -1 to wait for epoll (`wait_events`), -2 on an
+  // error (close).
+  ssize_t Receive(Connection& c, char* buffer, size_t size);
+  ssize_t Send(Connection& c, const char* data, size_t size, uint32_t* wait_events);
   void ProcessInput(Connection& c);
   void Dispatch(Connection& c);
   void Respond(Connection& c, const HttpResponse& response);
@@ -186,7 +204,7 @@ class HttpServer {
     absl::Time last = absl::InfinitePast();
     uint64_t suppressed = 0;
   };
-  LogState log_state_[4];
+  LogState log_state_[5];
 
   absl::Mutex completions_mu_;
   std::vector<Completion> completions_ ABSL_GUARDED_BY(completions_mu_);

@@ -10,11 +10,14 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libgoogle-glog-dev libgflags-dev libgtest-dev libgmock-dev
   libseccomp-dev
+  # TLS for blimpd's TCP listeners (the REST gateway links libssl).
+  libssl-dev
   # Fuzzing and sanitizers with clang.
   clang libclang-rt-14-dev
-  # Tests, peers and validators: curl for REST, QEMU as the benchmark peer,
+  # Tests, peers and validators: curl for REST, openssl makes the TLS tests'
+  # throwaway CA and certificates, QEMU as the benchmark peer,
   # iasl to check our ACPI tables; xz-utils unpacks Debian's kernel source.
-  curl qemu-system-x86 acpica-tools xz-utils
+  curl openssl qemu-system-x86 acpica-tools xz-utils
   linux-libc-dev procps python3
   # The Linux guest kernel, built from Debian's linux-source-6.1
   # (tests/guest/linux/build_kernel.sh).

@@ -30,6 +30,8 @@ _LIBRARIES = {
     "protobuf": ["protobuf"],
     "grpc": ["grpc++", "-lgrpc++_reflection"],
     "seccomp": ["libseccomp"],
+    # libssl + libcrypto: TLS for the REST gateway on TCP (gateway/tls.h).
+    "openssl": ["openssl"],
 }
 
 def _split_flags(rctx, modules):

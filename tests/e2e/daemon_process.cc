@@ -18,6 +18,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "base/errno_status.h"
 #include "base/grpc_status.h"
 #include "base/pid_lock.h"
@@ -142,18 +143,31 @@ absl::Status DaemonProcess::BootTestGuest(const std::string& id, int mem_mib) {
 }
 
 absl::StatusOr<int> DaemonProcess::RestTcpPort() const {
-  std::stringstream log;
-  log << std::ifstream(log_path()).rdbuf();
-  const std::string text = log.str();
-  const std::string says = "REST on TCP port ";
-  const size_t at = text.find(says);
-  int port = 0;
-  if (at == std::string::npos ||
-      !absl::SimpleAtoi(text.substr(at + says.size(), text.find('\n', at) - at - says.size()),
-                        &port)) {
-    return absl::NotFoundError("no 'REST on TCP port' in " + log_path());
+  return PortFromLog("REST on TCP port ");
+}
+
+absl::StatusOr<int> DaemonProcess::GrpcTcpPort() const {
+  return PortFromLog("gRPC on TCP port ");
+}
+
+absl::StatusOr<int> DaemonProcess::PortFromLog(const std::string& says) const {
+  // blimpd answers gRPC on its socket a moment before it logs the REST port.
+  for (absl::Time deadline = absl::Now() + absl::Seconds(10);;
+       absl::SleepFor(absl::Milliseconds(10))) {
+    std::stringstream log;
+    log << std::ifstream(log_path()).rdbuf();
+    const std::string text = log.str();
+    const size_t at = text.find(says);
+    const size_t end = text.find('\n', at);
+    int port = 0;
+    if (at != std::string::npos && end != std::string::npos &&
+        absl::SimpleAtoi(text.substr(at + says.size(), end - at - says.size()), &port)) {
+      return port;
+    }
+    if (absl::Now() > deadline) {
+      return absl::NotFoundError(absl::StrCat("no '", says, "' in ", log_path()));
+    }
   }
-  return port;
 }
 
 absl::Status DaemonProcess::BootVm(const std::string& id, const blimp::v1::VmConfig& config,

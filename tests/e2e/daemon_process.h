@@ -43,6 +43,8 @@ class DaemonProcess {
   std::string log_path() const { return run_dir_ + "/blimpd.log"; }
   // The TCP port of --http-listen=HOST:0, from blimpd's log.
   absl::StatusOr<int> RestTcpPort() const;
+  // The TCP port of --grpc-listen=HOST:0, from blimpd's log.
+  absl::StatusOr<int> GrpcTcpPort() const;
   std::string rest_socket() const { return run_dir_ + "/blimp.sock"; }
   // A VM's folder: <run-dir>/vms/<id>.
   std::string vm_dir(const std::string& id) const { return run_dir_ + "/vms/" + id; }
@@ -80,6 +82,8 @@ class DaemonProcess {
  private:
   DaemonProcess() = default;
   absl::Status Launch(std::vector<std::string> flags);
+  // The number after `says` ("REST on TCP port ") in blimpd's log.
+  absl::StatusOr<int> PortFromLog(const std::string& says) const;
 
   std::string run_dir_;
   pid_t pid_ = -1;
