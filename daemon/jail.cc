@@ -2,11 +2,14 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/mount.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/errno_status.h"
+#include "base/unique_fd.h"
 
 namespace blimp::daemon {
 namespace {
@@ -160,6 +164,74 @@ int JailPlan::Enter() const {
   if (::syscall(SYS_setresuid, config_.uid, config_.uid, config_.uid) != 0) return errno;
   ::umask(077);
   return 0;
+}
+
+absl::Status BindIntoJail(int pidfd, pid_t pid, const std::string& host_path) {
+  if (!absl::StartsWith(host_path, "/")) {
+    return absl::InvalidArgumentError(absl::StrCat("'", host_path, "' is not absolute"));
+  }
+  // Everything the helper needs, laid out before the fork.
+  std::vector<std::string> dirs;
+  for (size_t slash = host_path.find('/', 1); slash != std::string::npos;
+       slash = host_path.find('/', slash + 1)) {
+    dirs.push_back(host_path.substr(0, slash));
+  }
+  // Never the daemon's own namespace: the helper remounts the root.
+  struct stat ours, theirs;
+  const std::string ns = absl::StrCat("/proc/", pid, "/ns/mnt");
+  if (::stat("/proc/self/ns/mnt", &ours) != 0 || ::stat(ns.c_str(), &theirs) != 0) {
+    return base::ErrnoStatus(absl::StrCat("stat ", ns));
+  }
+  if (ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev) {
+    return absl::FailedPreconditionError(absl::StrCat("pid ", pid, " is not in a jail"));
+  }
+  const std::string root = absl::StrCat("/proc/", pid, "/root");
+  base::UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd.valid()) return base::ErrnoStatus(absl::StrCat("open ", root));
+  // A detached copy of the file's mount, made read-only, to attach inside.
+  base::UniqueFd tree(static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, host_path.c_str(),
+                                                 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
+  if (!tree.valid()) return base::ErrnoStatus(absl::StrCat("open_tree ", host_path));
+  mount_attr attr = {};
+  attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+  if (::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH, &attr, sizeof(attr)) != 0) {
+    return base::ErrnoStatus("mount_setattr");
+  }
+  pid_t helper = ::fork();
+  if (helper < 0) return base::ErrnoStatus("fork");
+  if (helper == 0) {
+    // Only system calls from here (a copy of a threaded process).
+    if (::setns(pidfd, CLONE_NEWNS) != 0 || ::fchdir(root_fd.get()) != 0 || ::chroot(".") != 0) {
+      ::_exit(10);
+    }
+    struct stat st;
+    if (::stat(host_path.c_str(), &st) == 0) ::_exit(0);  // Already there.
+    // The jail's root is read-only: open it for the new mountpoint, then close it again.
+    if (::mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_NOSUID, nullptr) != 0) ::_exit(11);
+    for (const std::string& dir : dirs) {
+      if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) ::_exit(12);
+    }
+    int fd = ::open(host_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) ::_exit(13);
+    ::close(fd);
+    const int moved = static_cast<int>(::syscall(SYS_move_mount, tree.get(), "", AT_FDCWD,
+                                                 host_path.c_str(), MOVE_MOUNT_F_EMPTY_PATH));
+    ::mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, nullptr);
+    ::_exit(moved == 0 ? 0 : 14);
+  }
+  int status = 0;
+  while (::waitpid(helper, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    static constexpr const char* kSteps[] = {"enter the jail", "reopen its root",
+                                             "make the mountpoint", "make the mountpoint",
+                                             "attach the file"};
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return absl::InternalError(absl::StrCat(
+        "cannot bind ", host_path, " into the jail of pid ", pid, ": ",
+        code >= 10 && code <= 14 ? kSteps[code - 10] : "the helper failed"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace blimp::daemon

@@ -69,6 +69,13 @@ class JailPlan {
   std::vector<Step> steps_;
 };
 
+// Makes the file `host_path` visible, read-only, at the same path in the
+// jail of the running process behind `pidfd` (a kernel or initrd given by
+// PutBootSource after the VMM started). A short-lived helper process enters
+// that jail's mount namespace; the VMM itself is never touched. OK if the
+// path is already there.
+absl::Status BindIntoJail(int pidfd, pid_t pid, const std::string& host_path);
+
 }  // namespace blimp::daemon
 
 #endif  // BLIMP_DAEMON_JAIL_H_

@@ -253,6 +253,7 @@ absl::Status Supervisor::PutBootSource(const std::string& vm_id, const v1::BootS
   ASSIGN_OR_RETURN(std::shared_ptr<VmInstance> vm, Find(vm_id));
   RETURN_IF_ERROR(api::ValidateBootSource(boot));
   RETURN_IF_ERROR(CheckBootSource(boot));
+  RETURN_IF_ERROR(vm->ExposeImages(boot));
   return vm->PutBootSource(boot);
 }
 

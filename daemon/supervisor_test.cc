@@ -401,6 +401,50 @@ TEST_F(SupervisorTest, AVmmThatDiedMeanwhileLeavesAFolderItsIdCanReuse) {
   EXPECT_NE(vm.vmm_pid(), pid);
 }
 
+TEST_F(SupervisorTest, AJailedVmmRunsAsItsOwnUserAndSeesALaterKernel) {
+  if (::geteuid() != 0) GTEST_SKIP() << "!!! the jail needs root: SKIPPED !!!";
+  SupervisorOptions options = DefaultOptions();
+  options.jail = true;
+  Restart(options);
+  // Its images are read as the VM's user.
+  grpc::Status unreadable = Create("j");
+  EXPECT_EQ(unreadable.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(unreadable.error_message().find("not readable by others"), std::string::npos)
+      << unreadable.error_message();
+  ASSERT_EQ(::chmod(kernel_.c_str(), 0644), 0);
+  v1::Vm vm;
+  ASSERT_TRUE(Create("j", &vm).ok());
+  struct stat st;
+  ASSERT_EQ(::stat(Dir("j").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, options.jail_uid_base);
+  std::ifstream status("/proc/" + std::to_string(vm.vmm_pid()) + "/status");
+  std::string line, uid_line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Uid:", 0) == 0) uid_line = line;
+  }
+  EXPECT_NE(uid_line.find(std::to_string(options.jail_uid_base)), std::string::npos) << uid_line;
+  // A second VM gets the next uid.
+  v1::Vm second;
+  ASSERT_TRUE(Create("k", &second).ok());
+  ASSERT_EQ(::stat(Dir("k").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, options.jail_uid_base + 1);
+
+  // A kernel given after the spawn, from a folder the jail did not hold.
+  const std::string other = run_dir_.path() + "/later";
+  ASSERT_EQ(::mkdir(other.c_str(), 0755), 0);
+  ASSERT_TRUE(WriteFile(other + "/kernel", "not a kernel either", 0644).ok());
+  v1::BootSource boot;
+  boot.set_kernel_image_path(other + "/kernel");
+  ASSERT_TRUE(supervisor_->PutBootSource("j", boot).ok());
+  absl::StatusOr<v1::Vm> started = supervisor_->StartVm("j");
+  ASSERT_FALSE(started.ok());
+  // It fails as a file that is not a kernel, not as a missing one.
+  EXPECT_EQ(started.status().message().find("No such file"), std::string::npos)
+      << started.status();
+  EXPECT_NE(started.status().message().find(other + "/kernel"), std::string::npos)
+      << started.status();
+}
+
 TEST_F(SupervisorTest, IdsNameOnlyTheirOwnFolder) {
   // The daemon's own files at the top of the run dir, as blimpd makes them.
   ASSERT_TRUE(WriteFile(run_dir_.path() + "/" + kLockFile, "", 0600).ok());

@@ -299,6 +299,17 @@ absl::StatusOr<Response> VmInstance::Call(const Request& request, absl::Duration
   return response;
 }
 
+absl::Status VmInstance::ExposeImages(const v1::BootSource& boot) {
+  if (options_.jail_root.empty() || exited()) return absl::OkStatus();
+  for (const std::string& path : {boot.kernel_image_path(), boot.initrd_path()}) {
+    if (path.empty()) continue;
+    absl::Status bound = BindIntoJail(pidfd_.get(), pid_, path);
+    // An unjailed VMM (adopted from a daemon run with --nojail) sees the host.
+    if (!bound.ok() && !absl::IsFailedPrecondition(bound)) return bound;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status VmInstance::PutBootSource(const v1::BootSource& boot) {
   return control_.PutBootSource(boot);
 }

@@ -83,6 +83,10 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   // StopVm (or Stop()) was asked for: the process is ending or has ended.
   bool stop_requested();
 
+  // A jailed VMM sees the files of a later PutBootSource at their host
+  // paths (daemon/jail.h BindIntoJail); OK without a jail.
+  absl::Status ExposeImages(const blimp::v1::BootSource& boot);
+
   // Forwarded to the child (rpc_timeout; start_timeout for Start). A child
   // that does not answer in time: DEADLINE_EXCEEDED naming the VM.
   // FAILED_PRECONDITION once the process has exited.
