@@ -17,6 +17,7 @@
 #include <grpcpp/server_builder.h>
 
 #include "base/image_file_check.h"
+#include "base/pid_lock.h"
 #include "base/sockets.h"
 #include "daemon/run_dir.h"
 #include "daemon/services.h"
@@ -394,7 +395,11 @@ TEST_F(SupervisorTest, AVmmThatDiedMeanwhileLeavesAFolderItsIdCanReuse) {
   const int pid = vm.vmm_pid();
   supervisor_->Detach();
   ::kill(pid, SIGKILL);
-  for (int i = 0; i < 100 && ProcessAlive(pid); ++i) absl::SleepFor(absl::Milliseconds(10));
+  // Gone once its last thread has closed its files (the leader is a zombie
+  // before that): its lock is free.
+  const std::string lock = Dir("lost") + "/control.sock.lock";
+  for (int i = 0; i < 500 && base::PidFileLocked(lock); ++i) absl::SleepFor(absl::Milliseconds(10));
+  ASSERT_FALSE(base::PidFileLocked(lock));
   Restart(DefaultOptions());
   EXPECT_EQ(Get("lost", &vm).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_TRUE(Create("lost", &vm).ok());
