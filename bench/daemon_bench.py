@@ -22,12 +22,12 @@ CLIENTS = (1, 4, 16)
 class Daemon:
     """A blimpd from `bin_dir` (a bazel-bin or a copy of one) in a fresh run dir."""
 
-    def __init__(self, bin_dir):
+    def __init__(self, bin_dir, flags=()):
         self.bin_dir = bin_dir
         self.run_dir = tempfile.mkdtemp(prefix="blimp-bench-", dir="/tmp")
         self.process = subprocess.Popen(
             [os.path.join(bin_dir, "daemon/blimpd"), "--run-dir", self.run_dir,
-             "--vmm-binary", os.path.join(bin_dir, "vmm/blimp-vmm")],
+             "--vmm-binary", os.path.join(bin_dir, "vmm/blimp-vmm"), *flags],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.sock = os.path.join(self.run_dir, "blimp.sock")
         while not os.path.exists(self.sock):
@@ -159,10 +159,20 @@ def measure(bin_dir, runs):
         daemon.stop()
 
 
+def ready_without_jail(runs):
+    """Median create-to-ready (ms) of the current build with --nojail."""
+    daemon = Daemon(CURRENT, ["--nojail"])
+    try:
+        return statistics.median(daemon.boot(f"vm{i}") for i in range(max(5, runs))) * 1e3
+    finally:
+        daemon.stop()
+
+
 def run(runs=5, before=None):
     variants = [("before", before)] if before else []
     variants.append(("after" if before else "now", CURRENT))
     results = [(name, measure(bin_dir, runs)) for name, bin_dir in variants]
+    nojail_ms = ready_without_jail(runs)
     names = [name for name, _ in results]
     head = "| API call | transport | clients | " + " | ".join(
         f"{n} p50 (us) | {n} p99 (us) | {n} req/s" for n in names)
@@ -199,6 +209,8 @@ def run(runs=5, before=None):
         row("a call to the SIGSTOPped VM itself ends after (s)",
             [r["wedged"]["own"] for _, r in results], "{:.2f}"),
         row("VM create to BLIMP-GUEST-READY, median (ms)", [r["ready_ms"] for _, r in results]),
+        f"| ... the current build with --nojail (ms); jailed/unjailed | "
+        f"{nojail_ms:.1f} | {results[-1][1]['ready_ms'] / nojail_ms:.2f} |",
         row("blimpd RSS with 0 VMs (MiB)", [r["rss_empty"] for _, r in results]),
         row("blimpd RSS with 10 VMs (MiB)", [r["rss_ten"] for _, r in results]),
         row("blimp-vmm RSS, median of 10 idle VMs (MiB)", [r["rss_vmm"] for _, r in results]),
