@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/errno_status.h"
 #include "base/unique_fd.h"
+#include "base/write_all.h"
 
 namespace blimp::client {
 namespace {
@@ -37,17 +38,6 @@ class RawTerminal {
   struct termios saved_ {};
   bool active_ = false;
 };
-
-bool WriteAll(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -93,7 +83,7 @@ absl::Status AttachConsole(const std::string& socket_path, int in, int out,
         ssize_t n = ::read(socket.get(), buffer, sizeof(buffer));
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;  // blimpd closed the console: the VM stopped.
-        if (!WriteAll(out, buffer, static_cast<size_t>(n))) break;
+        if (!base::WriteAll(out, buffer, static_cast<size_t>(n))) break;
       }
       if (input_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
         ssize_t n = ::read(in, buffer, sizeof(buffer));
@@ -104,7 +94,7 @@ absl::Status AttachConsole(const std::string& socket_path, int in, int out,
         }
         const char* end = static_cast<const char*>(std::memchr(buffer, kDetachByte, n));
         const size_t size = end ? static_cast<size_t>(end - buffer) : static_cast<size_t>(n);
-        if (!WriteAll(socket.get(), buffer, size)) break;
+        if (!base::WriteAll(socket.get(), buffer, size)) break;
         if (end != nullptr) {
           detached = true;
           break;

@@ -351,18 +351,21 @@ absl::StatusOr<std::shared_ptr<VmInstance>> Supervisor::Running(const std::strin
   return vm;
 }
 
-void Supervisor::Shutdown() {
+std::vector<std::shared_ptr<VmInstance>> Supervisor::CloseForGood(VmHooks* hooks) {
   std::vector<std::shared_ptr<VmInstance>> vms;
-  VmHooks hooks;
-  {
-    absl::MutexLock lock(&mu_);
-    if (shut_down_) return;
-    shut_down_ = true;
-    for (const auto& [id, entry] : vms_) {
-      if (entry.instance != nullptr) vms.push_back(entry.instance);
-    }
-    hooks = hooks_;
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) return vms;
+  shut_down_ = true;
+  for (const auto& [id, entry] : vms_) {
+    if (entry.instance != nullptr) vms.push_back(entry.instance);
   }
+  *hooks = hooks_;
+  return vms;
+}
+
+void Supervisor::Shutdown() {
+  VmHooks hooks;
+  std::vector<std::shared_ptr<VmInstance>> vms = CloseForGood(&hooks);
   std::vector<std::thread> stoppers;
   for (const auto& vm : vms) {
     stoppers.emplace_back([vm, &hooks] {
@@ -372,26 +375,19 @@ void Supervisor::Shutdown() {
     });
   }
   for (std::thread& stopper : stoppers) stopper.join();
-  LOG(INFO) << "supervisor: " << vms.size() << " VM(s) stopped";
+  if (!vms.empty()) LOG(INFO) << "supervisor: " << vms.size() << " VM(s) stopped";
 }
 
 void Supervisor::Detach() {
-  std::vector<std::shared_ptr<VmInstance>> vms;
   VmHooks hooks;
-  {
-    absl::MutexLock lock(&mu_);
-    if (shut_down_) return;
-    shut_down_ = true;
-    for (const auto& [id, entry] : vms_) {
-      if (entry.instance != nullptr) vms.push_back(entry.instance);
-    }
-    hooks = hooks_;
-  }
+  std::vector<std::shared_ptr<VmInstance>> vms = CloseForGood(&hooks);
   for (const auto& vm : vms) {
     if (hooks.on_deleted) hooks.on_deleted(vm->id());
     vm->Detach();
   }
-  LOG(INFO) << "supervisor: " << vms.size() << " VM(s) left running for the next blimpd";
+  if (!vms.empty()) {
+    LOG(INFO) << "supervisor: " << vms.size() << " VM(s) left running for the next blimpd";
+  }
 }
 
 }  // namespace blimp::daemon

@@ -127,6 +127,9 @@ class Supervisor {
   // when every uid of the range is in use.
   absl::StatusOr<uid_t> TakeJailUidLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status MakeVmDir(const std::string& dir);
+  // Refuses new VMs from now on; the VMs to stop or detach and the hooks
+  // (none if it was done already).
+  std::vector<std::shared_ptr<VmInstance>> CloseForGood(VmHooks* hooks);
   // Adopts the VMMs running in <run-dir>/vms/, in parallel.
   void AdoptRunningVms();
   void Erase(const std::string& vm_id);

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/errno_status.h"
+#include "base/write_all.h"
 #include "glog/logging.h"
 
 namespace blimp::vmm {
@@ -21,17 +22,6 @@ absl::StatusOr<base::UniqueFd> OpenOwnerOnly(const std::string& path, int flags)
   if (::fstat(fd.get(), &st) != 0) return base::ErrnoStatus(absl::StrCat("fstat ", path));
   if (!S_ISREG(st.st_mode)) return absl::InvalidArgumentError(path + " is not a regular file");
   return fd;
-}
-
-bool WriteAll(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
 }
 
 }  // namespace
@@ -62,7 +52,7 @@ void ConsoleLog::Append(const char* data, size_t size) {
       continue;
     }
     const size_t chunk = static_cast<size_t>(std::min<uint64_t>(size, max_bytes_ - size_));
-    if (!WriteAll(current_.get(), data, chunk)) {
+    if (!base::WriteAll(current_.get(), data, chunk)) {
       StopLogging("write");
       return;
     }
@@ -87,7 +77,7 @@ bool ConsoleLog::Rotate() {
       return false;
     }
     if (n == 0) break;
-    if (!WriteAll(previous_.get(), buffer, static_cast<size_t>(n))) {
+    if (!base::WriteAll(previous_.get(), buffer, static_cast<size_t>(n))) {
       StopLogging("write .1");
       return false;
     }
