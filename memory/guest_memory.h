@@ -17,6 +17,8 @@ namespace blimp::memory {
 
 inline constexpr uint64_t kPageSize = 4096;
 inline constexpr uint64_t kMiB = 1024 * 1024;
+// An x86 host's transparent huge page (one PMD).
+inline constexpr uint64_t kHugePageSize = 2 * kMiB;
 // x86's 32-bit MMIO hole (LAPIC, IOAPIC, virtio-mmio devices): RAM that does
 // not fit below it continues at 4 GiB.
 inline constexpr uint64_t kMmioHoleStart = 3ull << 30;
@@ -26,20 +28,33 @@ struct GuestRegion {
   GuestAddress start;
   uint64_t size;
   MmapRegion mapping;
+  bool huge_pages = false;  // 2 MiB-aligned and MADV_HUGEPAGE'd.
 
   GuestAddress end() const { return start.Offset(size); }  // Exclusive.
+};
+
+struct RamOptions {
+  // Back RAM with the host's transparent huge pages: each mapping starts on a
+  // 2 MiB boundary (as the guest-physical regions do, so one guest 2 MiB
+  // page is one host PMD) and is MADV_HUGEPAGE'd. A discard of a whole
+  // 2 MiB page then drops one PMD instead of 512 PTEs; a smaller discard
+  // splits it (the rest stays mapped, the discarded pages read as zero).
+  // Without THP in the host kernel the advice is skipped (huge_pages false).
+  bool transparent_huge_pages = false;
 };
 
 class GuestMemory {
  public:
   // `ram_size` bytes of RAM from guest address 0, split around the MMIO hole.
-  static absl::StatusOr<GuestMemory> CreateRam(uint64_t ram_size);
+  static absl::StatusOr<GuestMemory> CreateRam(uint64_t ram_size,
+                                               const RamOptions& options = {});
   // One region per (start, size); page-aligned, sorted, not overlapping.
   struct Range {
     GuestAddress start;
     uint64_t size;
   };
-  static absl::StatusOr<GuestMemory> Create(const std::vector<Range>& ranges);
+  static absl::StatusOr<GuestMemory> Create(const std::vector<Range>& ranges,
+                                            const RamOptions& options = {});
 
   GuestMemory(GuestMemory&&) = default;
   GuestMemory& operator=(GuestMemory&&) = default;
