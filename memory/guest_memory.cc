@@ -35,6 +35,7 @@ absl::StatusOr<GuestMemory> GuestMemory::CreateRam(uint64_t ram_size,
 absl::StatusOr<GuestMemory> GuestMemory::Create(const std::vector<Range>& ranges,
                                                 const RamOptions& options) {
   std::vector<GuestRegion> regions;
+  std::optional<HoleGuard> guard;
   uint64_t next_free = 0;
   for (const Range& range : ranges) {
     if (range.start.value() % kPageSize != 0 || range.size == 0 ||
@@ -56,11 +57,19 @@ absl::StatusOr<GuestMemory> GuestMemory::Create(const std::vector<Range>& ranges
       if (!status.ok() && !absl::IsUnimplemented(status)) return status;
       advised = status.ok();
     }
+    if (advised) {
+      // Without the guard RAM still works; khugepaged may just refill holes.
+      if (!guard) {
+        absl::StatusOr<HoleGuard> created = HoleGuard::Create();
+        if (created.ok()) guard.emplace(*std::move(created));
+      }
+      if (guard && !guard->Cover(mapping.data(), mapping.size()).ok()) guard.reset();
+    }
     regions.push_back({range.start, range.size, std::move(mapping), advised});
     next_free = range.start.value() + range.size;
   }
   if (regions.empty()) return absl::InvalidArgumentError("no guest memory regions");
-  return GuestMemory(std::move(regions));
+  return GuestMemory(std::move(regions), std::move(guard));
 }
 
 uint64_t GuestMemory::total_size() const {

@@ -6,11 +6,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <type_traits>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "memory/guest_address.h"
+#include "memory/hole_guard.h"
 #include "memory/mmap_region.h"
 
 namespace blimp::memory {
@@ -40,6 +42,8 @@ struct RamOptions {
   // 2 MiB page then drops one PMD instead of 512 PTEs; a smaller discard
   // splits it (the rest stays mapped, the discarded pages read as zero).
   // Without THP in the host kernel the advice is skipped (huge_pages false).
+  // RAM on huge pages is also covered by a HoleGuard (hole_guard.h), so that
+  // khugepaged does not fill such holes again.
   bool transparent_huge_pages = false;
 };
 
@@ -60,6 +64,8 @@ class GuestMemory {
   GuestMemory& operator=(GuestMemory&&) = default;
 
   const std::vector<GuestRegion>& regions() const { return regions_; }
+  // True if khugepaged is kept out of the holes discards leave (hole_guard.h).
+  bool holes_guarded() const { return hole_guard_.has_value(); }
   uint64_t total_size() const;
   // True if [addr, addr + len) lies inside one region.
   bool Contains(GuestAddress addr, uint64_t len) const;
@@ -90,12 +96,13 @@ class GuestMemory {
   absl::Status Discard(GuestAddress addr, uint64_t len) const;
 
  private:
-  explicit GuestMemory(std::vector<GuestRegion> regions)
-      : regions_(std::move(regions)) {}
+  GuestMemory(std::vector<GuestRegion> regions, std::optional<HoleGuard> hole_guard)
+      : regions_(std::move(regions)), hole_guard_(std::move(hole_guard)) {}
   // The region holding [addr, addr + len), or nullptr.
   const GuestRegion* Find(GuestAddress addr, uint64_t len) const;
 
   std::vector<GuestRegion> regions_;
+  std::optional<HoleGuard> hole_guard_;
 };
 
 }  // namespace blimp::memory

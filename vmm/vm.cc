@@ -14,9 +14,10 @@
 
 // Host policy, not guest configuration, so a flag rather than a config field.
 // Free page reporting hands back 2 MiB blocks: on huge pages each is one PMD
-// zap (the reclaim table in BENCHMARKS.md). Off trades that for exact 4 KiB
-// host pages, e.g. on hosts whose khugepaged fills holes (see
-// memory/guest_memory.h and BENCHMARKS.md).
+// zap (the reclaim table in BENCHMARKS.md). Off: every host page is 4 KiB, so
+// a 4 KiB inflate frees its page at once instead of splitting a huge page
+// (whose other pages stay allocated until the host's deferred-split
+// shrinker runs under memory pressure; RSS drops either way).
 ABSL_FLAG(bool, guest_ram_thp, true,
           "back guest RAM with transparent huge pages (2 MiB-aligned, MADV_HUGEPAGE)");
 
@@ -50,6 +51,8 @@ absl::StatusOr<std::unique_ptr<Vm>> Vm::Launch(const VmConfig& config,
                                                   ram));
   if (ram.transparent_huge_pages && !memory.regions()[0].huge_pages) {
     LOG(WARNING) << "guest RAM: the host kernel has no transparent huge pages; using 4 KiB pages";
+  } else if (ram.transparent_huge_pages && !memory.holes_guarded()) {
+    LOG(WARNING) << "guest RAM: no userfaultfd; khugepaged may refill ballooned 4 KiB pages";
   }
   ASSIGN_OR_RETURN(std::unique_ptr<base::EventLoop> loop, base::EventLoop::Create());
   std::unique_ptr<Vm> vm(
