@@ -188,6 +188,15 @@ absl::Status Vm::SetUpVcpus(const kvm::Kvm& kvm) {
   boot.vcpu_count = config_.machine.vcpu_count;
   boot.smt = config_.machine.smt;
   boot.pvm_workarounds = HostKvmIsPvm();
+  if (boot.pvm_workarounds && boot.vcpu_count > 1) {
+    // The guest's clock will be the TSC (x86::BootConfig::pvm_workarounds).
+    absl::StatusOr<uint32_t> khz = kvm_vm_.GetTscKhz();
+    if (khz.ok()) {
+      boot.tsc_khz = *khz;
+    } else {
+      LOG(WARNING) << "no TSC rate for the guest (" << khz.status() << "); Linux may not find one";
+    }
+  }
   if (config_.balloon) {
     boot.virtio_devices.push_back(
         {x86::kVirtioMmioStart, x86::kVirtioMmioSlotSize, x86::kVirtioMmioFirstIrq});
