@@ -33,6 +33,11 @@ absl::Status Vm::SetTssAddr(uint64_t addr) {
   return IoctlValue(fd_, KVM_SET_TSS_ADDR, "KVM_SET_TSS_ADDR", addr).status();
 }
 
+absl::StatusOr<uint32_t> Vm::GetTscKhz() const {
+  ASSIGN_OR_RETURN(int khz, IoctlValue(fd_, KVM_GET_TSC_KHZ, "KVM_GET_TSC_KHZ", 0));
+  return static_cast<uint32_t>(khz);
+}
+
 absl::Status Vm::SetIdentityMapAddr(uint64_t addr) {
   // SAFETY: KVM_SET_IDENTITY_MAP_ADDR reads a __u64.
   return IoctlPtr(fd_, KVM_SET_IDENTITY_MAP_ADDR, "KVM_SET_IDENTITY_MAP_ADDR",

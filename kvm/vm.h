@@ -28,6 +28,8 @@ class Vm {
   absl::Status CreateIrqchip();                    // KVM_CREATE_IRQCHIP
   absl::Status CreatePit2(uint32_t flags);         // KVM_CREATE_PIT2
   absl::Status SetIrqLine(uint32_t irq, bool level);  // KVM_IRQ_LINE
+  // KVM_GET_TSC_KHZ on the VM (Linux 6.0+): the TSC rate new vCPUs get.
+  absl::StatusOr<uint32_t> GetTscKhz() const;
   // KVM_IRQFD: a write to `eventfd` injects `gsi`.
   absl::Status RegisterIrqfd(int eventfd, uint32_t gsi);
   absl::Status UnregisterIrqfd(int eventfd, uint32_t gsi);

@@ -29,6 +29,12 @@ bool Contains(const absl::Status& status, absl::string_view text) {
   return status.message().find(text) != absl::string_view::npos;
 }
 
+TEST_F(VmTest, ReportsTheTscRate) {
+  absl::StatusOr<uint32_t> khz = vm().GetTscKhz();
+  ASSERT_TRUE(khz.ok()) << khz.status();
+  EXPECT_GT(*khz, 100'000u);  // More than 100 MHz: a rate, not a flag.
+}
+
 TEST_F(VmTest, SetsAndDeletesMemoryRegion) {
   absl::StatusOr<memory::MmapRegion> ram = memory::MmapRegion::Create(0x10000);
   ASSERT_TRUE(ram.ok()) << ram.status();

@@ -19,7 +19,8 @@ absl::Status OutOfRange(GuestAddress addr, uint64_t len) {
 
 }  // namespace
 
-absl::StatusOr<GuestMemory> GuestMemory::CreateRam(uint64_t ram_size) {
+absl::StatusOr<GuestMemory> GuestMemory::CreateRam(uint64_t ram_size,
+                                                   const RamOptions& options) {
   if (ram_size == 0 || ram_size % kPageSize != 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "guest RAM size ", ram_size, " is not a positive multiple of 4 KiB"));
@@ -28,11 +29,13 @@ absl::StatusOr<GuestMemory> GuestMemory::CreateRam(uint64_t ram_size) {
   uint64_t low = std::min(ram_size, kMmioHoleStart);
   ranges.push_back({GuestAddress(0), low});
   if (ram_size > low) ranges.push_back({GuestAddress(kMmioHoleEnd), ram_size - low});
-  return Create(ranges);
+  return Create(ranges, options);
 }
 
-absl::StatusOr<GuestMemory> GuestMemory::Create(const std::vector<Range>& ranges) {
+absl::StatusOr<GuestMemory> GuestMemory::Create(const std::vector<Range>& ranges,
+                                                const RamOptions& options) {
   std::vector<GuestRegion> regions;
+  std::optional<HoleGuard> guard;
   uint64_t next_free = 0;
   for (const Range& range : ranges) {
     if (range.start.value() % kPageSize != 0 || range.size == 0 ||
@@ -43,12 +46,30 @@ absl::StatusOr<GuestMemory> GuestMemory::Create(const std::vector<Range>& ranges
           "non-empty, sorted and disjoint",
           range.start.value(), range.size));
     }
-    ASSIGN_OR_RETURN(MmapRegion mapping, MmapRegion::Create(range.size));
-    regions.push_back({range.start, range.size, std::move(mapping)});
+    const bool huge = options.transparent_huge_pages;
+    ASSIGN_OR_RETURN(MmapRegion mapping,
+                     MmapRegion::Create(range.size, huge ? kHugePageSize : kPageSize));
+    bool advised = false;
+    if (huge) {
+      // Before any page is touched (and before the VMM's seccomp filter,
+      // which allows only MADV_DONTNEED).
+      absl::Status status = mapping.AdviseHugePages();
+      if (!status.ok() && !absl::IsUnimplemented(status)) return status;
+      advised = status.ok();
+    }
+    if (advised) {
+      // Without the guard RAM still works; khugepaged may just refill holes.
+      if (!guard) {
+        absl::StatusOr<HoleGuard> created = HoleGuard::Create();
+        if (created.ok()) guard.emplace(*std::move(created));
+      }
+      if (guard && !guard->Cover(mapping.data(), mapping.size()).ok()) guard.reset();
+    }
+    regions.push_back({range.start, range.size, std::move(mapping), advised});
     next_free = range.start.value() + range.size;
   }
   if (regions.empty()) return absl::InvalidArgumentError("no guest memory regions");
-  return GuestMemory(std::move(regions));
+  return GuestMemory(std::move(regions), std::move(guard));
 }
 
 uint64_t GuestMemory::total_size() const {

@@ -2,6 +2,9 @@
 
 #include <sys/mman.h>
 
+#include <cerrno>
+#include <cstdint>
+
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -13,19 +16,43 @@ namespace {
 constexpr size_t kPageSize = 4096;
 }  // namespace
 
-absl::StatusOr<MmapRegion> MmapRegion::Create(size_t size) {
+absl::StatusOr<MmapRegion> MmapRegion::Create(size_t size, size_t align) {
   if (size == 0 || size % kPageSize != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("mapping size ", size, " is not a positive multiple of 4 KiB"));
   }
+  if (align < kPageSize || (align & (align - 1)) != 0 || size > SIZE_MAX - align) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("mapping alignment ", align, " is not a power of two >= 4 KiB"));
+  }
+  // mmap only promises 4 KiB alignment: reserve `align` more, then give the
+  // unaligned head and the tail back.
+  const size_t reserved = size + align - kPageSize;
   // SAFETY: a fresh anonymous private mapping aliases nothing; this object
-  // owns it until munmap in Unmap().
-  void* data = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
+  // owns [start, start + size) until munmap in Unmap().
+  void* data = ::mmap(nullptr, reserved, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (data == MAP_FAILED) {
-    return base::ErrnoStatus(absl::StrCat("mmap of ", size, " bytes"));
+    return base::ErrnoStatus(absl::StrCat("mmap of ", reserved, " bytes"));
   }
-  return MmapRegion(static_cast<uint8_t*>(data), size);
+  const uintptr_t base = reinterpret_cast<uintptr_t>(data);
+  const uintptr_t start = (base + align - 1) & ~(uintptr_t{align} - 1);
+  const size_t head = start - base;
+  const size_t tail = reserved - head - size;
+  // SAFETY: both pieces lie inside the reservation above and outside
+  // [start, start + size); nothing else refers to them.
+  if (head > 0) ::munmap(data, head);
+  if (tail > 0) ::munmap(reinterpret_cast<void*>(start + size), tail);
+  return MmapRegion(reinterpret_cast<uint8_t*>(start), size);
+}
+
+absl::Status MmapRegion::AdviseHugePages() const {
+  // SAFETY: advice on our own mapping; MADV_HUGEPAGE never changes contents.
+  if (::madvise(data_, size_, MADV_HUGEPAGE) < 0) {
+    if (errno == EINVAL) return absl::UnimplementedError("the kernel has no transparent huge pages");
+    return base::ErrnoStatus("madvise(MADV_HUGEPAGE)");
+  }
+  return absl::OkStatus();
 }
 
 MmapRegion::MmapRegion(MmapRegion&& other) noexcept

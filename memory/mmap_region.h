@@ -14,8 +14,14 @@ namespace blimp::memory {
 class MmapRegion {
  public:
   // Maps `size` bytes (a multiple of the 4 KiB page size) of zeroed memory
-  // with MAP_NORESERVE: pages are only backed when touched.
-  static absl::StatusOr<MmapRegion> Create(size_t size);
+  // with MAP_NORESERVE: pages are only backed when touched. The mapping
+  // starts at a multiple of `align` (a power of two, at least 4 KiB).
+  static absl::StatusOr<MmapRegion> Create(size_t size, size_t align = 4096);
+
+  // MADV_HUGEPAGE on the whole mapping: the kernel may back it with
+  // transparent huge pages (when its THP mode is `madvise` or `always`).
+  // Unimplemented if the kernel has no THP.
+  absl::Status AdviseHugePages() const;
 
   MmapRegion(MmapRegion&& other) noexcept;
   MmapRegion& operator=(MmapRegion&& other) noexcept;

@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "arch/x86_64/boot.h"
 #include "arch/x86_64/layout.h"
@@ -10,6 +11,15 @@
 #include "glog/logging.h"
 #include "vmm/power_devices.h"
 #include "vmm/vcpu_setup.h"
+
+// Host policy, not guest configuration, so a flag rather than a config field.
+// Free page reporting hands back 2 MiB blocks: on huge pages each is one PMD
+// zap (the reclaim table in BENCHMARKS.md). Off: every host page is 4 KiB, so
+// a 4 KiB inflate frees its page at once instead of splitting a huge page
+// (whose other pages stay allocated until the host's deferred-split
+// shrinker runs under memory pressure; RSS drops either way).
+ABSL_FLAG(bool, guest_ram_thp, true,
+          "back guest RAM with transparent huge pages (2 MiB-aligned, MADV_HUGEPAGE)");
 
 namespace blimp::vmm {
 namespace {
@@ -35,9 +45,15 @@ absl::StatusOr<std::unique_ptr<Vm>> Vm::Launch(const VmConfig& config,
                                               const VmOptions& options) {
   ASSIGN_OR_RETURN(kvm::Kvm kvm, kvm::Kvm::Open());
   ASSIGN_OR_RETURN(kvm::Vm kvm_vm, kvm.CreateVm());
+  const memory::RamOptions ram{.transparent_huge_pages = absl::GetFlag(FLAGS_guest_ram_thp)};
   ASSIGN_OR_RETURN(memory::GuestMemory memory,
-                   memory::GuestMemory::CreateRam(uint64_t{config.machine.mem_size_mib}
-                                                  << 20));
+                   memory::GuestMemory::CreateRam(uint64_t{config.machine.mem_size_mib} << 20,
+                                                  ram));
+  if (ram.transparent_huge_pages && !memory.regions()[0].huge_pages) {
+    LOG(WARNING) << "guest RAM: the host kernel has no transparent huge pages; using 4 KiB pages";
+  } else if (ram.transparent_huge_pages && !memory.holes_guarded()) {
+    LOG(WARNING) << "guest RAM: no userfaultfd; khugepaged may refill ballooned 4 KiB pages";
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<base::EventLoop> loop, base::EventLoop::Create());
   std::unique_ptr<Vm> vm(
       new Vm(std::move(kvm_vm), std::move(memory), std::move(loop), config, options));
@@ -172,6 +188,15 @@ absl::Status Vm::SetUpVcpus(const kvm::Kvm& kvm) {
   boot.vcpu_count = config_.machine.vcpu_count;
   boot.smt = config_.machine.smt;
   boot.pvm_workarounds = HostKvmIsPvm();
+  if (boot.pvm_workarounds && boot.vcpu_count > 1) {
+    // The guest's clock will be the TSC (x86::BootConfig::pvm_workarounds).
+    absl::StatusOr<uint32_t> khz = kvm_vm_.GetTscKhz();
+    if (khz.ok()) {
+      boot.tsc_khz = *khz;
+    } else {
+      LOG(WARNING) << "no TSC rate for the guest (" << khz.status() << "); Linux may not find one";
+    }
+  }
   if (config_.balloon) {
     boot.virtio_devices.push_back(
         {x86::kVirtioMmioStart, x86::kVirtioMmioSlotSize, x86::kVirtioMmioFirstIrq});

@@ -52,11 +52,26 @@ namespace {
 constexpr absl::string_view kPvmNoxsave = "noxsave";
 constexpr absl::string_view kPvmClearCpuid[] = {"smap", "erms", "fsrm"};
 
+// With more than one vCPU, Linux's KVM guest code makes hypercalls (PV IPIs
+// and PV sched yield, kvm.c: only if num_possible_cpus() != 1), and this
+// host's emulator never completes one: measured 2026-12-02, 2 vCPUs, vCPU 1
+// re-ran the same `vmcall` (eax 10, KVM_HC_SEND_IPI, in __send_ipi_mask)
+// ~16000 times a second while vCPU 0 spun in queued_spin_lock_slowpath, after
+// "x86: Booting SMP configuration:". The guest sees the outer hypervisor's
+// KVM leaves natively, so only `nopv` turns that off; it also turns off
+// kvm-clock, leaving the TSC as the clock: tsc_early_khz= gives its rate
+// (the PIT calibration fails under emulation: "Marking TSC unstable") and
+// tsc=reliable skips the clocksource watchdog and the AP's TSC sync check,
+// which have no reference here.
+constexpr absl::string_view kPvmSmpNopv = "nopv";
+constexpr absl::string_view kPvmSmpTscReliable = "tsc=reliable";
+
 // Linux takes one clearcpuid= (the last): merge the user's with ours.
-std::string WithPvmWords(absl::string_view cmdline) {
+std::string WithPvmWords(absl::string_view cmdline, const BootConfig& config) {
   std::vector<std::string> words;
   std::vector<std::string> clear;
   bool noxsave = false;
+  bool nopv = false, tsc = false, tsc_khz = false;  // Already given by the user.
   for (absl::string_view w : absl::StrSplit(cmdline, ' ', absl::SkipEmpty())) {
     if (absl::ConsumePrefix(&w, "clearcpuid=")) {
       for (absl::string_view f : absl::StrSplit(w, ',', absl::SkipEmpty())) {
@@ -65,9 +80,19 @@ std::string WithPvmWords(absl::string_view cmdline) {
       continue;
     }
     noxsave = noxsave || w == kPvmNoxsave;
+    nopv = nopv || w == kPvmSmpNopv;
+    tsc = tsc || absl::StartsWith(w, "tsc=");
+    tsc_khz = tsc_khz || absl::StartsWith(w, "tsc_early_khz=");
     words.emplace_back(w);
   }
   if (!noxsave) words.emplace_back(kPvmNoxsave);
+  if (config.vcpu_count > 1) {
+    if (!nopv) words.emplace_back(kPvmSmpNopv);
+    if (!tsc) words.emplace_back(kPvmSmpTscReliable);
+    if (!tsc_khz && config.tsc_khz != 0) {
+      words.push_back(absl::StrCat("tsc_early_khz=", config.tsc_khz));
+    }
+  }
   for (absl::string_view f : kPvmClearCpuid) {
     if (std::find(clear.begin(), clear.end(), f) == clear.end()) clear.emplace_back(f);
   }
@@ -118,7 +143,8 @@ absl::StatusOr<BootState> SetUpBoot(const memory::GuestMemory& mem, const BootCo
   }
 
   auto [kernel_words, init_words] = SplitAtInitArgs(config.cmdline);
-  state.cmdline = config.pvm_workarounds ? WithPvmWords(kernel_words) : std::string(kernel_words);
+  state.cmdline =
+      config.pvm_workarounds ? WithPvmWords(kernel_words, config) : std::string(kernel_words);
   if (CmdlineDisablesAcpi(std::string(kernel_words))) {
     std::string devices = VirtioMmioCmdline(config.virtio_devices);
     state.cmdline += state.cmdline.empty() && !devices.empty() ? devices.substr(1) : devices;

@@ -37,7 +37,10 @@ struct BootConfig {
   // Hide the CPU features this host's PVM-based KVM cannot run: in CPUID
   // (cpuid.h) and, since its guests read CPUID natively, by name on the
   // command line (noxsave, clearcpuid=smap,erms,fsrm merged with the user's).
+  // With more than one vCPU also `nopv tsc=reliable tsc_early_khz=<tsc_khz>`:
+  // the host cannot complete KVM hypercalls (boot.cc).
   bool pvm_workarounds = false;
+  uint32_t tsc_khz = 0;  // The guest's TSC rate (KVM_GET_TSC_KHZ); 0: unknown.
   // Each device is described one way per boot (a kernel that read both
   // would register it twice and fail the second probe, "can't request
   // region"): in the DSDT (LNRO0005), or, when the command line turns ACPI

@@ -153,6 +153,7 @@ TEST_F(BootTest, DevicesOnTheCmdlineOnlyWithAcpiOff) {
 
 TEST_F(BootTest, PvmWordsAreAddedOnce) {
   config_.pvm_workarounds = true;
+  config_.vcpu_count = 1;  // More add the SMP words (the test below).
   config_.cmdline = "console=ttyS0 noxsave";
   auto boot = SetUpBoot(*mem_, config_);
   ASSERT_TRUE(boot.ok());
@@ -171,6 +172,34 @@ TEST_F(BootTest, PvmWordsAreAddedOnce) {
   boot = SetUpBoot(*mem_, config_);
   ASSERT_TRUE(boot.ok());
   EXPECT_EQ(boot->cmdline, "console=ttyS0 noxsave clearcpuid=smap,erms,fsrm -- clearcpuid=x");
+}
+
+TEST_F(BootTest, PvmSmpGuestsGetNopvAndATscClock) {
+  config_.pvm_workarounds = true;
+  config_.cmdline = "console=ttyS0";
+  config_.vcpu_count = 2;
+  config_.tsc_khz = 2596098;
+  auto boot = SetUpBoot(*mem_, config_);
+  ASSERT_TRUE(boot.ok()) << boot.status();
+  EXPECT_EQ(boot->cmdline,
+            "console=ttyS0 noxsave nopv tsc=reliable tsc_early_khz=2596098 "
+            "clearcpuid=smap,erms,fsrm");
+  // The user's own words win; an unknown rate is left out.
+  config_.cmdline = "tsc=unstable nopv tsc_early_khz=1000";
+  boot = SetUpBoot(*mem_, config_);
+  ASSERT_TRUE(boot.ok());
+  EXPECT_EQ(boot->cmdline, "tsc=unstable nopv tsc_early_khz=1000 noxsave clearcpuid=smap,erms,fsrm");
+  config_.cmdline = "";
+  config_.tsc_khz = 0;
+  boot = SetUpBoot(*mem_, config_);
+  ASSERT_TRUE(boot.ok());
+  EXPECT_EQ(boot->cmdline, "noxsave nopv tsc=reliable clearcpuid=smap,erms,fsrm");
+  // One vCPU makes no hypercalls: it keeps kvm-clock.
+  config_.vcpu_count = 1;
+  config_.tsc_khz = 2596098;
+  boot = SetUpBoot(*mem_, config_);
+  ASSERT_TRUE(boot.ok());
+  EXPECT_EQ(boot->cmdline, "noxsave clearcpuid=smap,erms,fsrm");
 }
 
 TEST(CmdlineDisablesAcpiTest, Words) {

@@ -171,6 +171,11 @@ absl::StatusOr<std::vector<std::string>> VmProcess::Command(const std::string& c
 absl::StatusOr<uint64_t> VmProcess::RssBytes() const { return base::ResidentBytes(pid_); }
 
 absl::StatusOr<uint64_t> VmProcess::LargeMappingRssBytes(uint64_t min_bytes) const {
+  return LargeMappingSmapsBytes(min_bytes, "Rss:");
+}
+
+absl::StatusOr<uint64_t> VmProcess::LargeMappingSmapsBytes(uint64_t min_bytes,
+                                                           absl::string_view field) const {
   std::ifstream smaps(absl::StrCat("/proc/", pid_, "/smaps"));
   if (!smaps) return absl::NotFoundError("no smaps");
   uint64_t total = 0, size = 0;
@@ -181,7 +186,7 @@ absl::StatusOr<uint64_t> VmProcess::LargeMappingRssBytes(uint64_t min_bytes) con
     if (parts[0].find('-') != std::string::npos && parts.size() >= 5) {
       std::vector<std::string> range = absl::StrSplit(parts[0], '-');
       size = std::stoull(range[1], nullptr, 16) - std::stoull(range[0], nullptr, 16);
-    } else if (parts[0] == "Rss:" && parts.size() >= 2 && size >= min_bytes) {
+    } else if (parts[0] == field && parts.size() >= 2 && size >= min_bytes) {
       total += std::stoull(parts[1]) * 1024;
     }
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/unique_fd.h"
 
@@ -50,6 +51,9 @@ class VmProcess {
   // RSS of the process's mappings of at least `min_bytes` (the guest RAM),
   // from /proc/PID/smaps.
   absl::StatusOr<uint64_t> LargeMappingRssBytes(uint64_t min_bytes) const;
+  // The sum of one smaps field ("AnonHugePages:", ...) over the same mappings.
+  absl::StatusOr<uint64_t> LargeMappingSmapsBytes(uint64_t min_bytes,
+                                                  absl::string_view field) const;
   void Signal(int signal);
   // The exit status once the process ends (nullopt on timeout).
   std::optional<int> WaitExit(absl::Duration timeout);

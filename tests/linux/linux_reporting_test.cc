@@ -1,7 +1,6 @@
 // Linux's virtio_balloon, second guest (default suite, tag "kvm"): 1 vCPU,
 // 192 MiB, free page reporting, deflate_on_oom off, booted once and shared
-// by the tests below in the order written. (2 vCPUs: Linux stops at "x86:
-// Booting SMP configuration" on this host; see tests/guest/linux.)
+// by the tests below in the order written.
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
