@@ -47,6 +47,15 @@ ABSL_FLAG(std::string, console_sock, "",
           "each client and takes their input as the guest's serial input");
 ABSL_FLAG(uint64_t, console_log_max_bytes, blimp::vmm::kDefaultConsoleLogMaxBytes,
           "Past this size console.log moves to console.log.1 and starts again");
+// Host policy, not guest configuration, so a flag rather than a config field.
+// Free page reporting hands back 2 MiB blocks: on huge pages each is one PMD
+// zap (the reclaim table in BENCHMARKS.md). Off: every host page is 4 KiB, so
+// a 4 KiB inflate frees its page at once instead of splitting a huge page
+// (whose other pages stay allocated until the host's deferred-split
+// shrinker runs under memory pressure; RSS drops either way).
+ABSL_FLAG(bool, guest_ram_thp, true,
+          "Back guest RAM with transparent huge pages (2 MiB-aligned, MADV_HUGEPAGE)");
+
 ABSL_FLAG(bool, wait_for_start, false,
           "With --config-file: do not boot until InstanceStart (StartVm) arrives");
 
@@ -118,8 +127,11 @@ int Run(int argc, char** argv) {
         ConsoleHost::Start(std::move(console_options));
     if (!started.ok()) return Fail(std::string(started.status().message()));
     console = *std::move(started);
-    options = {console->uart_input_fd(), console->uart_output_fd()};
+    options.console_in_fd = console->uart_input_fd();
+    options.console_out_fd = console->uart_output_fd();
   }
+
+  options.guest_ram_thp = absl::GetFlag(FLAGS_guest_ram_thp);
 
   PendingConfig pending;
   if (!config_path.empty()) {

@@ -3,7 +3,6 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "arch/x86_64/boot.h"
 #include "arch/x86_64/layout.h"
@@ -11,15 +10,6 @@
 #include "glog/logging.h"
 #include "vmm/power_devices.h"
 #include "vmm/vcpu_setup.h"
-
-// Host policy, not guest configuration, so a flag rather than a config field.
-// Free page reporting hands back 2 MiB blocks: on huge pages each is one PMD
-// zap (the reclaim table in BENCHMARKS.md). Off: every host page is 4 KiB, so
-// a 4 KiB inflate frees its page at once instead of splitting a huge page
-// (whose other pages stay allocated until the host's deferred-split
-// shrinker runs under memory pressure; RSS drops either way).
-ABSL_FLAG(bool, guest_ram_thp, true,
-          "back guest RAM with transparent huge pages (2 MiB-aligned, MADV_HUGEPAGE)");
 
 namespace blimp::vmm {
 namespace {
@@ -45,7 +35,7 @@ absl::StatusOr<std::unique_ptr<Vm>> Vm::Launch(const VmConfig& config,
                                               const VmOptions& options) {
   ASSIGN_OR_RETURN(kvm::Kvm kvm, kvm::Kvm::Open());
   ASSIGN_OR_RETURN(kvm::Vm kvm_vm, kvm.CreateVm());
-  const memory::RamOptions ram{.transparent_huge_pages = absl::GetFlag(FLAGS_guest_ram_thp)};
+  const memory::RamOptions ram{.transparent_huge_pages = options.guest_ram_thp};
   ASSIGN_OR_RETURN(memory::GuestMemory memory,
                    memory::GuestMemory::CreateRam(uint64_t{config.machine.mem_size_mib} << 20,
                                                   ram));

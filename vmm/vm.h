@@ -37,6 +37,8 @@ struct VmOptions {
   // >= 0) is read as serial input.
   int console_in_fd = -1;
   int console_out_fd = 1;
+  // Guest RAM on the host's transparent huge pages (memory/guest_memory.h).
+  bool guest_ram_thp = true;
 };
 
 class Vm : public RunningVm {
