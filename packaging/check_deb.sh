@@ -11,9 +11,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 tmp=$(mktemp -d)
-daemon_pid=""
+daemon_pid="" vmm_pid=""
+# On a failure midway the VM's blimp-vmm outlives blimpd (as designed): end both.
 cleanup() {
   [ -n "$daemon_pid" ] && kill -KILL "$daemon_pid" 2>/dev/null
+  [ -n "$vmm_pid" ] && kill -KILL "$vmm_pid" 2>/dev/null
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -129,4 +131,5 @@ start_blimpd
 ctl vm list | grep -q '^t  *created' || { ctl vm list >&2; fail "the next blimpd did not adopt VM t"; }
 stop_blimpd TERM
 timeout 10 tail --pid="$vmm_pid" -f /dev/null || fail "SIGTERM left VM t's blimp-vmm running"
+vmm_pid=""
 echo "deb: 1 passed, 0 failed"
