@@ -22,6 +22,10 @@ packages=(
   # The Linux guest kernel, built from Debian's linux-source-6.1
   # (tests/guest/linux/build_kernel.sh).
   make patch flex bison bc libelf-dev libssl-dev
+  # The Debian package (packaging/): dpkg-dev for dpkg-shlibdeps and
+  # dpkg-parsechangelog, binutils to strip, lintian to check the .deb, systemd
+  # for systemd-analyze verify on its units (no running systemd needed).
+  dpkg-dev binutils lintian systemd
 )
 
 missing=()

@@ -2,7 +2,8 @@
 # Installs what is missing, builds everything and runs every test tier:
 # unit tests, KVM tests with the test guest, end-to-end tests, and the Linux
 # tier (the Blimp Linux guest with Linux's own virtio_balloon driver), the
-# fuzz smoke and the clang build with its thread-safety analysis.
+# fuzz smoke, the clang build with its thread-safety analysis and the Debian
+# package (packaging/check_deb.sh).
 # Ends with one line: "N passed, N failed, N skipped"; non-zero on failure.
 #
 #   scripts/test.sh            all tiers
@@ -53,10 +54,24 @@ else
   clang_failed=1; echo "!!! clang: bazel build --config=clang //... failed (thread-safety analysis or a clang warning) !!!" >&2
 fi
 
+# The Debian package: built from the binaries above, its file list, lintian,
+# systemd-analyze verify on its units, and the unpacked blimpd serving,
+# leaving a VM to the next blimpd on SIGUSR2 (packaging/check_deb.sh). One
+# counted step, like the clang build; it takes the default configuration.
+deb_passed=0 deb_failed=1
+if ((${#bazel_flags[@]} == 0)); then
+  deb_log=$(mktemp)
+  bash packaging/check_deb.sh 2>&1 | tee "$deb_log"
+  read -r deb_passed deb_failed < <(sed -n 's/^deb: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$deb_log")
+  rm -f "$deb_log"
+else
+  deb_failed=0; echo "deb: not built under ${bazel_flags[*]} (the package is built from the default configuration)"
+fi
+
 summary=$(python3 scripts/count_tests.py "$(bazel info "${bazel_flags[@]}" bazel-testlogs)")
 count_status=$?
 read -r passed failed skipped < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' <<<"$summary")
-passed=$((passed + ${fuzz_passed:-0} + clang_passed))
-failed=$((failed + ${fuzz_failed:-1} + clang_failed))
+passed=$((passed + ${fuzz_passed:-0} + clang_passed + ${deb_passed:-0}))
+failed=$((failed + ${fuzz_failed:-1} + clang_failed + ${deb_failed:-1}))
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 if [ $bazel_status -ne 0 ] || [ $count_status -ne 0 ] || [ "$failed" -ne 0 ]; then exit 1; fi
