@@ -115,6 +115,28 @@ TEST(VmAbuseTest, WedgedVmDelaysNoOtherVmAndNoDaemonRoute) {
   EXPECT_TRUE(daemon.Stats("wedged").ok());
 }
 
+// Every call to a stopped VMM times out and its connection is dropped, so
+// the VMM's backlog fills with connections whose clients gave up. Once it
+// runs again those must not take the slots of the next, live call.
+TEST(VmAbuseTest, AResumedVmmAnswersAtOnceAfterClientsGaveUpOnIt) {
+  SKIP_WITHOUT_KVM();
+  auto started = DaemonProcess::Start({"--rpc-timeout=300ms"});
+  ASSERT_TRUE(started.ok()) << started.status();
+  DaemonProcess& daemon = **started;
+  ASSERT_TRUE(daemon.BootTestGuest("paused", 64).ok());
+  auto vm = daemon.GetVm("paused");
+  ASSERT_TRUE(vm.ok()) << vm.status();
+  ::kill(vm->vmm_pid(), SIGSTOP);
+  for (int i = 0; i < 24; ++i) {
+    EXPECT_EQ(daemon.Stats("paused").status().code(), absl::StatusCode::kDeadlineExceeded);
+  }
+  ::kill(vm->vmm_pid(), SIGCONT);
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<blimp::v1::BalloonStats> stats = daemon.Stats("paused");
+    EXPECT_TRUE(stats.ok()) << "call " << i << " after SIGCONT: " << stats.status();
+  }
+}
+
 TEST(VmAbuseTest, StartRacingDeleteNeverReportsAStoppedSuccess) {
   SKIP_WITHOUT_KVM();
   auto started = DaemonProcess::Start();

@@ -28,7 +28,7 @@ absl::StatusOr<base::UniqueFd> VmmClient::Acquire(absl::Time deadline) {
     }
     ++open_;
   }
-  absl::StatusOr<base::UniqueFd> fd = ConnectSeqpacket(socket_path_);
+  absl::StatusOr<base::UniqueFd> fd = ConnectSeqpacket(socket_path_, deadline);
   if (!fd.ok()) {
     absl::MutexLock lock(&mu_);
     --open_;
@@ -74,7 +74,7 @@ absl::StatusOr<Response> VmmClient::Call(Request request, absl::Duration timeout
 
 absl::StatusOr<base::UniqueFd> VmmClient::Watch(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
-  ASSIGN_OR_RETURN(base::UniqueFd fd, ConnectSeqpacket(socket_path_));
+  ASSIGN_OR_RETURN(base::UniqueFd fd, ConnectSeqpacket(socket_path_, deadline));
   Request request;
   request.set_id(next_id_.fetch_add(1));
   request.mutable_watch_statistics();

@@ -27,6 +27,12 @@ bool PeerClosedOrSpoke(int fd) {
   return ::poll(&p, 1, 0) > 0;
 }
 
+// True if the peer has closed its end: nothing sent on `fd` can reach it.
+bool PeerHungUp(int fd) {
+  pollfd p{fd, POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP)) != 0;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(const std::string& path,
@@ -108,10 +114,16 @@ void ControlServer::AcceptLoop() {
       if (errno != EAGAIN && errno != EINTR) ::usleep(100 * 1000);
       continue;
     }
+    // A client that gave up while this process was stopped (SIGSTOP, a long
+    // pause) has closed its connection waiting in the backlog: nobody would
+    // read its answer, so it takes no slot from the live ones behind it.
+    if (PeerHungUp(fd.get())) continue;
     absl::MutexLock lock(&mu_);
     if (stopped_) return;
     ReapLocked();
-    if (static_cast<int>(connections_.size()) >= options_.max_connections) {
+    int open = 0;
+    for (const auto& connection : connections_) open += PeerHungUp(connection->fd.get()) ? 0 : 1;
+    if (open >= options_.max_connections) {
       ++refused_;
       if (absl::Now() - last_refusal_log_ > absl::Seconds(10)) {
         LOG(WARNING) << "control server: " << options_.max_connections

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -68,15 +69,30 @@ absl::StatusOr<base::UniqueFd> ListenSeqpacket(const std::string& path, int back
   return fd;
 }
 
-absl::StatusOr<base::UniqueFd> ConnectSeqpacket(const std::string& path) {
+absl::StatusOr<base::UniqueFd> ConnectSeqpacket(const std::string& path, absl::Time deadline) {
   absl::StatusOr<sockaddr_un> address = Address(path);
   if (!address.ok()) return address.status();
   base::UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return base::ErrnoStatus("socket(SOCK_SEQPACKET)");
+  // A unix connect waits while the listener's backlog is full (a stopped
+  // VMM accepts nothing) for as long as the send timeout allows.
+  const bool bounded = deadline != absl::InfiniteFuture();
+  if (bounded) {
+    const timeval wait = absl::ToTimeval(std::max(deadline - absl::Now(), absl::Milliseconds(1)));
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &wait, sizeof(wait));
+  }
   // SAFETY: `address` is a complete sockaddr_un of the size passed.
   if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*address), sizeof(*address)) < 0) {
+    if (bounded && (errno == EAGAIN || errno == EINPROGRESS)) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("connect ", path, ": its backlog stayed full (the VMM accepts nothing)"));
+    }
     return absl::UnavailableError(
         absl::StrCat("connect ", path, ": ", std::strerror(errno)));
+  }
+  if (bounded) {
+    const timeval none = {};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none));
   }
   return fd;
 }

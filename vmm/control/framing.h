@@ -19,8 +19,10 @@ inline constexpr size_t kMaxFrameBytes = 64 * 1024;
 // A listening SOCK_SEQPACKET socket at `path` (a stale socket there is
 // replaced, never another kind of file), mode 0600, close-on-exec.
 absl::StatusOr<base::UniqueFd> ListenSeqpacket(const std::string& path, int backlog);
-// Connects to one; Unavailable if nobody listens.
-absl::StatusOr<base::UniqueFd> ConnectSeqpacket(const std::string& path);
+// Connects to one; Unavailable if nobody listens, DeadlineExceeded if its
+// backlog stays full until `deadline` (the listener accepts nothing).
+absl::StatusOr<base::UniqueFd> ConnectSeqpacket(const std::string& path,
+                                                absl::Time deadline = absl::InfiniteFuture());
 
 // Sends `message` whole; it must not serialize to zero bytes (a Request or
 // Response always has a non-zero id). DeadlineExceeded if the peer does not take it in

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "base/errno_status.h"
 #include "base/pid_lock.h"
 #include "vmm/control/framing.h"
@@ -27,8 +28,8 @@ absl::StatusOr<base::UniqueFd> LockControlSocket(const std::string& socket_path)
   return lock;
 }
 
-absl::StatusOr<pid_t> ListeningPid(const std::string& socket_path) {
-  absl::StatusOr<base::UniqueFd> fd = ConnectSeqpacket(socket_path);
+absl::StatusOr<pid_t> ListeningPid(const std::string& socket_path, absl::Duration timeout) {
+  absl::StatusOr<base::UniqueFd> fd = ConnectSeqpacket(socket_path, absl::Now() + timeout);
   if (!fd.ok()) return fd.status();
   ucred peer{};
   socklen_t size = sizeof(peer);

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "base/unique_fd.h"
 
 namespace blimp::vmm::control {
@@ -29,8 +30,10 @@ absl::StatusOr<base::UniqueFd> LockControlSocket(const std::string& socket_path)
 // `socket_path`, from the kernel (SO_PEERCRED), not from any file the VMM can
 // write: what a daemon checks the lock file's pid against before it adopts
 // (and may later signal) a process. Answers even when that process is
-// stopped (the connection waits in the backlog).
-absl::StatusOr<pid_t> ListeningPid(const std::string& socket_path);
+// stopped (the connection waits in the backlog), within `timeout` if that
+// backlog is full.
+absl::StatusOr<pid_t> ListeningPid(const std::string& socket_path,
+                                   absl::Duration timeout = absl::Seconds(1));
 
 struct ExitRecord {
   int exit_code = 0;   // The process's exit status.
