@@ -19,7 +19,7 @@ libs="$absl_libs $(pkg-config --libs libglog protobuf grpc++)"
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -DNOMINMAX -I. -I"$gen" -Wno-deprecated-declarations)
 
-memory_srcs="memory/guest_memory.cc memory/mmap_region.cc"
+memory_srcs="memory/guest_memory.cc memory/hole_guard.cc memory/mmap_region.cc base/unique_fd.cc"
 queue_srcs="$memory_srcs device/virtio/split_queue.cc"
 balloon_srcs="$queue_srcs device/virtio/balloon/balloon.cc device/virtio/balloon/pfn_ranges.cc"
 config_srcs="base/image_file_check.cc base/host_memory.cc base/unique_fd.cc api/json.cc api/json_strict.cc api/json_string.cc api/validate.cc vmm/config_file.cc $gen/proto/blimp/v1/config.pb.cc"
