@@ -24,11 +24,14 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "base/dashed_flags.h"
 #include "base/grpc_invalid_request.h"
 #include "base/image_file_check.h"
+#include "base/status_macros.h"
 #include "daemon/console_totals.h"
+#include "daemon/memory_cgroup.h"
 #include "daemon/rest.h"
 #include "daemon/run_dir.h"
 #include "daemon/daemon_api.h"
@@ -45,6 +48,15 @@ ABSL_FLAG(bool, jail, true,
           "capabilities, its own uid (daemon/README.md); --nojail runs them as blimpd's user");
 ABSL_FLAG(uint32_t, jail_uid_base, 900000, "First uid (and gid) of the jailed VMMs");
 ABSL_FLAG(uint32_t, jail_uid_count, 10000, "How many uids from --jail-uid-base VMs may use");
+ABSL_FLAG(bool, memory_cgroups, true,
+          "Put each blimp-vmm in its own memory cgroup, limited to guest RAM + "
+          "--vmm-memory-allowance-mib (cgroup v1 or v2; daemon/README.md)");
+ABSL_FLAG(std::string, memory_cgroup_parent, "",
+          "Folder of the VMs' memory cgroups (default: blimpd's own memory cgroup + "
+          "/blimp/<run dir with '/' as '_'>); on cgroup v2 a cgroup with no processes of its own");
+ABSL_FLAG(uint32_t, vmm_memory_allowance_mib, 64,
+          "Memory a blimp-vmm may hold beyond guest RAM (its code, heap, threads, KVM page "
+          "tables; idle RSS is ~11 MiB)");
 ABSL_FLAG(std::string, vmm_binary, "",
           "Path of blimp-vmm (default: ../vmm/blimp-vmm next to this binary)");
 ABSL_FLAG(std::string, grpc_listen, "",
@@ -82,6 +94,18 @@ ABSL_FLAG(absl::Duration, rpc_timeout, absl::Seconds(5),
 
 namespace blimp::daemon {
 namespace {
+
+// --memory-cgroup-parent, made if missing. The default is per run dir:
+// blimpds on other run dirs may sit in the same cgroup with the same VM ids.
+absl::StatusOr<std::string> VmCgroupParent(const std::string& run_dir) {
+  std::string parent = absl::GetFlag(FLAGS_memory_cgroup_parent);
+  if (parent.empty()) {
+    ASSIGN_OR_RETURN(std::string own, ProcessMemoryCgroupDir(::getpid()));
+    parent = absl::StrCat(own, "/blimp/", absl::StrReplaceAll(run_dir, {{"/", "_"}}));
+  }
+  RETURN_IF_ERROR(MemoryCgroup::Create(parent).status());
+  return parent;
+}
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "blimpd: %s\n", message.c_str());
@@ -178,6 +202,17 @@ int Run(int argc, char** argv) {
     return Fail(absl::StrCat("cannot run blimp-vmm at ", options.vmm_binary,
                              " (see --vmm-binary)"));
   }
+  options.vmm_memory_allowance_bytes = uint64_t{absl::GetFlag(FLAGS_vmm_memory_allowance_mib)}
+                                       << 20;
+  if (absl::GetFlag(FLAGS_memory_cgroups)) {
+    absl::StatusOr<std::string> parent = VmCgroupParent(run_dir);
+    if (!parent.ok()) {
+      return Fail(absl::StrCat("memory cgroups (--nomemory-cgroups to run without): ",
+                               parent.status().message()));
+    }
+    options.memory_cgroup_parent = *parent;
+    LOG(INFO) << "VM memory cgroups under " << *parent;
+  }
   absl::StatusOr<std::unique_ptr<Supervisor>> supervisor = Supervisor::Create(options);
   if (!supervisor.ok()) return Fail(supervisor.status().ToString());
 
@@ -270,6 +305,20 @@ int Run(int argc, char** argv) {
   }
   supervisor->reset();
   rest->reset();
+  if (!detach && !options.memory_cgroup_parent.empty()) {
+    // Empty now (every VMM ended); the folder above it may be shared.
+    if (auto parent = MemoryCgroup::Open(options.memory_cgroup_parent); parent.ok()) {
+      parent->Remove(absl::ZeroDuration()).IgnoreError();
+    }
+    // The default's <own>/blimp, once no blimpd uses it.
+    if (absl::GetFlag(FLAGS_memory_cgroup_parent).empty()) {
+      const std::string blimp = options.memory_cgroup_parent.substr(
+          0, options.memory_cgroup_parent.rfind('/'));
+      if (auto shared = MemoryCgroup::Open(blimp); shared.ok()) {
+        shared->Remove(absl::ZeroDuration()).IgnoreError();
+      }
+    }
+  }
   ::unlink(grpc_socket.c_str());
   ::unlink(http_socket.c_str());
   LOG(INFO) << "blimpd: stopped";

@@ -10,6 +10,7 @@
 
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "api/json.h"
@@ -108,6 +109,7 @@ absl::StatusOr<std::shared_ptr<VmInstance>> VmInstance::Adopt(std::string id, st
                                       " has not answered yet"));
   }
   RETURN_IF_ERROR(vm->Attach(*pid, std::move(pidfd)));
+  vm->FindMemoryCgroup();
   vm->Describe(describe_timeout);
   return vm;
 }
@@ -164,7 +166,50 @@ absl::Status VmInstance::Spawn(const v1::VmConfig& config, uid_t jail_uid) {
   spawn.stderr_fd = log_fd.get();
   if (jail) spawn.jail = &*jail;
   ASSIGN_OR_RETURN(Child child, daemon::Spawn(spawn));
-  return Attach(child.pid, std::move(child.pidfd));
+  RETURN_IF_ERROR(Attach(child.pid, std::move(child.pidfd)));
+  // On failure Launch() stops the child (Attach made it stoppable).
+  return JoinMemoryCgroup(config.machine_config().mem_size_mib());
+}
+
+uint64_t VmInstance::MemoryLimit(uint32_t mem_size_mib) const {
+  return (uint64_t{mem_size_mib} << 20) + options_.vmm_memory_allowance_bytes;
+}
+
+absl::Status VmInstance::JoinMemoryCgroup(uint32_t mem_size_mib) {
+  if (options_.memory_cgroup_parent.empty()) return absl::OkStatus();
+  const std::string dir = absl::StrCat(options_.memory_cgroup_parent, "/", id_);
+  // A leftover of a VM of this id that died with a daemon: empty, reused.
+  ASSIGN_OR_RETURN(MemoryCgroup cgroup, MemoryCgroup::Create(dir));
+  cgroup_ = cgroup;
+  // The limit first: the VMM is never in the cgroup without it.
+  RETURN_IF_ERROR(cgroup_->SetLimit(MemoryLimit(mem_size_mib)));
+  RETURN_IF_ERROR(cgroup_->AddProcess(pid_));
+  LOG(INFO) << "VM '" << id_ << "': blimp-vmm pid " << pid_ << " in memory cgroup " << dir
+            << ", limit " << (MemoryLimit(mem_size_mib) >> 20) << " MiB";
+  return absl::OkStatus();
+}
+
+void VmInstance::FindMemoryCgroup() {
+  if (options_.memory_cgroup_parent.empty()) return;
+  absl::StatusOr<std::string> dir = ProcessMemoryCgroupDir(pid_);
+  // Only the cgroup an earlier blimpd made for this VM, never the VMM's
+  // parent's (which would be removed with the VM).
+  if (dir.ok() && absl::EndsWith(*dir, absl::StrCat("/", id_))) {
+    absl::StatusOr<MemoryCgroup> cgroup = MemoryCgroup::Open(*dir);
+    if (cgroup.ok()) {
+      cgroup_ = *cgroup;
+      return;
+    }
+  }
+  LOG(WARNING) << "VM '" << id_ << "': adopted blimp-vmm pid " << pid_
+               << " has no memory cgroup of its own ("
+               << (dir.ok() ? *dir : dir.status().ToString()) << "): its memory is not limited";
+}
+
+void VmInstance::RemoveMemoryCgroup() {
+  if (!cgroup_) return;
+  absl::Status removed = cgroup_->Remove();
+  if (!removed.ok()) LOG(WARNING) << "VM '" << id_ << "': " << removed;
 }
 
 absl::Status VmInstance::Attach(pid_t pid, base::UniqueFd pidfd) {
@@ -242,6 +287,7 @@ void VmInstance::OnExit() {
   ::unlink(ControlSocket().c_str());
   ::unlink(absl::StrCat(dir_, "/", kConsoleSocket).c_str());
   loop_.Remove(pidfd_.get()).IgnoreError();
+  RemoveMemoryCgroup();  // Reaped (or, adopted, exited): nothing of it is left in the cgroup.
   absl::MutexLock lock(&mu_);
   watching_ = false;
   exited_ = true;
@@ -315,7 +361,17 @@ absl::Status VmInstance::PutBootSource(const v1::BootSource& boot) {
 }
 
 absl::Status VmInstance::PutMachineConfig(const v1::MachineConfig& machine) {
-  return control_.PutMachineConfig(machine);
+  // Raised before a bigger VM can boot, lowered only once the VMM took the
+  // smaller one (it has not touched guest RAM yet: boot comes later).
+  const uint64_t limit = MemoryLimit(machine.mem_size_mib());
+  absl::StatusOr<uint64_t> before = cgroup_ ? cgroup_->Limit() : absl::StatusOr<uint64_t>(0);
+  if (cgroup_ && before.ok() && limit > *before) RETURN_IF_ERROR(cgroup_->SetLimit(limit));
+  absl::Status status = control_.PutMachineConfig(machine);
+  if (cgroup_ && before.ok() && (status.ok() ? limit < *before : limit > *before)) {
+    absl::Status set = cgroup_->SetLimit(status.ok() ? limit : *before);
+    if (!set.ok()) LOG(WARNING) << "VM '" << id_ << "': " << set;
+  }
+  return status;
 }
 
 absl::StatusOr<v1::Vm> VmInstance::Start() {
@@ -415,7 +471,10 @@ void VmInstance::Detach() {
 
 void VmInstance::Close() {
   // A live VMM keeps its socket: it may be adopted again.
-  if (pid_ > 0 && exited()) ::unlink(ControlSocket().c_str());
+  if (pid_ > 0 && exited()) {
+    ::unlink(ControlSocket().c_str());
+    RemoveMemoryCgroup();
+  }
 }
 
 }  // namespace blimp::daemon

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -30,6 +31,7 @@
 #include "base/event_loop.h"
 #include "base/unique_fd.h"
 #include "daemon/console_totals.h"
+#include "daemon/memory_cgroup.h"
 #include "proto/blimp/v1/vm_service.pb.h"
 #include "vmm/control/control_client.h"
 #include "vmm/control/vm_control.h"
@@ -48,6 +50,13 @@ struct VmInstanceOptions {
   // Where jails are built (daemon/jail.h): an empty folder; empty = VMMs
   // run unjailed.
   std::string jail_root;
+  // Where each VMM gets its own memory cgroup, <parent>/<vm-id> (daemon/
+  // memory_cgroup.h), limited to guest RAM + vmm_memory_allowance_bytes;
+  // empty = no cgroups.
+  std::string memory_cgroup_parent;
+  // What a VMM holds beyond guest RAM: its own code, heap, thread stacks,
+  // KVM's page tables (idle RSS is ~11 MiB).
+  uint64_t vmm_memory_allowance_bytes = uint64_t{64} << 20;
 };
 
 class VmInstance : public std::enable_shared_from_this<VmInstance> {
@@ -79,6 +88,8 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   const std::string& id() const { return id_; }
   const std::string& dir() const { return dir_; }
   pid_t pid() const { return pid_; }
+  // The VMM's memory cgroup folder; empty without one.
+  std::string memory_cgroup_dir() const { return cgroup_ ? cgroup_->dir() : ""; }
   bool exited();
   // StopVm (or Stop()) was asked for: the process is ending or has ended.
   bool stop_requested();
@@ -126,6 +137,15 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
              base::EventLoop& loop);
 
   absl::Status Spawn(const blimp::v1::VmConfig& config, uid_t jail_uid);
+  // Puts the just spawned VMM (still waiting for StartVm, no guest RAM
+  // touched) into <memory_cgroup_parent>/<id>, limited for `mem_size_mib`.
+  absl::Status JoinMemoryCgroup(uint32_t mem_size_mib);
+  // An adopted VMM keeps the cgroup it was given (found through /proc).
+  void FindMemoryCgroup();
+  // Guest RAM + the VMM allowance.
+  uint64_t MemoryLimit(uint32_t mem_size_mib) const;
+  // Once the VMM has exited (its pages are uncharged): rmdir.
+  void RemoveMemoryCgroup();
   // Watches the exit through `pidfd` and sets up the control client.
   absl::Status Attach(pid_t pid, base::UniqueFd pidfd);
   absl::Status WaitUntilReady();
@@ -154,6 +174,8 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   bool adopted_ = false;  // Not our child: it cannot be waited for.
   std::unique_ptr<vmm::control::VmmClient> client_;
   vmm::control::VmControl control_;
+  // Set before the instance is shared (Spawn, Adopt), then only read.
+  std::optional<MemoryCgroup> cgroup_;
 
   absl::Mutex mu_;
   bool exited_ ABSL_GUARDED_BY(mu_) = false;
