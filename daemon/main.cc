@@ -32,6 +32,7 @@
 #include "base/status_macros.h"
 #include "daemon/console_totals.h"
 #include "daemon/memory_cgroup.h"
+#include "daemon/memory_watchdog.h"
 #include "daemon/rest.h"
 #include "daemon/run_dir.h"
 #include "daemon/daemon_api.h"
@@ -57,6 +58,12 @@ ABSL_FLAG(std::string, memory_cgroup_parent, "",
 ABSL_FLAG(uint32_t, vmm_memory_allowance_mib, 64,
           "Memory a blimp-vmm may hold beyond guest RAM (its code, heap, threads, KVM page "
           "tables; idle RSS is ~11 MiB)");
+ABSL_FLAG(absl::Duration, memory_check_interval, absl::Seconds(1),
+          "How often blimpd measures each running VM's guest RAM against its balloon");
+ABSL_FLAG(uint32_t, memory_slack_mib, 16,
+          "Guest RAM a VM may hold beyond what its balloon leaves it before it counts as over");
+ABSL_FLAG(absl::Duration, memory_grace, absl::Seconds(3),
+          "How long a VM must stay over (without a break) before it is flagged");
 ABSL_FLAG(std::string, vmm_binary, "",
           "Path of blimp-vmm (default: ../vmm/blimp-vmm next to this binary)");
 ABSL_FLAG(std::string, grpc_listen, "",
@@ -213,8 +220,18 @@ int Run(int argc, char** argv) {
     options.memory_cgroup_parent = *parent;
     LOG(INFO) << "VM memory cgroups under " << *parent;
   }
+  options.memory_verdict.slack_bytes = uint64_t{absl::GetFlag(FLAGS_memory_slack_mib)} << 20;
+  options.memory_verdict.grace = absl::GetFlag(FLAGS_memory_grace);
+  const absl::Duration memory_check_interval = absl::GetFlag(FLAGS_memory_check_interval);
+  if (memory_check_interval <= absl::ZeroDuration()) {
+    return Fail("--memory-check-interval must be > 0");
+  }
   absl::StatusOr<std::unique_ptr<Supervisor>> supervisor = Supervisor::Create(options);
   if (!supervisor.ok()) return Fail(supervisor.status().ToString());
+
+  auto watchdog = std::make_unique<MemoryWatchdog>(
+      [&supervisor] { return (*supervisor)->Listed(); }, memory_check_interval,
+      std::min(options.describe_timeout, memory_check_interval));
 
   WatchLimits watch_limits;
   watch_limits.per_vm = absl::GetFlag(FLAGS_max_watches_per_vm);
@@ -296,6 +313,7 @@ int Run(int argc, char** argv) {
   const bool detach = signal_number == SIGUSR2;
   LOG(INFO) << "blimpd: signal " << signal_number
             << (detach ? ", leaving every VM running for the next blimpd" : ", stopping every VM");
+  watchdog.reset();
   (*rest)->StopAll();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   if (detach) {

@@ -52,6 +52,7 @@ struct SupervisorOptions {
   // (an existing folder; empty = none), limited to guest RAM + allowance.
   std::string memory_cgroup_parent;
   uint64_t vmm_memory_allowance_bytes = uint64_t{64} << 20;
+  MemoryVerdictOptions memory_verdict;  // The memory check's slack and grace.
 };
 
 // Called outside any lock once a VM answers / before its folder goes away

@@ -33,6 +33,8 @@ using vmm::control::Request;
 using vmm::control::Response;
 
 // The last non-empty line of a file (blimp-vmm's error message in vmm.log).
+constexpr absl::Duration kUnansweredCheckPause = absl::Seconds(10);
+
 std::string LastLine(const std::string& path) {
   std::ifstream in(path);
   std::string line, last;
@@ -50,7 +52,8 @@ VmInstance::VmInstance(std::string id, std::string dir, const VmInstanceOptions&
       dir_(std::move(dir)),
       options_(options),
       loop_(loop),
-      control_([this](const Request& request) { return Call(request, options_.rpc_timeout); }) {}
+      control_([this](const Request& request) { return Call(request, options_.rpc_timeout); }),
+      verdict_(options.memory_verdict) {}
 
 VmInstance::~VmInstance() {
   Close();
@@ -429,10 +432,16 @@ v1::Vm VmInstance::Merge(const absl::StatusOr<vmm::control::VmStatus>& status) {
   if (status.ok()) {
     last_ = vmm::control::ToVm(id_, *status);
     CountConsoleLocked(*status);
+    if (guest_ram_.empty()) {
+      for (const vmm::control::HostRange& range : status->guest_ram()) {
+        guest_ram_.emplace_back(range.address(), range.size());
+      }
+    }
   } else {
     LOG_EVERY_N(WARNING, 100) << "VM '" << id_ << "': no state from blimp-vmm ("
                               << status.status() << "), using the last known one";
   }
+  if (enforcement_) *last_.mutable_memory_enforcement() = *enforcement_;
   // From /proc, not from the child: right even when it does not answer.
   last_.set_vmm_pid(pid_);
   last_.set_vmm_rss_bytes(base::ResidentBytes(pid_).value_or(0));
@@ -456,6 +465,70 @@ v1::Vm VmInstance::LastKnown() {
     vm.set_vmm_rss_bytes(base::ResidentBytes(pid_).value_or(0));
   }
   return vm;
+}
+
+void VmInstance::CheckMemory(absl::Duration timeout) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (exited_ || absl::Now() < next_check_) return;
+  }
+  Request describe;
+  describe.mutable_describe();
+  absl::StatusOr<Response> answer = Call(describe, timeout);
+  if (!answer.ok()) {
+    // A stopped or busy VMM is not asked again for a while: unanswered
+    // calls would pile up on its control socket.
+    absl::MutexLock lock(&mu_);
+    next_check_ = absl::Now() + kUnansweredCheckPause;
+    return;
+  }
+  const v1::Vm vm = Merge(answer->vm());
+  if (vm.state() != v1::VM_STATE_RUNNING) return;
+  v1::MemoryEnforcement check;
+  check.set_mode(vm.config().balloon().memory_enforcement().empty()
+                     ? "monitor"
+                     : vm.config().balloon().memory_enforcement());
+  if (cgroup_) {
+    check.set_cgroup_limit_bytes(cgroup_->Limit().value_or(0));
+    check.set_cgroup_usage_bytes(cgroup_->Usage().value_or(0));
+  }
+  const uint64_t mem_size = uint64_t{vm.config().machine_config().mem_size_mib()} << 20;
+  const uint64_t ballooned = uint64_t{vm.balloon_actual_mib()} << 20;
+  check.set_guest_allowed_bytes(mem_size > ballooned ? mem_size - ballooned : 0);
+  HostRanges ranges;
+  {
+    absl::MutexLock lock(&mu_);
+    ranges = guest_ram_;
+  }
+  absl::StatusOr<uint64_t> resident =
+      ranges.empty() ? absl::UnavailableError("blimp-vmm did not say where guest RAM is (older "
+                                              "blimp-vmm, or no answer yet)")
+                     : GuestRamResidentBytes(pid_, ranges);
+  if (resident.ok()) {
+    check.set_guest_resident_bytes(*resident);
+  } else {
+    check.set_note(std::string(resident.status().message()));
+  }
+  absl::MutexLock lock(&mu_);
+  if (exited_) return;
+  if (resident.ok() && check.mode() != "none") {
+    const MemoryVerdict::Change change =
+        verdict_.Sample(absl::Now(), *resident, check.guest_allowed_bytes());
+    if (change == MemoryVerdict::Change::kFlagged) {
+      LOG(WARNING) << "VM '" << id_ << "': memory flagged (" << check.mode()
+                   << "): " << verdict_.reason() << "; resident " << *resident << " bytes, allowed "
+                   << check.guest_allowed_bytes() << " bytes (mem_size " << mem_size
+                   << ", balloon actual " << ballooned << ")";
+    } else if (change == MemoryVerdict::Change::kCleared) {
+      LOG(INFO) << "VM '" << id_ << "': memory no longer flagged; resident " << *resident
+                << " bytes, allowed " << check.guest_allowed_bytes() << " bytes";
+    }
+  }
+  check.set_flagged(verdict_.flagged());
+  check.set_reason(verdict_.reason());
+  check.set_flag_count(verdict_.flag_count());
+  enforcement_ = check;
+  *last_.mutable_memory_enforcement() = check;
 }
 
 void VmInstance::Detach() {

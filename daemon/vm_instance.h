@@ -31,7 +31,9 @@
 #include "base/event_loop.h"
 #include "base/unique_fd.h"
 #include "daemon/console_totals.h"
+#include "daemon/guest_ram_resident.h"
 #include "daemon/memory_cgroup.h"
+#include "daemon/memory_verdict.h"
 #include "proto/blimp/v1/vm_service.pb.h"
 #include "vmm/control/control_client.h"
 #include "vmm/control/vm_control.h"
@@ -57,6 +59,8 @@ struct VmInstanceOptions {
   // What a VMM holds beyond guest RAM: its own code, heap, thread stacks,
   // KVM's page tables (idle RSS is ~11 MiB).
   uint64_t vmm_memory_allowance_bytes = uint64_t{64} << 20;
+  // CheckMemory's slack and grace period.
+  MemoryVerdictOptions memory_verdict;
 };
 
 class VmInstance : public std::enable_shared_from_this<VmInstance> {
@@ -116,6 +120,12 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   blimp::v1::Vm Describe(absl::Duration timeout);
   // The last known state, asking nothing.
   blimp::v1::Vm LastKnown();
+
+  // The host-side check of the balloon (memory_enforcement): asks the VMM
+  // for its balloon (within `timeout`), counts the resident pages of its
+  // guest RAM and feeds the verdict; logs a VM becoming flagged or
+  // clear. Called about once a second for each running VM.
+  void CheckMemory(absl::Duration timeout);
 
   // The balloon calls, each bounded by rpc_timeout (DEADLINE_EXCEEDED naming
   // the VM), FAILED_PRECONDITION once the process has exited.
@@ -186,6 +196,12 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   // The VMM's console counters as last seen (their growth goes to the totals).
   uint64_t console_bytes_seen_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t console_rotations_seen_ ABSL_GUARDED_BY(mu_) = 0;
+  // Where the VMM maps guest RAM (from its answers; fixed once it runs).
+  HostRanges guest_ram_ ABSL_GUARDED_BY(mu_);
+  MemoryVerdict verdict_ ABSL_GUARDED_BY(mu_);
+  absl::Time next_check_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // The last CheckMemory, shown in every answer; unset before the first.
+  std::optional<blimp::v1::MemoryEnforcement> enforcement_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace blimp::daemon

@@ -112,6 +112,35 @@ std::string RenderPrometheus(const std::vector<VmSample>& samples) {
                 return s.vm.balloon_actual_mib();
               },
               &out);
+  // blimpd's host-side memory check (daemon/README.md), while it measures.
+  auto measured = [](const VmSample& s) { return s.vm.has_memory_enforcement(); };
+  AppendGauge(samples, "blimp_vm_memory_flagged",
+              "1 while the guest holds more RAM than its balloon leaves it (past slack and grace).",
+              [&](const VmSample& s) -> std::optional<uint64_t> {
+                if (!measured(s)) return std::nullopt;
+                return s.vm.memory_enforcement().flagged() ? 1 : 0;
+              },
+              &out);
+  AppendGauge(samples, "blimp_vm_memory_flag_count", "Times the VM was flagged so far.",
+              [&](const VmSample& s) -> std::optional<uint64_t> {
+                if (!measured(s)) return std::nullopt;
+                return s.vm.memory_enforcement().flag_count();
+              },
+              &out);
+  AppendGauge(samples, "blimp_vm_guest_resident_bytes",
+              "Guest RAM the VMM holds, measured on the host (resident pages of its mappings).",
+              [&](const VmSample& s) -> std::optional<uint64_t> {
+                if (!measured(s)) return std::nullopt;
+                return s.vm.memory_enforcement().guest_resident_bytes();
+              },
+              &out);
+  AppendGauge(samples, "blimp_vm_guest_allowed_bytes",
+              "Guest RAM the balloon leaves the guest: mem_size - balloon actual.",
+              [&](const VmSample& s) -> std::optional<uint64_t> {
+                if (!measured(s)) return std::nullopt;
+                return s.vm.memory_enforcement().guest_allowed_bytes();
+              },
+              &out);
   // Every BalloonMetrics field is a counter named after it.
   const auto* descriptor = blimp::v1::BalloonMetrics::descriptor();
   for (int i = 0; i < descriptor->field_count(); ++i) {

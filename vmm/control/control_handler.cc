@@ -40,6 +40,11 @@ VmStatus DescribeVm(VmController& controller, const ConsoleCounters* console) {
     if (auto snapshot = controller.GetBalloonMetrics(); snapshot.ok()) {
       vm.set_balloon_target_mib(snapshot->target_pages / kPagesPerMib);
       vm.set_balloon_actual_mib(snapshot->actual_pages / kPagesPerMib);
+      for (const auto& [address, size] : snapshot->guest_ram) {
+        vmm::control::HostRange* range = vm.add_guest_ram();
+        range->set_address(address);
+        range->set_size(size);
+      }
     }
   } else if (info.config.balloon) {
     vm.set_balloon_target_mib(info.config.balloon->amount_mib);
