@@ -63,6 +63,13 @@ absl::Status ValidateBalloon(const blimp::v1::Balloon& balloon) {
         absl::StrCat("balloon field 'memory_enforcement': '", mode,
                      "' is not one of \"monitor\", \"limit\", \"none\""));
   }
+  if (mode == "limit" && balloon.deflate_on_oom()) {
+    // The guest takes pages back on OOM without asking: no limit can be
+    // raised before that deflate, so it would kill an honest guest.
+    return absl::InvalidArgumentError(
+        "balloon field 'memory_enforcement': \"limit\" cannot be combined with deflate_on_oom "
+        "(the guest deflates without asking first); use \"monitor\"");
+  }
   return absl::OkStatus();
 }
 

@@ -98,6 +98,12 @@ TEST(ValidateTest, RequiredBalloonFields) {
     balloon.set_memory_enforcement(mode);
     EXPECT_TRUE(ValidateBalloon(balloon).ok()) << mode;
   }
+  balloon.set_deflate_on_oom(true);
+  balloon.set_memory_enforcement("limit");
+  EXPECT_NE(ValidateBalloon(balloon).message().find("deflate_on_oom"), std::string::npos);
+  balloon.set_memory_enforcement("monitor");
+  EXPECT_TRUE(ValidateBalloon(balloon).ok());
+  balloon.set_deflate_on_oom(false);
   for (const char* mode : {"Monitor", "limit ", "off", "0"}) {
     balloon.set_memory_enforcement(mode);
     EXPECT_NE(ValidateBalloon(balloon).message().find("memory_enforcement"), std::string::npos)
@@ -111,7 +117,7 @@ TEST(ValidateTest, MemoryEnforcementInTheConfigJson) {
   constexpr char kHead[] =
       R"({"boot-source":{"kernel_image_path":"/k"},"machine-config":{"vcpu_count":1,"mem_size_mib":64},)";
   EXPECT_TRUE(ValidateConfigJson(absl::StrCat(
-      kHead, R"("balloon":{"amount_mib":0,"deflate_on_oom":true,"memory_enforcement":"limit"}})")).ok());
+      kHead, R"("balloon":{"amount_mib":0,"deflate_on_oom":false,"memory_enforcement":"limit"}})")).ok());
   for (const char* bad : {R"("bogus")", "1", "true", R"("")"}) {
     absl::Status status = ValidateConfigJson(absl::StrCat(
         kHead, R"("balloon":{"amount_mib":0,"deflate_on_oom":true,"memory_enforcement":)", bad, "}}"));

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "absl/strings/match.h"
@@ -290,6 +291,14 @@ void VmInstance::OnExit() {
   ::unlink(ControlSocket().c_str());
   ::unlink(absl::StrCat(dir_, "/", kConsoleSocket).c_str());
   loop_.Remove(pidfd_.get()).IgnoreError();
+  // Read before the cgroup goes: whether the kernel ended it at its limit.
+  std::string oom;
+  if (cgroup_ && cgroup_->OomKills().value_or(0) > 0) {
+    oom = absl::StrCat("killed by its memory cgroup limit (",
+                       cgroup_->Limit().value_or(0) >> 20,
+                       " MiB: the guest RAM its balloon leaves it + the VMM allowance): the guest "
+                       "used more memory than it may");
+  }
   RemoveMemoryCgroup();  // Reaped (or, adopted, exited): nothing of it is left in the cgroup.
   absl::MutexLock lock(&mu_);
   watching_ = false;
@@ -305,7 +314,8 @@ void VmInstance::OnExit() {
     last_.set_reason("guest powered off (blimp-vmm exited with status 0)");
   } else {
     last_.set_state(v1::VM_STATE_FAILED);
-    last_.set_reason(DescribeWaitStatus(status));
+    last_.set_reason(oom.empty() ? DescribeWaitStatus(status)
+                                 : absl::StrCat(oom, " (", DescribeWaitStatus(status), ")"));
   }
   last_.set_vmm_pid(0);
   last_.set_vmm_rss_bytes(0);
@@ -509,6 +519,9 @@ void VmInstance::CheckMemory(absl::Duration timeout) {
   } else {
     check.set_note(std::string(resident.status().message()));
   }
+  if (check.mode() == "limit" && cgroup_) {
+    FollowBalloon(vm, check);
+  }
   absl::MutexLock lock(&mu_);
   if (exited_) return;
   if (resident.ok() && check.mode() != "none") {
@@ -529,6 +542,45 @@ void VmInstance::CheckMemory(absl::Duration timeout) {
   check.set_flag_count(verdict_.flag_count());
   enforcement_ = check;
   *last_.mutable_memory_enforcement() = check;
+}
+
+uint64_t VmInstance::BalloonLimit(const v1::VmConfig& config, uint32_t ballooned_mib) const {
+  const uint32_t mem = config.machine_config().mem_size_mib();
+  return MemoryLimit(mem > ballooned_mib ? mem - ballooned_mib : 0);
+}
+
+void VmInstance::FollowBalloon(const v1::Vm& vm, v1::MemoryEnforcement& check) {
+  // Lowered only once the inflate completed (actual reached it), never
+  // below what a pending deflate will give back: min(actual, target).
+  const uint32_t ballooned = std::min(vm.balloon_actual_mib(), vm.balloon_target_mib());
+  const uint64_t limit = BalloonLimit(vm.config(), ballooned);
+  absl::StatusOr<uint64_t> current = cgroup_->Limit();
+  if (current.ok() && *current == limit) return;
+  absl::Status set = cgroup_->SetLimit(limit);
+  if (!set.ok()) {
+    // v1 refuses (EBUSY) a limit below what the VMM holds: the guest holds
+    // pages its balloon claims; the next check tries again.
+    check.set_note(absl::StrCat("limit ", limit >> 20, " MiB not set: ", set.message()));
+    LOG_EVERY_N(WARNING, 10) << "VM '" << id_ << "': " << check.note();
+    return;
+  }
+  check.set_cgroup_limit_bytes(limit);
+  VLOG(1) << "VM '" << id_ << "': memory limit " << (limit >> 20) << " MiB (balloon "
+          << ballooned << " MiB)";
+}
+
+absl::Status VmInstance::BeforeBalloonTarget(uint32_t amount_mib) {
+  if (!cgroup_) return absl::OkStatus();
+  v1::Vm vm = LastKnown();
+  if (vm.config().balloon().memory_enforcement() != "limit") return absl::OkStatus();
+  // Room for every page this target can give back, before the guest can
+  // deflate at all.
+  const uint64_t limit = BalloonLimit(vm.config(), amount_mib);
+  ASSIGN_OR_RETURN(uint64_t current, cgroup_->Limit());
+  if (limit <= current) return absl::OkStatus();
+  LOG(INFO) << "VM '" << id_ << "': memory limit raised to " << (limit >> 20)
+            << " MiB before the balloon target goes to " << amount_mib << " MiB";
+  return cgroup_->SetLimit(limit);
 }
 
 void VmInstance::Detach() {

@@ -126,6 +126,10 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   // guest RAM and feeds the verdict; logs a VM becoming flagged or
   // clear. Called about once a second for each running VM.
   void CheckMemory(absl::Duration timeout);
+  // memory_enforcement "limit": raises the cgroup limit for a new balloon
+  // target before it is sent (a deflate needs the room before the guest
+  // takes the pages back); CheckMemory lowers it once an inflate completed.
+  absl::Status BeforeBalloonTarget(uint32_t amount_mib);
 
   // The balloon calls, each bounded by rpc_timeout (DEADLINE_EXCEEDED naming
   // the VM), FAILED_PRECONDITION once the process has exited.
@@ -154,6 +158,10 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   void FindMemoryCgroup();
   // Guest RAM + the VMM allowance.
   uint64_t MemoryLimit(uint32_t mem_size_mib) const;
+  // The same for the guest RAM a balloon of `ballooned_mib` leaves.
+  uint64_t BalloonLimit(const blimp::v1::VmConfig& config, uint32_t ballooned_mib) const;
+  // "limit" mode: the cgroup limit follows mem_size - min(actual, target).
+  void FollowBalloon(const blimp::v1::Vm& vm, blimp::v1::MemoryEnforcement& check);
   // Once the VMM has exited (its pages are uncharged): rmdir.
   void RemoveMemoryCgroup();
   // Watches the exit through `pidfd` and sets up the control client.
