@@ -522,8 +522,41 @@ void VmInstance::CheckMemory(absl::Duration timeout) {
   if (check.mode() == "limit" && cgroup_) {
     FollowBalloon(vm, check);
   }
+  absl::StatusOr<v1::BalloonStats> stats = absl::UnavailableError("statistics off");
+  // blimp-vmm checks every update (an impossible one may be replaced
+  // within milliseconds); blimpd checks what it samples, with the numbers.
+  uint64_t impossible_updates = 0;
+  if (vm.config().balloon().stats_polling_interval_s() > 0) {
+    stats = control_.GetStatistics();
+    absl::StatusOr<v1::BalloonMetrics> metrics = control_.GetMetrics();
+    if (metrics.ok()) impossible_updates = metrics->stats_impossible();
+  }
   absl::MutexLock lock(&mu_);
   if (exited_) return;
+  if (stats.ok()) {
+    const bool was_flagged = stats_sanity_.flagged();
+    const std::string found = stats_sanity_.Check(*stats, mem_size);
+    if (!found.empty()) {
+      LOG(WARNING) << "VM '" << id_ << "': impossible balloon statistics (" << found << ")"
+                   << (was_flagged ? "" : "; its statistics are not trusted from now on");
+    }
+  }
+  if (impossible_updates > impossible_updates_seen_) {
+    LOG(WARNING) << "VM '" << id_ << "': blimp-vmm counted "
+                 << impossible_updates - impossible_updates_seen_
+                 << " impossible balloon statistics update(s) (" << impossible_updates
+                 << " in all); its statistics are not trusted";
+    impossible_updates_seen_ = impossible_updates;
+  }
+  check.set_stats_anomalies(std::max(stats_sanity_.anomalies(), impossible_updates_seen_));
+  check.set_stats_flagged(check.stats_anomalies() > 0);
+  check.set_stats_reason(!stats_sanity_.first().empty() ? stats_sanity_.first()
+                         : impossible_updates_seen_ > 0
+                             ? absl::StrCat(impossible_updates_seen_,
+                                            " statistics update(s) with impossible values "
+                                            "(free/available above total or a counter going "
+                                            "backwards), counted by blimp-vmm")
+                             : "");
   if (resident.ok() && check.mode() != "none") {
     const MemoryVerdict::Change change =
         verdict_.Sample(absl::Now(), *resident, check.guest_allowed_bytes());

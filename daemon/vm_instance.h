@@ -34,6 +34,7 @@
 #include "daemon/guest_ram_resident.h"
 #include "daemon/memory_cgroup.h"
 #include "daemon/memory_verdict.h"
+#include "daemon/stats_sanity.h"
 #include "proto/blimp/v1/vm_service.pb.h"
 #include "vmm/control/control_client.h"
 #include "vmm/control/vm_control.h"
@@ -207,6 +208,8 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   // Where the VMM maps guest RAM (from its answers; fixed once it runs).
   HostRanges guest_ram_ ABSL_GUARDED_BY(mu_);
   MemoryVerdict verdict_ ABSL_GUARDED_BY(mu_);
+  StatsSanity stats_sanity_ ABSL_GUARDED_BY(mu_);
+  uint64_t impossible_updates_seen_ ABSL_GUARDED_BY(mu_) = 0;  // blimp-vmm's count.
   absl::Time next_check_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   // The last CheckMemory, shown in every answer; unset before the first.
   std::optional<blimp::v1::MemoryEnforcement> enforcement_ ABSL_GUARDED_BY(mu_);

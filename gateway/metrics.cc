@@ -70,6 +70,8 @@ absl::string_view CounterHelp(absl::string_view field) {
       {"free_page_hint_count", "Free page hinting buffers processed."},
       {"free_page_hint_freed", "Bytes discarded through free page hinting."},
       {"invalid_pfns", "Inflated page frame numbers outside guest RAM."},
+      {"stats_impossible",
+       "Statistics updates with impossible values (free > total, counters going backwards)."},
   };
   for (const auto& [name, help] : kHelp) {
     if (name == field) return help;
@@ -139,6 +141,14 @@ std::string RenderPrometheus(const std::vector<VmSample>& samples) {
               [&](const VmSample& s) -> std::optional<uint64_t> {
                 if (!measured(s)) return std::nullopt;
                 return s.vm.memory_enforcement().guest_allowed_bytes();
+              },
+              &out);
+  AppendGauge(samples, "blimp_vm_stats_anomalies",
+              "Impossible balloon statistics seen from the guest (free > total, counters "
+              "going backwards, ...).",
+              [&](const VmSample& s) -> std::optional<uint64_t> {
+                if (!measured(s)) return std::nullopt;
+                return s.vm.memory_enforcement().stats_anomalies();
               },
               &out);
   // Every BalloonMetrics field is a counter named after it.

@@ -645,6 +645,18 @@ static int hostile_run(const char *c, char *note, size_t note_len) {
     struct vbuf b = {B.buf + BUF_HOSTILE, 50, 0};
     if (vq_add(&B.q[Q_STATS], &b, 1, TOK_HOSTILE) >= 0) B.pending[Q_STATS]++;
     vq_kick(&B.q[Q_STATS]);
+  } else if (!strcmp(c, "impossible-stats")) {
+    /* Well-formed, but impossible: free and available above total, and
+     * minor_faults back at 0. */
+    if (!B.have[Q_STATS]) return kprintf("error: the stats queue was not negotiated\n"), 1;
+    uint64_t total = pages_total() * 4096;
+    uint16_t tags[4] = {5, 4, 6, 3};
+    uint64_t vals[4] = {total, 2 * total, 3 * total, 0};
+    uint8_t *p = (uint8_t *)h;
+    for (int i = 0; i < 4; i++, p += 10) memcpy(p, &tags[i], 2), memcpy(p + 2, &vals[i], 8);
+    struct vbuf b = {B.buf + BUF_HOSTILE, 40, 0};
+    if (vq_add(&B.q[Q_STATS], &b, 1, TOK_HOSTILE) >= 0) B.pending[Q_STATS]++;
+    vq_kick(&B.q[Q_STATS]);
   } else if (!strcmp(c, "queue-addr-out-of-range")) {
     B.ready = 0;
     if (dev_negotiate() == 0) {
@@ -686,7 +698,7 @@ static int hostile_run(const char *c, char *note, size_t note_len) {
   } else {
     return kprintf("error: unknown case '%s' (pfn-outside-ram odd-length write-only-inflate desc-loop "
                    "desc-out-of-range next-out-of-range avail-idx-jump bogus-stat-tags "
-                   "queue-addr-out-of-range interrupt-storm config-write steal-balloon)\n",
+                   "queue-addr-out-of-range interrupt-storm config-write steal-balloon impossible-stats)\n",
                    c), 1;
   }
   return 0;

@@ -3,7 +3,8 @@
 // (hostile steal-balloon: ballooned pages written and kept, `actual`
 // unchanged, then the rest of RAM used too) is flagged within seconds, in GetVm, GET /vms/{id}, /metrics
 // and the log, with the numbers; an honest guest that deflates on OOM
-// under memory pressure is never flagged.
+// under memory pressure is never flagged; impossible statistics (hostile
+// impossible-stats) are counted and flag the VM for good.
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -68,7 +69,7 @@ TEST(MemoryMonitorTest, ALyingDriverIsFlaggedWithinSeconds) {
   EXPECT_GT(vm->memory_enforcement().guest_resident_bytes(), 0u);
   EXPECT_EQ(Metric(daemon, "blimp_vm_memory_flagged{vm=\"vm\"}"), 0);
 
-  const std::string sent = daemon.Console("vm", "hostile steal-balloon", {"hostile: steal", "error:"});
+  const std::string sent = daemon.Console("vm", "hostile steal-balloon", {"ok", "error:"});
   ASSERT_TRUE(absl::StrContains(sent, "wrote and kept 16384 ballooned pages")) << sent;
   // The stolen pages alone fit what the balloon leaves; the lie shows
   // once the guest also uses the rest of its RAM.
@@ -137,6 +138,46 @@ TEST(MemoryMonitorTest, AnHonestGuestDeflatingOnOomIsNeverFlagged) {
   EXPECT_GE(max_resident, 90 * kMiB);
   EXPECT_EQ(vm->memory_enforcement().flag_count(), 0u);
   EXPECT_EQ(Metric(daemon, "blimp_vm_memory_flag_count{vm=\"vm\"}"), 0);
+}
+
+TEST(MemoryMonitorTest, ImpossibleStatisticsAreCountedAndFlagTheVm) {
+  SKIP_WITHOUT_KVM();
+  auto started = DaemonProcess::Start(kFlags);
+  ASSERT_TRUE(started.ok()) << started.status();
+  DaemonProcess& daemon = **started;
+  ASSERT_TRUE(daemon.BootTestGuest("vm", 128).ok());
+  // Honest statistics for a few refreshes: never counted.
+  absl::SleepFor(absl::Seconds(2));
+  auto vm = daemon.GetVm("vm");
+  ASSERT_TRUE(vm.ok());
+  EXPECT_EQ(vm->memory_enforcement().stats_anomalies(), 0u) << vm->memory_enforcement().stats_reason();
+  EXPECT_FALSE(vm->memory_enforcement().stats_flagged());
+  EXPECT_EQ(Metric(daemon, "blimp_vm_stats_anomalies{vm=\"vm\"}"), 0);
+
+  const std::string sent =
+      daemon.Console("vm", "hostile impossible-stats", {"ok", "error:"});
+  ASSERT_TRUE(absl::StrContains(sent, "impossible-stats sent")) << sent;
+  for (absl::Time end = absl::Now() + absl::Seconds(10); absl::Now() < end;) {
+    vm = daemon.GetVm("vm");
+    if (vm.ok() && vm->memory_enforcement().stats_flagged()) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(vm.ok());
+  const v1::MemoryEnforcement& e = vm->memory_enforcement();
+  ASSERT_TRUE(e.stats_flagged()) << vm->DebugString();
+  EXPECT_GE(e.stats_anomalies(), 1u);
+  EXPECT_TRUE(absl::StrContains(e.stats_reason(), "> total_memory") ||
+              absl::StrContains(e.stats_reason(), "impossible values"))
+      << e.stats_reason();
+  EXPECT_GE(Metric(daemon, "blimp_balloon_stats_impossible{vm=\"vm\"}"), 1);
+  EXPECT_GE(Metric(daemon, "blimp_vm_stats_anomalies{vm=\"vm\"}"), 1);
+  EXPECT_TRUE(absl::StrContains(Read(daemon.log_path()), "impossible balloon statistics"));
+  // The flag stays once the guest reports honest values again.
+  absl::SleepFor(absl::Seconds(2));
+  vm = daemon.GetVm("vm");
+  ASSERT_TRUE(vm.ok());
+  EXPECT_TRUE(vm->memory_enforcement().stats_flagged());
+  EXPECT_EQ(vm->state(), v1::VM_STATE_RUNNING);
 }
 
 }  // namespace

@@ -90,6 +90,7 @@ blimp::v1::BalloonMetrics MetricsToProto(const BalloonSnapshot& snapshot) {
   metrics.set_invalid_pfns(m.invalid_pfns);
   metrics.set_spurious_notifications(m.spurious_notifications);
   metrics.set_transport_errors(m.transport_errors);
+  metrics.set_stats_impossible(m.stats_impossible);
   return metrics;
 }
 
