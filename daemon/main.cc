@@ -33,6 +33,7 @@
 #include "daemon/console_totals.h"
 #include "daemon/memory_cgroup.h"
 #include "daemon/memory_watchdog.h"
+#include "daemon/vm_events.h"
 #include "daemon/rest.h"
 #include "daemon/run_dir.h"
 #include "daemon/daemon_api.h"
@@ -226,6 +227,8 @@ int Run(int argc, char** argv) {
   if (memory_check_interval <= absl::ZeroDuration()) {
     return Fail("--memory-check-interval must be > 0");
   }
+  VmEvents vm_events;
+  options.on_vm_event = [&vm_events](const blimp::v1::VmEvent& event) { vm_events.Publish(event); };
   absl::StatusOr<std::unique_ptr<Supervisor>> supervisor = Supervisor::Create(options);
   if (!supervisor.ok()) return Fail(supervisor.status().ToString());
 
@@ -237,7 +240,7 @@ int Run(int argc, char** argv) {
   watch_limits.per_vm = absl::GetFlag(FLAGS_max_watches_per_vm);
   watch_limits.total = absl::GetFlag(FLAGS_max_watches);
   DaemonApi api(**supervisor, watch_limits);
-  DaemonVmService vm_service(api);
+  DaemonVmService vm_service(api, vm_events);
   DaemonBalloonService balloon_service(api);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -314,6 +317,7 @@ int Run(int argc, char** argv) {
   LOG(INFO) << "blimpd: signal " << signal_number
             << (detach ? ", leaving every VM running for the next blimpd" : ", stopping every VM");
   watchdog.reset();
+  vm_events.Close();  // Ends the WatchVmEvents streams before the server waits for them.
   (*rest)->StopAll();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   if (detach) {

@@ -53,6 +53,7 @@ struct SupervisorOptions {
   std::string memory_cgroup_parent;
   uint64_t vmm_memory_allowance_bytes = uint64_t{64} << 20;
   MemoryVerdictOptions memory_verdict;  // The memory check's slack and grace.
+  std::function<void(const blimp::v1::VmEvent&)> on_vm_event;  // WatchVmEvents.
 };
 
 // Called outside any lock once a VM answers / before its folder goes away

@@ -300,6 +300,14 @@ void VmInstance::OnExit() {
                        "used more memory than it may");
   }
   RemoveMemoryCgroup();  // Reaped (or, adopted, exited): nothing of it is left in the cgroup.
+  if (!oom.empty() && !stop_requested()) {
+    v1::MemoryEnforcement check;
+    {
+      absl::MutexLock lock(&mu_);
+      if (enforcement_) check = *enforcement_;
+    }
+    Publish(v1::VM_EVENT_MEMORY_LIMIT_KILLED, oom, check);
+  }
   absl::MutexLock lock(&mu_);
   watching_ = false;
   exited_ = true;
@@ -531,8 +539,11 @@ void VmInstance::CheckMemory(absl::Duration timeout) {
     absl::StatusOr<v1::BalloonMetrics> metrics = control_.GetMetrics();
     if (metrics.ok()) impossible_updates = metrics->stats_impossible();
   }
+  std::vector<std::pair<v1::VmEventKind, std::string>> events;  // Published unlocked.
+  {
   absl::MutexLock lock(&mu_);
   if (exited_) return;
+  const bool stats_were_flagged = stats_sanity_.flagged() || impossible_updates_seen_ > 0;
   if (stats.ok()) {
     const bool was_flagged = stats_sanity_.flagged();
     const std::string found = stats_sanity_.Check(*stats, mem_size);
@@ -565,16 +576,37 @@ void VmInstance::CheckMemory(absl::Duration timeout) {
                    << "): " << verdict_.reason() << "; resident " << *resident << " bytes, allowed "
                    << check.guest_allowed_bytes() << " bytes (mem_size " << mem_size
                    << ", balloon actual " << ballooned << ")";
+      events.emplace_back(v1::VM_EVENT_MEMORY_FLAGGED, verdict_.reason());
     } else if (change == MemoryVerdict::Change::kCleared) {
       LOG(INFO) << "VM '" << id_ << "': memory no longer flagged; resident " << *resident
                 << " bytes, allowed " << check.guest_allowed_bytes() << " bytes";
+      events.emplace_back(v1::VM_EVENT_MEMORY_CLEARED,
+                          absl::StrCat("guest holds ", *resident >> 20, " MiB, allowed ",
+                                       check.guest_allowed_bytes() >> 20, " MiB"));
     }
+  }
+  if (!stats_were_flagged && check.stats_flagged()) {
+    events.emplace_back(v1::VM_EVENT_STATS_FLAGGED, check.stats_reason());
   }
   check.set_flagged(verdict_.flagged());
   check.set_reason(verdict_.reason());
   check.set_flag_count(verdict_.flag_count());
   enforcement_ = check;
   *last_.mutable_memory_enforcement() = check;
+  }
+  for (const auto& [kind, reason] : events) Publish(kind, reason, check);
+}
+
+void VmInstance::Publish(v1::VmEventKind kind, const std::string& reason,
+                         const v1::MemoryEnforcement& check) {
+  if (!options_.on_event) return;
+  v1::VmEvent event;
+  event.set_vm_id(id_);
+  event.set_kind(kind);
+  event.set_reason(reason);
+  *event.mutable_memory_enforcement() = check;
+  event.set_unix_time_ms(absl::ToUnixMillis(absl::Now()));
+  options_.on_event(event);
 }
 
 uint64_t VmInstance::BalloonLimit(const v1::VmConfig& config, uint32_t ballooned_mib) const {

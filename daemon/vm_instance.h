@@ -62,6 +62,8 @@ struct VmInstanceOptions {
   uint64_t vmm_memory_allowance_bytes = uint64_t{64} << 20;
   // CheckMemory's slack and grace period.
   MemoryVerdictOptions memory_verdict;
+  // Memory enforcement events (WatchVmEvents), called without locks held.
+  std::function<void(const blimp::v1::VmEvent&)> on_event;
 };
 
 class VmInstance : public std::enable_shared_from_this<VmInstance> {
@@ -163,6 +165,8 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   uint64_t BalloonLimit(const blimp::v1::VmConfig& config, uint32_t ballooned_mib) const;
   // "limit" mode: the cgroup limit follows mem_size - min(actual, target).
   void FollowBalloon(const blimp::v1::Vm& vm, blimp::v1::MemoryEnforcement& check);
+  void Publish(blimp::v1::VmEventKind kind, const std::string& reason,
+               const blimp::v1::MemoryEnforcement& check);
   // Once the VMM has exited (its pages are uncharged): rmdir.
   void RemoveMemoryCgroup();
   // Watches the exit through `pidfd` and sets up the control client.

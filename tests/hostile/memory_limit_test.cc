@@ -10,12 +10,15 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/daemon_process.h"
@@ -106,6 +109,19 @@ TEST(MemoryLimitTest, TheLimitFollowsTheBalloonAndStopsALyingDriver) {
   ASSERT_TRUE(daemon.WaitForActual("liar", 64).ok());
   ASSERT_EQ(WaitForLimit(liar_pid, (128 - 64 + kAllowanceMib) * kMiB),
             (128 - 64 + kAllowanceMib) * kMiB);
+  // Every VM's events, from before the lie.
+  grpc::ClientContext watch_context;
+  auto watch = daemon.vms().WatchVmEvents(&watch_context, v1::WatchVmEventsRequest());
+  watch->WaitForInitialMetadata();
+  std::vector<v1::VmEvent> events;
+  absl::Mutex events_mu;
+  std::thread reader([&] {
+    v1::VmEvent e;
+    while (watch->Read(&e)) {
+      absl::MutexLock lock(&events_mu);
+      events.push_back(e);
+    }
+  });
   // ... then it takes the ballooned pages back and uses the rest of RAM too.
   const std::string sent =
       daemon.Console("liar", "hostile steal-balloon", {"ok", "error:"});
@@ -124,6 +140,20 @@ TEST(MemoryLimitTest, TheLimitFollowsTheBalloonAndStopsALyingDriver) {
   EXPECT_TRUE(absl::StrContains(liar->reason(), "killed by its memory cgroup limit")) << liar->reason();
   EXPECT_TRUE(absl::StrContains(liar->reason(), absl::StrCat(128 - 64 + kAllowanceMib, " MiB")))
       << liar->reason();
+
+  // The kill is an event, for the liar only.
+  bool killed_event = false;
+  for (absl::Time end = absl::Now() + absl::Seconds(5); !killed_event && absl::Now() < end;) {
+    absl::SleepFor(absl::Milliseconds(50));
+    absl::MutexLock lock(&events_mu);
+    for (const v1::VmEvent& e : events) {
+      EXPECT_EQ(e.vm_id(), "liar") << e.DebugString();
+      killed_event |= e.kind() == v1::VM_EVENT_MEMORY_LIMIT_KILLED;
+    }
+  }
+  watch_context.TryCancel();
+  reader.join();
+  EXPECT_TRUE(killed_event) << "no VM_EVENT_MEMORY_LIMIT_KILLED on WatchVmEvents";
 
   // Never another VM.
   honest = daemon.GetVm("honest");

@@ -2,13 +2,15 @@
 // default), against the real blimpd and the test guest: a lying driver
 // (hostile steal-balloon: ballooned pages written and kept, `actual`
 // unchanged, then the rest of RAM used too) is flagged within seconds, in GetVm, GET /vms/{id}, /metrics
-// and the log, with the numbers; an honest guest that deflates on OOM
+// the log and a WatchVmEvents stream, with the numbers; an honest guest that deflates on OOM
 // under memory pressure is never flagged; impossible statistics (hostile
 // impossible-stats) are counted and flag the VM for good.
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <optional>
 #include <string>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -69,6 +71,22 @@ TEST(MemoryMonitorTest, ALyingDriverIsFlaggedWithinSeconds) {
   EXPECT_GT(vm->memory_enforcement().guest_resident_bytes(), 0u);
   EXPECT_EQ(Metric(daemon, "blimp_vm_memory_flagged{vm=\"vm\"}"), 0);
 
+  // A WatchVmEvents stream on the VM, open before the lie.
+  grpc::ClientContext watch_context;
+  v1::WatchVmEventsRequest watch_request;
+  watch_request.set_vm_id("vm");
+  auto watch = daemon.vms().WatchVmEvents(&watch_context, watch_request);
+  watch->WaitForInitialMetadata();
+  std::optional<v1::VmEvent> event;
+  absl::Time event_time;
+  std::thread reader([&] {
+    v1::VmEvent e;
+    if (watch->Read(&e)) {
+      event = e;
+      event_time = absl::Now();
+    }
+  });
+
   const std::string sent = daemon.Console("vm", "hostile steal-balloon", {"ok", "error:"});
   ASSERT_TRUE(absl::StrContains(sent, "wrote and kept 16384 ballooned pages")) << sent;
   // The stolen pages alone fit what the balloon leaves; the lie shows
@@ -106,6 +124,19 @@ TEST(MemoryMonitorTest, ALyingDriverIsFlaggedWithinSeconds) {
   auto bystander = daemon.GetVm("bystander");
   ASSERT_TRUE(bystander.ok());
   EXPECT_FALSE(bystander->memory_enforcement().flagged());
+
+  // The stream saw it as it happened.
+  for (absl::Time end = absl::Now() + absl::Seconds(5); !event && absl::Now() < end;) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  watch_context.TryCancel();
+  reader.join();
+  ASSERT_TRUE(event.has_value()) << "no WatchVmEvents event";
+  EXPECT_EQ(event->vm_id(), "vm");
+  EXPECT_EQ(event->kind(), v1::VM_EVENT_MEMORY_FLAGGED);
+  EXPECT_TRUE(absl::StrContains(event->reason(), "balloon leaves it 64 MiB")) << event->reason();
+  EXPECT_TRUE(event->memory_enforcement().flagged());
+  EXPECT_LT(event_time - lied, absl::Seconds(5));
 }
 
 TEST(MemoryMonitorTest, AnHonestGuestDeflatingOnOomIsNeverFlagged) {
