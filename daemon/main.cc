@@ -219,6 +219,12 @@ int Run(int argc, char** argv) {
                                parent.status().message()));
     }
     options.memory_cgroup_parent = *parent;
+    // Before any VM is made: only VMMs left running (to adopt) are in theirs.
+    if (auto made = MemoryCgroup::Open(*parent); made.ok()) {
+      if (int stale = made->RemoveEmptyChildren(); stale > 0) {
+        LOG(WARNING) << "removed " << stale << " empty VM memory cgroup(s) from " << *parent;
+      }
+    }
     LOG(INFO) << "VM memory cgroups under " << *parent;
   }
   options.memory_verdict.slack_bytes = uint64_t{absl::GetFlag(FLAGS_memory_slack_mib)} << 20;
@@ -330,6 +336,7 @@ int Run(int argc, char** argv) {
   if (!detach && !options.memory_cgroup_parent.empty()) {
     // Empty now (every VMM ended); the folder above it may be shared.
     if (auto parent = MemoryCgroup::Open(options.memory_cgroup_parent); parent.ok()) {
+      parent->RemoveEmptyChildren();
       parent->Remove(absl::ZeroDuration()).IgnoreError();
     }
     // The default's <own>/blimp, once no blimpd uses it.

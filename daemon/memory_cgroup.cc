@@ -1,5 +1,6 @@
 #include "daemon/memory_cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -225,6 +226,19 @@ absl::Status MemoryCgroup::Remove(absl::Duration patience) {
     absl::SleepFor(absl::Milliseconds(10));
   }
   return absl::OkStatus();
+}
+
+int MemoryCgroup::RemoveEmptyChildren() {
+  DIR* dir = ::opendir(dir_.c_str());
+  if (dir == nullptr) return 0;
+  int removed = 0;
+  while (struct dirent* entry = ::readdir(dir)) {
+    if (entry->d_type != DT_DIR || entry->d_name[0] == '.') continue;
+    // Fails (EBUSY) for a cgroup with processes or children of its own.
+    if (::rmdir(absl::StrCat(dir_, "/", entry->d_name).c_str()) == 0) ++removed;
+  }
+  ::closedir(dir);
+  return removed;
 }
 
 }  // namespace blimp::daemon

@@ -50,6 +50,9 @@ class MemoryCgroup {
   // rmdir, retried for up to `patience` while the last process is still
   // leaving (EBUSY). OK if it is gone already.
   absl::Status Remove(absl::Duration patience = absl::Seconds(2));
+  // rmdir of every child cgroup no process is in (the kernel refuses the
+  // others): what an exit that raced its removal left. How many went.
+  int RemoveEmptyChildren();
 
  private:
   MemoryCgroup(std::string dir, bool v2) : dir_(std::move(dir)), v2_(v2) {}

@@ -103,7 +103,18 @@ TEST(MemoryCgroupTest, LimitAttachOomAndRemove) {
   EXPECT_EQ(WTERMSIG(status), SIGKILL);
   EXPECT_GE(cgroup->OomKills().value_or(0), 1u);
 
-  EXPECT_TRUE(cgroup->Remove().ok());
+  auto busy = MemoryCgroup::Create(parent + "/busy");
+  ASSERT_TRUE(busy.ok());
+  ASSERT_TRUE(busy->AddProcess(::getpid()).ok());
+  auto parent_cgroup = MemoryCgroup::Open(parent);
+  ASSERT_TRUE(parent_cgroup.ok());
+  // The empty one goes, the one holding this test stays.
+  EXPECT_EQ(parent_cgroup->RemoveEmptyChildren(), 1);
+  EXPECT_TRUE(MemoryCgroup::Open(busy->dir()).ok());
+  auto own_cgroup = MemoryCgroup::Open(own);
+  ASSERT_TRUE(own_cgroup.ok());
+  ASSERT_TRUE(own_cgroup->AddProcess(::getpid()).ok());
+  EXPECT_TRUE(busy->Remove().ok());
   struct stat st;
   EXPECT_NE(::stat(cgroup->dir().c_str(), &st), 0);
   EXPECT_TRUE(cgroup->Remove().ok());  // Gone already: fine.
