@@ -57,6 +57,19 @@ absl::Status ValidateVmId(absl::string_view vm_id) {
 absl::Status ValidateBalloon(const blimp::v1::Balloon& balloon) {
   if (!balloon.has_amount_mib()) return Missing("balloon", "amount_mib");
   if (!balloon.has_deflate_on_oom()) return Missing("balloon", "deflate_on_oom");
+  const std::string& mode = balloon.memory_enforcement();
+  if (balloon.has_memory_enforcement() && mode != "monitor" && mode != "limit" && mode != "none") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("balloon field 'memory_enforcement': '", mode,
+                     "' is not one of \"monitor\", \"limit\", \"none\""));
+  }
+  if (mode == "limit" && balloon.deflate_on_oom()) {
+    // The guest takes pages back on OOM without asking: no limit can be
+    // raised before that deflate, so it would kill an honest guest.
+    return absl::InvalidArgumentError(
+        "balloon field 'memory_enforcement': \"limit\" cannot be combined with deflate_on_oom "
+        "(the guest deflates without asking first); use \"monitor\"");
+  }
   return absl::OkStatus();
 }
 

@@ -1,6 +1,7 @@
 #include "api/validate.h"
 
 #include "api/json.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace blimp::api {
@@ -93,8 +94,35 @@ TEST(ValidateTest, RequiredBalloonFields) {
   EXPECT_NE(ValidateBalloon(balloon).message().find("deflate_on_oom"), std::string::npos);
   balloon.set_deflate_on_oom(false);
   EXPECT_TRUE(ValidateBalloon(balloon).ok());
+  for (const char* mode : {"monitor", "limit", "none"}) {
+    balloon.set_memory_enforcement(mode);
+    EXPECT_TRUE(ValidateBalloon(balloon).ok()) << mode;
+  }
+  balloon.set_deflate_on_oom(true);
+  balloon.set_memory_enforcement("limit");
+  EXPECT_NE(ValidateBalloon(balloon).message().find("deflate_on_oom"), std::string::npos);
+  balloon.set_memory_enforcement("monitor");
+  EXPECT_TRUE(ValidateBalloon(balloon).ok());
+  balloon.set_deflate_on_oom(false);
+  for (const char* mode : {"Monitor", "limit ", "off", "0"}) {
+    balloon.set_memory_enforcement(mode);
+    EXPECT_NE(ValidateBalloon(balloon).message().find("memory_enforcement"), std::string::npos)
+        << mode;
+  }
   EXPECT_FALSE(ValidateBalloonUpdate({}).ok());
   EXPECT_FALSE(ValidateBalloonStatsUpdate({}).ok());
+}
+
+TEST(ValidateTest, MemoryEnforcementInTheConfigJson) {
+  constexpr char kHead[] =
+      R"({"boot-source":{"kernel_image_path":"/k"},"machine-config":{"vcpu_count":1,"mem_size_mib":64},)";
+  EXPECT_TRUE(ValidateConfigJson(absl::StrCat(
+      kHead, R"("balloon":{"amount_mib":0,"deflate_on_oom":false,"memory_enforcement":"limit"}})")).ok());
+  for (const char* bad : {R"("bogus")", "1", "true", R"("")"}) {
+    absl::Status status = ValidateConfigJson(absl::StrCat(
+        kHead, R"("balloon":{"amount_mib":0,"deflate_on_oom":true,"memory_enforcement":)", bad, "}}"));
+    EXPECT_NE(status.message().find("memory_enforcement"), std::string::npos) << bad << ": " << status;
+  }
 }
 
 TEST(ValidateTest, MachineConfigLimits) {

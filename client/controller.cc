@@ -110,6 +110,12 @@ absl::StatusOr<std::vector<Decision>> Controller::RunOnce() {
     state.target_mib = vm.has_balloon_target_mib() ? vm.balloon_target_mib()
                                                    : vm.config().balloon().amount_mib();
     state.actual_mib = vm.balloon_actual_mib();
+    const blimp::v1::MemoryEnforcement& enforcement = vm.memory_enforcement();
+    if (enforcement.flagged()) {
+      state.flagged = enforcement.reason();
+    } else if (enforcement.stats_flagged()) {
+      state.flagged = absl::StrCat("impossible statistics: ", enforcement.stats_reason());
+    }
     {
       absl::MutexLock lock(&mu_);
       const Latest& latest = latest_[vm.vm_id()];

@@ -53,13 +53,15 @@ std::vector<Decision> DecideTargets(const std::vector<VmMemoryState>& vms,
     w.max_target = std::max<int64_t>(0, w.mem - options.floor_mib);
     const bool waiting = vm.has_stats && vm.stats_time <= vm.last_change;
     w.fresh = vm.has_stats && !waiting && now - vm.stats_time <= options.max_stats_age &&
-              w.mem > 0;
+              w.mem > 0 && vm.flagged.empty();
     w.avail = static_cast<int64_t>(vm.available_bytes / kMib) -
               (static_cast<int64_t>(vm.target_mib) - vm.stats_actual_mib);
     w.low = static_cast<int64_t>(std::llround(options.band_low * w.mem));
     w.high = static_cast<int64_t>(std::llround(options.band_high * w.mem));
     w.mid = (w.low + w.high) / 2;
-    if (w.target > w.max_target) {
+    if (!vm.flagged.empty()) {
+      w.reason = absl::StrCat("flagged by blimpd (", vm.flagged, "): never given memory");
+    } else if (w.target > w.max_target) {
       w.target = w.max_target;
       w.reason = absl::StrCat("floor: the target left less than ", options.floor_mib,
                               " MiB outside the balloon, deflate to ", w.target, " MiB");

@@ -16,6 +16,9 @@
 //     exceeded by what the policy adds.
 //   - Guests without fresh statistics are left alone (their current target
 //     still counts against the budget).
+//   - Guests blimpd flagged (memory above what the balloon leaves them, or
+//     impossible statistics) are never given memory: no deflate, not even
+//     to the floor; they may still be inflated to fund others.
 // "Available" is taken at the target: the guest reported it with the balloon
 // at `stats_actual`, and will have (target - stats_actual) less once it gets
 // there, so a balloon still moving is not pushed twice; statistics older than
@@ -49,6 +52,9 @@ struct VmMemoryState {
   // do not count (the guest has not reacted yet), so a round never pushes the
   // same shortage twice.
   absl::Time last_change = absl::InfinitePast();
+  // Why blimpd does not trust this VM (memory flagged, impossible
+  // statistics); "" when it does. A flagged VM is never given memory.
+  std::string flagged;
 };
 
 struct PolicyOptions {

@@ -69,6 +69,24 @@ TEST(PolicyTest, PressuredGuestGetsMemoryFromIdleOnes) {
   EXPECT_LE(BackedMib(vms, decisions), 312 + 512);
 }
 
+TEST(PolicyTest, AFlaggedGuestIsNeverGivenMemory) {
+  // Under pressure with room in the budget, and above the floor's target:
+  // an honest guest would be deflated both ways; a flagged one is not.
+  VmMemoryState liar = Vm("liar", 512, 450, 1);
+  liar.flagged = "guest holds 500 MiB of RAM, the balloon leaves it 62 MiB";
+  std::vector<VmMemoryState> vms = {liar, Vm("honest", 512, 450, 1)};
+  auto decisions = DecideTargets(vms, Options(10000), kNow);
+  EXPECT_EQ(decisions[0].new_target_mib, 450u) << decisions[0].reason;
+  EXPECT_THAT(decisions[0].reason, HasSubstr("flagged by blimpd"));
+  EXPECT_THAT(decisions[0].reason, HasSubstr("500 MiB"));
+  EXPECT_LT(decisions[1].new_target_mib, 450u) << decisions[1].reason;
+  // Over budget it can still be made to give memory back.
+  VmMemoryState rich = Vm("rich", 1024, 0, 900);
+  rich.flagged = "impossible statistics";
+  auto over = DecideTargets({rich}, Options(512), kNow);
+  EXPECT_GT(over[0].new_target_mib, 0u) << over[0].reason;
+}
+
 TEST(PolicyTest, InBandGuestsFundPressureWhenNobodyIsIdle) {
   std::vector<VmMemoryState> vms = {Vm("busy", 512, 200, 20), Vm("calm", 512, 100, 150)};
   auto decisions = DecideTargets(vms, Options(312 + 412), kNow);

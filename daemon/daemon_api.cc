@@ -110,6 +110,7 @@ absl::StatusOr<v1::Balloon> DaemonApi::GetBalloon(const std::string& vm_id) {
 absl::Status DaemonApi::PatchBalloon(const std::string& vm_id, const v1::BalloonUpdate& update) {
   RETURN_IF_ERROR(api::ValidateBalloonUpdate(update));
   BLIMP_VM(vm_id);
+  RETURN_IF_ERROR(vm->BeforeBalloonTarget(update.amount_mib()));
   return vm->control().PatchBalloon(update);
 }
 

@@ -24,11 +24,16 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "base/dashed_flags.h"
 #include "base/grpc_invalid_request.h"
 #include "base/image_file_check.h"
+#include "base/status_macros.h"
 #include "daemon/console_totals.h"
+#include "daemon/memory_cgroup.h"
+#include "daemon/memory_watchdog.h"
+#include "daemon/vm_events.h"
 #include "daemon/rest.h"
 #include "daemon/run_dir.h"
 #include "daemon/daemon_api.h"
@@ -45,6 +50,21 @@ ABSL_FLAG(bool, jail, true,
           "capabilities, its own uid (daemon/README.md); --nojail runs them as blimpd's user");
 ABSL_FLAG(uint32_t, jail_uid_base, 900000, "First uid (and gid) of the jailed VMMs");
 ABSL_FLAG(uint32_t, jail_uid_count, 10000, "How many uids from --jail-uid-base VMs may use");
+ABSL_FLAG(bool, memory_cgroups, true,
+          "Put each blimp-vmm in its own memory cgroup, limited to guest RAM + "
+          "--vmm-memory-allowance-mib (cgroup v1 or v2; daemon/README.md)");
+ABSL_FLAG(std::string, memory_cgroup_parent, "",
+          "Folder of the VMs' memory cgroups (default: blimpd's own memory cgroup + "
+          "/blimp/<run dir with '/' as '_'>); on cgroup v2 a cgroup with no processes of its own");
+ABSL_FLAG(uint32_t, vmm_memory_allowance_mib, 64,
+          "Memory a blimp-vmm may hold beyond guest RAM (its code, heap, threads, KVM page "
+          "tables; idle RSS is ~11 MiB)");
+ABSL_FLAG(absl::Duration, memory_check_interval, absl::Seconds(1),
+          "How often blimpd measures each running VM's guest RAM against its balloon");
+ABSL_FLAG(uint32_t, memory_slack_mib, 16,
+          "Guest RAM a VM may hold beyond what its balloon leaves it before it counts as over");
+ABSL_FLAG(absl::Duration, memory_grace, absl::Seconds(3),
+          "How long a VM must stay over (without a break) before it is flagged");
 ABSL_FLAG(std::string, vmm_binary, "",
           "Path of blimp-vmm (default: ../vmm/blimp-vmm next to this binary)");
 ABSL_FLAG(std::string, grpc_listen, "",
@@ -82,6 +102,18 @@ ABSL_FLAG(absl::Duration, rpc_timeout, absl::Seconds(5),
 
 namespace blimp::daemon {
 namespace {
+
+// --memory-cgroup-parent, made if missing. The default is per run dir:
+// blimpds on other run dirs may sit in the same cgroup with the same VM ids.
+absl::StatusOr<std::string> VmCgroupParent(const std::string& run_dir) {
+  std::string parent = absl::GetFlag(FLAGS_memory_cgroup_parent);
+  if (parent.empty()) {
+    ASSIGN_OR_RETURN(std::string own, ProcessMemoryCgroupDir(::getpid()));
+    parent = absl::StrCat(own, "/blimp/", absl::StrReplaceAll(run_dir, {{"/", "_"}}));
+  }
+  RETURN_IF_ERROR(MemoryCgroup::Create(parent).status());
+  return parent;
+}
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "blimpd: %s\n", message.c_str());
@@ -178,14 +210,43 @@ int Run(int argc, char** argv) {
     return Fail(absl::StrCat("cannot run blimp-vmm at ", options.vmm_binary,
                              " (see --vmm-binary)"));
   }
+  options.vmm_memory_allowance_bytes = uint64_t{absl::GetFlag(FLAGS_vmm_memory_allowance_mib)}
+                                       << 20;
+  if (absl::GetFlag(FLAGS_memory_cgroups)) {
+    absl::StatusOr<std::string> parent = VmCgroupParent(run_dir);
+    if (!parent.ok()) {
+      return Fail(absl::StrCat("memory cgroups (--nomemory-cgroups to run without): ",
+                               parent.status().message()));
+    }
+    options.memory_cgroup_parent = *parent;
+    // Before any VM is made: only VMMs left running (to adopt) are in theirs.
+    if (auto made = MemoryCgroup::Open(*parent); made.ok()) {
+      if (int stale = made->RemoveEmptyChildren(); stale > 0) {
+        LOG(WARNING) << "removed " << stale << " empty VM memory cgroup(s) from " << *parent;
+      }
+    }
+    LOG(INFO) << "VM memory cgroups under " << *parent;
+  }
+  options.memory_verdict.slack_bytes = uint64_t{absl::GetFlag(FLAGS_memory_slack_mib)} << 20;
+  options.memory_verdict.grace = absl::GetFlag(FLAGS_memory_grace);
+  const absl::Duration memory_check_interval = absl::GetFlag(FLAGS_memory_check_interval);
+  if (memory_check_interval <= absl::ZeroDuration()) {
+    return Fail("--memory-check-interval must be > 0");
+  }
+  VmEvents vm_events;
+  options.on_vm_event = [&vm_events](const blimp::v1::VmEvent& event) { vm_events.Publish(event); };
   absl::StatusOr<std::unique_ptr<Supervisor>> supervisor = Supervisor::Create(options);
   if (!supervisor.ok()) return Fail(supervisor.status().ToString());
+
+  auto watchdog = std::make_unique<MemoryWatchdog>(
+      [&supervisor] { return (*supervisor)->Listed(); }, memory_check_interval,
+      std::min(options.describe_timeout, memory_check_interval));
 
   WatchLimits watch_limits;
   watch_limits.per_vm = absl::GetFlag(FLAGS_max_watches_per_vm);
   watch_limits.total = absl::GetFlag(FLAGS_max_watches);
   DaemonApi api(**supervisor, watch_limits);
-  DaemonVmService vm_service(api);
+  DaemonVmService vm_service(api, vm_events);
   DaemonBalloonService balloon_service(api);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -261,6 +322,8 @@ int Run(int argc, char** argv) {
   const bool detach = signal_number == SIGUSR2;
   LOG(INFO) << "blimpd: signal " << signal_number
             << (detach ? ", leaving every VM running for the next blimpd" : ", stopping every VM");
+  watchdog.reset();
+  vm_events.Close();  // Ends the WatchVmEvents streams before the server waits for them.
   (*rest)->StopAll();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   if (detach) {
@@ -270,6 +333,21 @@ int Run(int argc, char** argv) {
   }
   supervisor->reset();
   rest->reset();
+  if (!detach && !options.memory_cgroup_parent.empty()) {
+    // Empty now (every VMM ended); the folder above it may be shared.
+    if (auto parent = MemoryCgroup::Open(options.memory_cgroup_parent); parent.ok()) {
+      parent->RemoveEmptyChildren();
+      parent->Remove(absl::ZeroDuration()).IgnoreError();
+    }
+    // The default's <own>/blimp, once no blimpd uses it.
+    if (absl::GetFlag(FLAGS_memory_cgroup_parent).empty()) {
+      const std::string blimp = options.memory_cgroup_parent.substr(
+          0, options.memory_cgroup_parent.rfind('/'));
+      if (auto shared = MemoryCgroup::Open(blimp); shared.ok()) {
+        shared->Remove(absl::ZeroDuration()).IgnoreError();
+      }
+    }
+  }
   ::unlink(grpc_socket.c_str());
   ::unlink(http_socket.c_str());
   LOG(INFO) << "blimpd: stopped";

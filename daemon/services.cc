@@ -61,6 +61,27 @@ grpc::Status DaemonVmService::ListVms(grpc::ServerContext*, const v1::ListVmsReq
   return grpc::Status::OK;
 }
 
+grpc::Status DaemonVmService::WatchVmEvents(grpc::ServerContext* context,
+                                            const v1::WatchVmEventsRequest* request,
+                                            grpc::ServerWriter<v1::VmEvent>* writer) {
+  if (!request->vm_id().empty()) {
+    // NOT_FOUND / INVALID_ARGUMENT as every other call on a VM.
+    if (absl::Status known = api_.GetVm(request->vm_id()).status(); !known.ok()) {
+      return ToGrpcStatus(known);
+    }
+  }
+  absl::StatusOr<std::unique_ptr<VmEvents::Subscription>> sub = events_.Subscribe(request->vm_id());
+  if (!sub.ok()) return ToGrpcStatus(sub.status());
+  // The headers now: the client knows the stream is open before any event.
+  writer->SendInitialMetadata();
+  while (!context->IsCancelled() && !(*sub)->closed()) {
+    std::optional<v1::VmEvent> event = (*sub)->Next(absl::Milliseconds(200));
+    if (event && !writer->Write(*event)) break;
+  }
+  if (context->IsCancelled()) return grpc::Status::CANCELLED;
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE, "blimpd is stopping");
+}
+
 grpc::Status DaemonBalloonService::PutBalloon(grpc::ServerContext*,
                                               const v1::PutBalloonRequest* request,
                                               google::protobuf::Empty*) {

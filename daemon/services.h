@@ -7,6 +7,7 @@
 #define BLIMP_DAEMON_SERVICES_H_
 
 #include "daemon/daemon_api.h"
+#include "daemon/vm_events.h"
 #include "proto/blimp/v1/balloon_service.grpc.pb.h"
 #include "proto/blimp/v1/vm_service.grpc.pb.h"
 
@@ -14,7 +15,7 @@ namespace blimp::daemon {
 
 class DaemonVmService final : public blimp::v1::VmService::Service {
  public:
-  explicit DaemonVmService(DaemonApi& api) : api_(api) {}
+  DaemonVmService(DaemonApi& api, VmEvents& events) : api_(api), events_(events) {}
 
   grpc::Status CreateVm(grpc::ServerContext*, const blimp::v1::CreateVmRequest*,
                         blimp::v1::Vm*) override;
@@ -33,9 +34,13 @@ class DaemonVmService final : public blimp::v1::VmService::Service {
                      blimp::v1::Vm*) override;
   grpc::Status ListVms(grpc::ServerContext*, const blimp::v1::ListVmsRequest*,
                        blimp::v1::ListVmsResponse*) override;
+  // Sync: a thread per stream, bounded by VmEvents' subscriber limit.
+  grpc::Status WatchVmEvents(grpc::ServerContext*, const blimp::v1::WatchVmEventsRequest*,
+                             grpc::ServerWriter<blimp::v1::VmEvent>*) override;
 
  private:
   DaemonApi& api_;
+  VmEvents& events_;
 };
 
 class DaemonBalloonService final

@@ -94,6 +94,10 @@ Supervisor::Supervisor(SupervisorOptions options, std::unique_ptr<base::EventLoo
   instance_options_.term_grace = options_.term_grace;
   instance_options_.console_log_max_bytes = options_.console_log_max_bytes;
   instance_options_.console_totals = console_totals_;
+  instance_options_.memory_cgroup_parent = options_.memory_cgroup_parent;
+  instance_options_.vmm_memory_allowance_bytes = options_.vmm_memory_allowance_bytes;
+  instance_options_.memory_verdict = options_.memory_verdict;
+  instance_options_.on_event = options_.on_vm_event;
   if (options_.jail) instance_options_.jail_root = absl::StrCat(options_.run_dir, "/", kJailDir);
   image_rules_.allowed_dirs = options_.allowed_image_dirs;
   loop_thread_ = std::thread([this] {

@@ -48,6 +48,12 @@ struct SupervisorOptions {
   bool jail = false;
   uid_t jail_uid_base = 900000;
   uint32_t jail_uid_count = 10000;
+  // Each blimp-vmm in its own memory cgroup <memory_cgroup_parent>/<id>
+  // (an existing folder; empty = none), limited to guest RAM + allowance.
+  std::string memory_cgroup_parent;
+  uint64_t vmm_memory_allowance_bytes = uint64_t{64} << 20;
+  MemoryVerdictOptions memory_verdict;  // The memory check's slack and grace.
+  std::function<void(const blimp::v1::VmEvent&)> on_vm_event;  // WatchVmEvents.
 };
 
 // Called outside any lock once a VM answers / before its folder goes away

@@ -58,7 +58,7 @@ class SupervisorTest : public ::testing::Test {
     ASSERT_TRUE(supervisor.ok()) << supervisor.status();
     supervisor_ = std::move(*supervisor);
     api_ = std::make_unique<DaemonApi>(*supervisor_);
-    vm_service_ = std::make_unique<DaemonVmService>(*api_);
+    vm_service_ = std::make_unique<DaemonVmService>(*api_, events_);
     balloon_service_ = std::make_unique<DaemonBalloonService>(*api_);
     grpc::ServerBuilder builder;
     builder.RegisterService(vm_service_.get());
@@ -100,6 +100,7 @@ class SupervisorTest : public ::testing::Test {
   std::string kernel_;
   std::unique_ptr<Supervisor> supervisor_;
   std::unique_ptr<DaemonApi> api_;
+  VmEvents events_;  // WatchVmEvents (not used here).
   std::unique_ptr<DaemonVmService> vm_service_;
   std::unique_ptr<DaemonBalloonService> balloon_service_;
   std::unique_ptr<grpc::Server> server_;

@@ -8,8 +8,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "api/json.h"
@@ -32,6 +34,8 @@ using vmm::control::Request;
 using vmm::control::Response;
 
 // The last non-empty line of a file (blimp-vmm's error message in vmm.log).
+constexpr absl::Duration kUnansweredCheckPause = absl::Seconds(10);
+
 std::string LastLine(const std::string& path) {
   std::ifstream in(path);
   std::string line, last;
@@ -49,7 +53,8 @@ VmInstance::VmInstance(std::string id, std::string dir, const VmInstanceOptions&
       dir_(std::move(dir)),
       options_(options),
       loop_(loop),
-      control_([this](const Request& request) { return Call(request, options_.rpc_timeout); }) {}
+      control_([this](const Request& request) { return Call(request, options_.rpc_timeout); }),
+      verdict_(options.memory_verdict) {}
 
 VmInstance::~VmInstance() {
   Close();
@@ -108,6 +113,7 @@ absl::StatusOr<std::shared_ptr<VmInstance>> VmInstance::Adopt(std::string id, st
                                       " has not answered yet"));
   }
   RETURN_IF_ERROR(vm->Attach(*pid, std::move(pidfd)));
+  vm->FindMemoryCgroup();
   vm->Describe(describe_timeout);
   return vm;
 }
@@ -164,7 +170,50 @@ absl::Status VmInstance::Spawn(const v1::VmConfig& config, uid_t jail_uid) {
   spawn.stderr_fd = log_fd.get();
   if (jail) spawn.jail = &*jail;
   ASSIGN_OR_RETURN(Child child, daemon::Spawn(spawn));
-  return Attach(child.pid, std::move(child.pidfd));
+  RETURN_IF_ERROR(Attach(child.pid, std::move(child.pidfd)));
+  // On failure Launch() stops the child (Attach made it stoppable).
+  return JoinMemoryCgroup(config.machine_config().mem_size_mib());
+}
+
+uint64_t VmInstance::MemoryLimit(uint32_t mem_size_mib) const {
+  return (uint64_t{mem_size_mib} << 20) + options_.vmm_memory_allowance_bytes;
+}
+
+absl::Status VmInstance::JoinMemoryCgroup(uint32_t mem_size_mib) {
+  if (options_.memory_cgroup_parent.empty()) return absl::OkStatus();
+  const std::string dir = absl::StrCat(options_.memory_cgroup_parent, "/", id_);
+  // A leftover of a VM of this id that died with a daemon: empty, reused.
+  ASSIGN_OR_RETURN(MemoryCgroup cgroup, MemoryCgroup::Create(dir));
+  cgroup_ = cgroup;
+  // The limit first: the VMM is never in the cgroup without it.
+  RETURN_IF_ERROR(cgroup_->SetLimit(MemoryLimit(mem_size_mib)));
+  RETURN_IF_ERROR(cgroup_->AddProcess(pid_));
+  LOG(INFO) << "VM '" << id_ << "': blimp-vmm pid " << pid_ << " in memory cgroup " << dir
+            << ", limit " << (MemoryLimit(mem_size_mib) >> 20) << " MiB";
+  return absl::OkStatus();
+}
+
+void VmInstance::FindMemoryCgroup() {
+  if (options_.memory_cgroup_parent.empty()) return;
+  absl::StatusOr<std::string> dir = ProcessMemoryCgroupDir(pid_);
+  // Only the cgroup an earlier blimpd made for this VM, never the VMM's
+  // parent's (which would be removed with the VM).
+  if (dir.ok() && absl::EndsWith(*dir, absl::StrCat("/", id_))) {
+    absl::StatusOr<MemoryCgroup> cgroup = MemoryCgroup::Open(*dir);
+    if (cgroup.ok()) {
+      cgroup_ = *cgroup;
+      return;
+    }
+  }
+  LOG(WARNING) << "VM '" << id_ << "': adopted blimp-vmm pid " << pid_
+               << " has no memory cgroup of its own ("
+               << (dir.ok() ? *dir : dir.status().ToString()) << "): its memory is not limited";
+}
+
+void VmInstance::RemoveMemoryCgroup() {
+  if (!cgroup_) return;
+  absl::Status removed = cgroup_->Remove();
+  if (!removed.ok()) LOG(WARNING) << "VM '" << id_ << "': " << removed;
 }
 
 absl::Status VmInstance::Attach(pid_t pid, base::UniqueFd pidfd) {
@@ -242,6 +291,23 @@ void VmInstance::OnExit() {
   ::unlink(ControlSocket().c_str());
   ::unlink(absl::StrCat(dir_, "/", kConsoleSocket).c_str());
   loop_.Remove(pidfd_.get()).IgnoreError();
+  // Read before the cgroup goes: whether the kernel ended it at its limit.
+  std::string oom;
+  if (cgroup_ && cgroup_->OomKills().value_or(0) > 0) {
+    oom = absl::StrCat("killed by its memory cgroup limit (",
+                       cgroup_->Limit().value_or(0) >> 20,
+                       " MiB: the guest RAM its balloon leaves it + the VMM allowance): the guest "
+                       "used more memory than it may");
+  }
+  RemoveMemoryCgroup();  // Reaped (or, adopted, exited): nothing of it is left in the cgroup.
+  if (!oom.empty() && !stop_requested()) {
+    v1::MemoryEnforcement check;
+    {
+      absl::MutexLock lock(&mu_);
+      if (enforcement_) check = *enforcement_;
+    }
+    Publish(v1::VM_EVENT_MEMORY_LIMIT_KILLED, oom, check);
+  }
   absl::MutexLock lock(&mu_);
   watching_ = false;
   exited_ = true;
@@ -256,7 +322,8 @@ void VmInstance::OnExit() {
     last_.set_reason("guest powered off (blimp-vmm exited with status 0)");
   } else {
     last_.set_state(v1::VM_STATE_FAILED);
-    last_.set_reason(DescribeWaitStatus(status));
+    last_.set_reason(oom.empty() ? DescribeWaitStatus(status)
+                                 : absl::StrCat(oom, " (", DescribeWaitStatus(status), ")"));
   }
   last_.set_vmm_pid(0);
   last_.set_vmm_rss_bytes(0);
@@ -315,7 +382,17 @@ absl::Status VmInstance::PutBootSource(const v1::BootSource& boot) {
 }
 
 absl::Status VmInstance::PutMachineConfig(const v1::MachineConfig& machine) {
-  return control_.PutMachineConfig(machine);
+  // Raised before a bigger VM can boot, lowered only once the VMM took the
+  // smaller one (it has not touched guest RAM yet: boot comes later).
+  const uint64_t limit = MemoryLimit(machine.mem_size_mib());
+  absl::StatusOr<uint64_t> before = cgroup_ ? cgroup_->Limit() : absl::StatusOr<uint64_t>(0);
+  if (cgroup_ && before.ok() && limit > *before) RETURN_IF_ERROR(cgroup_->SetLimit(limit));
+  absl::Status status = control_.PutMachineConfig(machine);
+  if (cgroup_ && before.ok() && (status.ok() ? limit < *before : limit > *before)) {
+    absl::Status set = cgroup_->SetLimit(status.ok() ? limit : *before);
+    if (!set.ok()) LOG(WARNING) << "VM '" << id_ << "': " << set;
+  }
+  return status;
 }
 
 absl::StatusOr<v1::Vm> VmInstance::Start() {
@@ -373,10 +450,16 @@ v1::Vm VmInstance::Merge(const absl::StatusOr<vmm::control::VmStatus>& status) {
   if (status.ok()) {
     last_ = vmm::control::ToVm(id_, *status);
     CountConsoleLocked(*status);
+    if (guest_ram_.empty()) {
+      for (const vmm::control::HostRange& range : status->guest_ram()) {
+        guest_ram_.emplace_back(range.address(), range.size());
+      }
+    }
   } else {
     LOG_EVERY_N(WARNING, 100) << "VM '" << id_ << "': no state from blimp-vmm ("
                               << status.status() << "), using the last known one";
   }
+  if (enforcement_) *last_.mutable_memory_enforcement() = *enforcement_;
   // From /proc, not from the child: right even when it does not answer.
   last_.set_vmm_pid(pid_);
   last_.set_vmm_rss_bytes(base::ResidentBytes(pid_).value_or(0));
@@ -402,6 +485,169 @@ v1::Vm VmInstance::LastKnown() {
   return vm;
 }
 
+void VmInstance::CheckMemory(absl::Duration timeout) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (exited_ || absl::Now() < next_check_) return;
+  }
+  Request describe;
+  describe.mutable_describe();
+  absl::StatusOr<Response> answer = Call(describe, timeout);
+  if (!answer.ok()) {
+    // A stopped or busy VMM is not asked again for a while: unanswered
+    // calls would pile up on its control socket.
+    absl::MutexLock lock(&mu_);
+    next_check_ = absl::Now() + kUnansweredCheckPause;
+    return;
+  }
+  const v1::Vm vm = Merge(answer->vm());
+  if (vm.state() != v1::VM_STATE_RUNNING) return;
+  v1::MemoryEnforcement check;
+  check.set_mode(vm.config().balloon().memory_enforcement().empty()
+                     ? "monitor"
+                     : vm.config().balloon().memory_enforcement());
+  if (cgroup_) {
+    check.set_cgroup_limit_bytes(cgroup_->Limit().value_or(0));
+    check.set_cgroup_usage_bytes(cgroup_->Usage().value_or(0));
+  }
+  const uint64_t mem_size = uint64_t{vm.config().machine_config().mem_size_mib()} << 20;
+  const uint64_t ballooned = uint64_t{vm.balloon_actual_mib()} << 20;
+  check.set_guest_allowed_bytes(mem_size > ballooned ? mem_size - ballooned : 0);
+  HostRanges ranges;
+  {
+    absl::MutexLock lock(&mu_);
+    ranges = guest_ram_;
+  }
+  absl::StatusOr<uint64_t> resident =
+      ranges.empty() ? absl::UnavailableError("blimp-vmm did not say where guest RAM is (older "
+                                              "blimp-vmm, or no answer yet)")
+                     : GuestRamResidentBytes(pid_, ranges);
+  if (resident.ok()) {
+    check.set_guest_resident_bytes(*resident);
+  } else {
+    check.set_note(std::string(resident.status().message()));
+  }
+  if (check.mode() == "limit" && cgroup_) {
+    FollowBalloon(vm, check);
+  }
+  absl::StatusOr<v1::BalloonStats> stats = absl::UnavailableError("statistics off");
+  // blimp-vmm checks every update (an impossible one may be replaced
+  // within milliseconds); blimpd checks what it samples, with the numbers.
+  uint64_t impossible_updates = 0;
+  if (vm.config().balloon().stats_polling_interval_s() > 0) {
+    stats = control_.GetStatistics();
+    absl::StatusOr<v1::BalloonMetrics> metrics = control_.GetMetrics();
+    if (metrics.ok()) impossible_updates = metrics->stats_impossible();
+  }
+  std::vector<std::pair<v1::VmEventKind, std::string>> events;  // Published unlocked.
+  {
+  absl::MutexLock lock(&mu_);
+  if (exited_) return;
+  const bool stats_were_flagged = stats_sanity_.flagged() || impossible_updates_seen_ > 0;
+  if (stats.ok()) {
+    const bool was_flagged = stats_sanity_.flagged();
+    const std::string found = stats_sanity_.Check(*stats, mem_size);
+    if (!found.empty()) {
+      LOG(WARNING) << "VM '" << id_ << "': impossible balloon statistics (" << found << ")"
+                   << (was_flagged ? "" : "; its statistics are not trusted from now on");
+    }
+  }
+  if (impossible_updates > impossible_updates_seen_) {
+    LOG(WARNING) << "VM '" << id_ << "': blimp-vmm counted "
+                 << impossible_updates - impossible_updates_seen_
+                 << " impossible balloon statistics update(s) (" << impossible_updates
+                 << " in all); its statistics are not trusted";
+    impossible_updates_seen_ = impossible_updates;
+  }
+  check.set_stats_anomalies(std::max(stats_sanity_.anomalies(), impossible_updates_seen_));
+  check.set_stats_flagged(check.stats_anomalies() > 0);
+  check.set_stats_reason(!stats_sanity_.first().empty() ? stats_sanity_.first()
+                         : impossible_updates_seen_ > 0
+                             ? absl::StrCat(impossible_updates_seen_,
+                                            " statistics update(s) with impossible values "
+                                            "(free/available above total or a counter going "
+                                            "backwards), counted by blimp-vmm")
+                             : "");
+  if (resident.ok() && check.mode() != "none") {
+    const MemoryVerdict::Change change =
+        verdict_.Sample(absl::Now(), *resident, check.guest_allowed_bytes());
+    if (change == MemoryVerdict::Change::kFlagged) {
+      LOG(WARNING) << "VM '" << id_ << "': memory flagged (" << check.mode()
+                   << "): " << verdict_.reason() << "; resident " << *resident << " bytes, allowed "
+                   << check.guest_allowed_bytes() << " bytes (mem_size " << mem_size
+                   << ", balloon actual " << ballooned << ")";
+      events.emplace_back(v1::VM_EVENT_MEMORY_FLAGGED, verdict_.reason());
+    } else if (change == MemoryVerdict::Change::kCleared) {
+      LOG(INFO) << "VM '" << id_ << "': memory no longer flagged; resident " << *resident
+                << " bytes, allowed " << check.guest_allowed_bytes() << " bytes";
+      events.emplace_back(v1::VM_EVENT_MEMORY_CLEARED,
+                          absl::StrCat("guest holds ", *resident >> 20, " MiB, allowed ",
+                                       check.guest_allowed_bytes() >> 20, " MiB"));
+    }
+  }
+  if (!stats_were_flagged && check.stats_flagged()) {
+    events.emplace_back(v1::VM_EVENT_STATS_FLAGGED, check.stats_reason());
+  }
+  check.set_flagged(verdict_.flagged());
+  check.set_reason(verdict_.reason());
+  check.set_flag_count(verdict_.flag_count());
+  enforcement_ = check;
+  *last_.mutable_memory_enforcement() = check;
+  }
+  for (const auto& [kind, reason] : events) Publish(kind, reason, check);
+}
+
+void VmInstance::Publish(v1::VmEventKind kind, const std::string& reason,
+                         const v1::MemoryEnforcement& check) {
+  if (!options_.on_event) return;
+  v1::VmEvent event;
+  event.set_vm_id(id_);
+  event.set_kind(kind);
+  event.set_reason(reason);
+  *event.mutable_memory_enforcement() = check;
+  event.set_unix_time_ms(absl::ToUnixMillis(absl::Now()));
+  options_.on_event(event);
+}
+
+uint64_t VmInstance::BalloonLimit(const v1::VmConfig& config, uint32_t ballooned_mib) const {
+  const uint32_t mem = config.machine_config().mem_size_mib();
+  return MemoryLimit(mem > ballooned_mib ? mem - ballooned_mib : 0);
+}
+
+void VmInstance::FollowBalloon(const v1::Vm& vm, v1::MemoryEnforcement& check) {
+  // Lowered only once the inflate completed (actual reached it), never
+  // below what a pending deflate will give back: min(actual, target).
+  const uint32_t ballooned = std::min(vm.balloon_actual_mib(), vm.balloon_target_mib());
+  const uint64_t limit = BalloonLimit(vm.config(), ballooned);
+  absl::StatusOr<uint64_t> current = cgroup_->Limit();
+  if (current.ok() && *current == limit) return;
+  absl::Status set = cgroup_->SetLimit(limit);
+  if (!set.ok()) {
+    // v1 refuses (EBUSY) a limit below what the VMM holds: the guest holds
+    // pages its balloon claims; the next check tries again.
+    check.set_note(absl::StrCat("limit ", limit >> 20, " MiB not set: ", set.message()));
+    LOG_EVERY_N(WARNING, 10) << "VM '" << id_ << "': " << check.note();
+    return;
+  }
+  check.set_cgroup_limit_bytes(limit);
+  VLOG(1) << "VM '" << id_ << "': memory limit " << (limit >> 20) << " MiB (balloon "
+          << ballooned << " MiB)";
+}
+
+absl::Status VmInstance::BeforeBalloonTarget(uint32_t amount_mib) {
+  if (!cgroup_) return absl::OkStatus();
+  v1::Vm vm = LastKnown();
+  if (vm.config().balloon().memory_enforcement() != "limit") return absl::OkStatus();
+  // Room for every page this target can give back, before the guest can
+  // deflate at all.
+  const uint64_t limit = BalloonLimit(vm.config(), amount_mib);
+  ASSIGN_OR_RETURN(uint64_t current, cgroup_->Limit());
+  if (limit <= current) return absl::OkStatus();
+  LOG(INFO) << "VM '" << id_ << "': memory limit raised to " << (limit >> 20)
+            << " MiB before the balloon target goes to " << amount_mib << " MiB";
+  return cgroup_->SetLimit(limit);
+}
+
 void VmInstance::Detach() {
   {
     absl::MutexLock lock(&mu_);
@@ -415,7 +661,10 @@ void VmInstance::Detach() {
 
 void VmInstance::Close() {
   // A live VMM keeps its socket: it may be adopted again.
-  if (pid_ > 0 && exited()) ::unlink(ControlSocket().c_str());
+  if (pid_ > 0 && exited()) {
+    ::unlink(ControlSocket().c_str());
+    RemoveMemoryCgroup();
+  }
 }
 
 }  // namespace blimp::daemon

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -30,6 +31,10 @@
 #include "base/event_loop.h"
 #include "base/unique_fd.h"
 #include "daemon/console_totals.h"
+#include "daemon/guest_ram_resident.h"
+#include "daemon/memory_cgroup.h"
+#include "daemon/memory_verdict.h"
+#include "daemon/stats_sanity.h"
 #include "proto/blimp/v1/vm_service.pb.h"
 #include "vmm/control/control_client.h"
 #include "vmm/control/vm_control.h"
@@ -48,6 +53,17 @@ struct VmInstanceOptions {
   // Where jails are built (daemon/jail.h): an empty folder; empty = VMMs
   // run unjailed.
   std::string jail_root;
+  // Where each VMM gets its own memory cgroup, <parent>/<vm-id> (daemon/
+  // memory_cgroup.h), limited to guest RAM + vmm_memory_allowance_bytes;
+  // empty = no cgroups.
+  std::string memory_cgroup_parent;
+  // What a VMM holds beyond guest RAM: its own code, heap, thread stacks,
+  // KVM's page tables (idle RSS is ~11 MiB).
+  uint64_t vmm_memory_allowance_bytes = uint64_t{64} << 20;
+  // CheckMemory's slack and grace period.
+  MemoryVerdictOptions memory_verdict;
+  // Memory enforcement events (WatchVmEvents), called without locks held.
+  std::function<void(const blimp::v1::VmEvent&)> on_event;
 };
 
 class VmInstance : public std::enable_shared_from_this<VmInstance> {
@@ -79,6 +95,8 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   const std::string& id() const { return id_; }
   const std::string& dir() const { return dir_; }
   pid_t pid() const { return pid_; }
+  // The VMM's memory cgroup folder; empty without one.
+  std::string memory_cgroup_dir() const { return cgroup_ ? cgroup_->dir() : ""; }
   bool exited();
   // StopVm (or Stop()) was asked for: the process is ending or has ended.
   bool stop_requested();
@@ -106,6 +124,16 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   // The last known state, asking nothing.
   blimp::v1::Vm LastKnown();
 
+  // The host-side check of the balloon (memory_enforcement): asks the VMM
+  // for its balloon (within `timeout`), counts the resident pages of its
+  // guest RAM and feeds the verdict; logs a VM becoming flagged or
+  // clear. Called about once a second for each running VM.
+  void CheckMemory(absl::Duration timeout);
+  // memory_enforcement "limit": raises the cgroup limit for a new balloon
+  // target before it is sent (a deflate needs the room before the guest
+  // takes the pages back); CheckMemory lowers it once an inflate completed.
+  absl::Status BeforeBalloonTarget(uint32_t amount_mib);
+
   // The balloon calls, each bounded by rpc_timeout (DEADLINE_EXCEEDED naming
   // the VM), FAILED_PRECONDITION once the process has exited.
   vmm::control::VmControl& control() { return control_; }
@@ -126,6 +154,21 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
              base::EventLoop& loop);
 
   absl::Status Spawn(const blimp::v1::VmConfig& config, uid_t jail_uid);
+  // Puts the just spawned VMM (still waiting for StartVm, no guest RAM
+  // touched) into <memory_cgroup_parent>/<id>, limited for `mem_size_mib`.
+  absl::Status JoinMemoryCgroup(uint32_t mem_size_mib);
+  // An adopted VMM keeps the cgroup it was given (found through /proc).
+  void FindMemoryCgroup();
+  // Guest RAM + the VMM allowance.
+  uint64_t MemoryLimit(uint32_t mem_size_mib) const;
+  // The same for the guest RAM a balloon of `ballooned_mib` leaves.
+  uint64_t BalloonLimit(const blimp::v1::VmConfig& config, uint32_t ballooned_mib) const;
+  // "limit" mode: the cgroup limit follows mem_size - min(actual, target).
+  void FollowBalloon(const blimp::v1::Vm& vm, blimp::v1::MemoryEnforcement& check);
+  void Publish(blimp::v1::VmEventKind kind, const std::string& reason,
+               const blimp::v1::MemoryEnforcement& check);
+  // Once the VMM has exited (its pages are uncharged): rmdir.
+  void RemoveMemoryCgroup();
   // Watches the exit through `pidfd` and sets up the control client.
   absl::Status Attach(pid_t pid, base::UniqueFd pidfd);
   absl::Status WaitUntilReady();
@@ -154,6 +197,8 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   bool adopted_ = false;  // Not our child: it cannot be waited for.
   std::unique_ptr<vmm::control::VmmClient> client_;
   vmm::control::VmControl control_;
+  // Set before the instance is shared (Spawn, Adopt), then only read.
+  std::optional<MemoryCgroup> cgroup_;
 
   absl::Mutex mu_;
   bool exited_ ABSL_GUARDED_BY(mu_) = false;
@@ -164,6 +209,14 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   // The VMM's console counters as last seen (their growth goes to the totals).
   uint64_t console_bytes_seen_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t console_rotations_seen_ ABSL_GUARDED_BY(mu_) = 0;
+  // Where the VMM maps guest RAM (from its answers; fixed once it runs).
+  HostRanges guest_ram_ ABSL_GUARDED_BY(mu_);
+  MemoryVerdict verdict_ ABSL_GUARDED_BY(mu_);
+  StatsSanity stats_sanity_ ABSL_GUARDED_BY(mu_);
+  uint64_t impossible_updates_seen_ ABSL_GUARDED_BY(mu_) = 0;  // blimp-vmm's count.
+  absl::Time next_check_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // The last CheckMemory, shown in every answer; unset before the first.
+  std::optional<blimp::v1::MemoryEnforcement> enforcement_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace blimp::daemon

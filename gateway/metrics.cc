@@ -70,6 +70,8 @@ absl::string_view CounterHelp(absl::string_view field) {
       {"free_page_hint_count", "Free page hinting buffers processed."},
       {"free_page_hint_freed", "Bytes discarded through free page hinting."},
       {"invalid_pfns", "Inflated page frame numbers outside guest RAM."},
+      {"stats_impossible",
+       "Statistics updates with impossible values (free > total, counters going backwards)."},
   };
   for (const auto& [name, help] : kHelp) {
     if (name == field) return help;
@@ -110,6 +112,43 @@ std::string RenderPrometheus(const std::vector<VmSample>& samples) {
               [](const VmSample& s) -> std::optional<uint64_t> {
                 if (!s.vm.has_balloon_actual_mib()) return std::nullopt;
                 return s.vm.balloon_actual_mib();
+              },
+              &out);
+  // blimpd's host-side memory check (daemon/README.md), while it measures.
+  auto measured = [](const VmSample& s) { return s.vm.has_memory_enforcement(); };
+  AppendGauge(samples, "blimp_vm_memory_flagged",
+              "1 while the guest holds more RAM than its balloon leaves it (past slack and grace).",
+              [&](const VmSample& s) -> std::optional<uint64_t> {
+                if (!measured(s)) return std::nullopt;
+                return s.vm.memory_enforcement().flagged() ? 1 : 0;
+              },
+              &out);
+  AppendGauge(samples, "blimp_vm_memory_flag_count", "Times the VM was flagged so far.",
+              [&](const VmSample& s) -> std::optional<uint64_t> {
+                if (!measured(s)) return std::nullopt;
+                return s.vm.memory_enforcement().flag_count();
+              },
+              &out);
+  AppendGauge(samples, "blimp_vm_guest_resident_bytes",
+              "Guest RAM the VMM holds, measured on the host (resident pages of its mappings).",
+              [&](const VmSample& s) -> std::optional<uint64_t> {
+                if (!measured(s)) return std::nullopt;
+                return s.vm.memory_enforcement().guest_resident_bytes();
+              },
+              &out);
+  AppendGauge(samples, "blimp_vm_guest_allowed_bytes",
+              "Guest RAM the balloon leaves the guest: mem_size - balloon actual.",
+              [&](const VmSample& s) -> std::optional<uint64_t> {
+                if (!measured(s)) return std::nullopt;
+                return s.vm.memory_enforcement().guest_allowed_bytes();
+              },
+              &out);
+  AppendGauge(samples, "blimp_vm_stats_anomalies",
+              "Impossible balloon statistics seen from the guest (free > total, counters "
+              "going backwards, ...).",
+              [&](const VmSample& s) -> std::optional<uint64_t> {
+                if (!measured(s)) return std::nullopt;
+                return s.vm.memory_enforcement().stats_anomalies();
               },
               &out);
   // Every BalloonMetrics field is a counter named after it.

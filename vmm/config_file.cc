@@ -26,7 +26,7 @@ absl::StatusOr<BalloonConfig> FromProto(const blimp::v1::Balloon& proto) {
   RETURN_IF_ERROR(api::ValidateBalloon(proto));
   return BalloonConfig{proto.amount_mib(), proto.deflate_on_oom(),
                        proto.stats_polling_interval_s(), proto.free_page_reporting(),
-                       proto.free_page_hinting()};
+                       proto.free_page_hinting(), proto.memory_enforcement()};
 }
 
 blimp::v1::BootSource ToProto(const BootSourceConfig& boot_source) {
@@ -52,6 +52,9 @@ blimp::v1::Balloon ToProto(const BalloonConfig& balloon) {
   proto.set_stats_polling_interval_s(balloon.stats_polling_interval_s);
   proto.set_free_page_reporting(balloon.free_page_reporting);
   proto.set_free_page_hinting(balloon.free_page_hinting);
+  if (!balloon.memory_enforcement.empty()) {
+    proto.set_memory_enforcement(balloon.memory_enforcement);
+  }
   return proto;
 }
 

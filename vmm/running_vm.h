@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "device/virtio/balloon/balloon.h"
@@ -21,6 +23,9 @@ struct BalloonSnapshot {
   device::virtio::balloon::HintingState hinting;
   // Bumped on every statistics update from the guest.
   uint64_t stats_generation = 0;
+  // Guest RAM in this process: (host address, bytes) per region, for
+  // blimpd's count of its resident pages.
+  std::vector<std::pair<uint64_t, uint64_t>> guest_ram;
 };
 
 class RunningVm {

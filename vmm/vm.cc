@@ -270,6 +270,10 @@ BalloonSnapshot Vm::GetBalloon() {
     snapshot.metrics.transport_errors = balloon_transport_->invalid_accesses();
     snapshot.hinting = balloon.hinting();
   });
+  for (const memory::GuestRegion& region : memory_.regions()) {
+    absl::StatusOr<uint8_t*> host = memory_.HostAddress(region.start, region.size);
+    if (host.ok()) snapshot.guest_ram.emplace_back(reinterpret_cast<uintptr_t>(*host), region.size);
+  }
   absl::MutexLock lock(&stats_mu_);
   snapshot.stats_generation = stats_generation_;
   return snapshot;

@@ -28,6 +28,8 @@ struct BalloonConfig {
   uint32_t stats_polling_interval_s = 0;
   bool free_page_reporting = false;
   bool free_page_hinting = false;
+  // blimpd's, carried so that it sees the mode of an adopted VM; "" = monitor.
+  std::string memory_enforcement;
 };
 
 struct VmConfig {

@@ -46,7 +46,8 @@ absl::StatusOr<blimp::v1::Vm> FakeDaemonApi::CreateVm(const std::string& vm_id,
                                  config.balloon().deflate_on_oom(),
                                  config.balloon().stats_polling_interval_s(),
                                  config.balloon().free_page_reporting(),
-                                 config.balloon().free_page_hinting()};
+                                 config.balloon().free_page_hinting(),
+                                 config.balloon().memory_enforcement()};
   }
   {
     absl::MutexLock lock(&mu_);

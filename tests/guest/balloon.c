@@ -645,6 +645,18 @@ static int hostile_run(const char *c, char *note, size_t note_len) {
     struct vbuf b = {B.buf + BUF_HOSTILE, 50, 0};
     if (vq_add(&B.q[Q_STATS], &b, 1, TOK_HOSTILE) >= 0) B.pending[Q_STATS]++;
     vq_kick(&B.q[Q_STATS]);
+  } else if (!strcmp(c, "impossible-stats")) {
+    /* Well-formed, but impossible: free and available above total, and
+     * minor_faults back at 0. */
+    if (!B.have[Q_STATS]) return kprintf("error: the stats queue was not negotiated\n"), 1;
+    uint64_t total = pages_total() * 4096;
+    uint16_t tags[4] = {5, 4, 6, 3};
+    uint64_t vals[4] = {total, 2 * total, 3 * total, 0};
+    uint8_t *p = (uint8_t *)h;
+    for (int i = 0; i < 4; i++, p += 10) memcpy(p, &tags[i], 2), memcpy(p + 2, &vals[i], 8);
+    struct vbuf b = {B.buf + BUF_HOSTILE, 40, 0};
+    if (vq_add(&B.q[Q_STATS], &b, 1, TOK_HOSTILE) >= 0) B.pending[Q_STATS]++;
+    vq_kick(&B.q[Q_STATS]);
   } else if (!strcmp(c, "queue-addr-out-of-range")) {
     B.ready = 0;
     if (dev_negotiate() == 0) {
@@ -670,10 +682,23 @@ static int hostile_run(const char *c, char *note, size_t note_len) {
     vm_write(B.base, VIRTIO_MMIO_CONFIG + CFG_NUM_PAGES, 0x7ffffff0u);
     uint32_t after = cfg_read(CFG_NUM_PAGES);
     if (after != before) snprintf(note, note_len, "num_pages changed from %u to %u", before, after);
+  } else if (!strcmp(c, "steal-balloon")) {
+    /* A lying driver: every page in the balloon is written and kept, while
+     * `actual` still counts it (no deflate is sent). */
+    uint64_t n = 0;
+    for (uint64_t w = 0; w < MAX_PAGES / 64; w++) {
+      for (uint64_t bits = balloon_bits[w]; bits; bits &= bits - 1) {
+        volatile uint64_t *page = (volatile uint64_t *)(((w * 64) + (uint64_t)__builtin_ctzll(bits)) << 12);
+        for (int i = 0; i < 512; i += 64) page[i] = 0x5a5a5a5a5a5a5a5aull;
+        n++;
+      }
+      balloon_bits[w] = 0;
+    }
+    snprintf(note, note_len, "wrote and kept %lu ballooned pages, actual_pages=%u", n, B.count);
   } else {
     return kprintf("error: unknown case '%s' (pfn-outside-ram odd-length write-only-inflate desc-loop "
                    "desc-out-of-range next-out-of-range avail-idx-jump bogus-stat-tags "
-                   "queue-addr-out-of-range interrupt-storm config-write)\n",
+                   "queue-addr-out-of-range interrupt-storm config-write steal-balloon impossible-stats)\n",
                    c), 1;
   }
   return 0;

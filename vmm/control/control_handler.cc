@@ -40,6 +40,11 @@ VmStatus DescribeVm(VmController& controller, const ConsoleCounters* console) {
     if (auto snapshot = controller.GetBalloonMetrics(); snapshot.ok()) {
       vm.set_balloon_target_mib(snapshot->target_pages / kPagesPerMib);
       vm.set_balloon_actual_mib(snapshot->actual_pages / kPagesPerMib);
+      for (const auto& [address, size] : snapshot->guest_ram) {
+        vmm::control::HostRange* range = vm.add_guest_ram();
+        range->set_address(address);
+        range->set_size(size);
+      }
     }
   } else if (info.config.balloon) {
     vm.set_balloon_target_mib(info.config.balloon->amount_mib);
@@ -85,6 +90,7 @@ blimp::v1::BalloonMetrics MetricsToProto(const BalloonSnapshot& snapshot) {
   metrics.set_invalid_pfns(m.invalid_pfns);
   metrics.set_spurious_notifications(m.spurious_notifications);
   metrics.set_transport_errors(m.transport_errors);
+  metrics.set_stats_impossible(m.stats_impossible);
   return metrics;
 }
 

@@ -230,6 +230,7 @@ bool Balloon::ParseStats(const DescriptorChain& chain) {
     if (!memory_->Read(buffer.addr, bytes.data() + first, buffer.len).ok()) return false;
   }
   if (bytes.size() % kStatEntrySize != 0) return false;
+  const BalloonStatValues before = stats_;
   bool all_known = true;
   for (size_t i = 0; i < bytes.size(); i += kStatEntrySize) {
     uint16_t tag;
@@ -242,7 +243,22 @@ bool Balloon::ParseStats(const DescriptorChain& chain) {
     }
     stats_[tag] = value;
   }
+  if (ImpossibleStats(before)) ++metrics_.stats_impossible;
   return all_known;
+}
+
+bool Balloon::ImpossibleStats(const BalloonStatValues& before) const {
+  constexpr int kFree = 4, kTotal = 5, kAvailable = 6, kCaches = 7;
+  if (stats_[kTotal]) {
+    for (int tag : {kFree, kAvailable, kCaches}) {
+      if (stats_[tag] && *stats_[tag] > *stats_[kTotal]) return true;
+    }
+  }
+  // Swap in/out, faults, hugetlb, OOM kills, stalls, scans, reclaims only grow.
+  for (int tag : {0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15}) {
+    if (before[tag] && stats_[tag] && *stats_[tag] < *before[tag]) return true;
+  }
+  return false;
 }
 
 Balloon::ChainFate Balloon::HandleStats(const DescriptorChain& chain) {

@@ -50,6 +50,10 @@ struct BalloonMetrics {
   uint64_t spurious_notifications = 0;  // Notified, nothing new in the queue.
   uint64_t transport_errors = 0;      // Refused register accesses (filled by vmm/).
   uint64_t discarded_bytes = 0;       // Given back to the host, all causes.
+  // Statistics updates with impossible values (free, available or caches
+  // above total; a cumulative counter going backwards): applied all the
+  // same, counted so that nobody believes them.
+  uint64_t stats_impossible = 0;
 };
 
 // The last value the guest reported for each tag (0..15).
@@ -126,6 +130,8 @@ class Balloon : public VirtioDevice {
   const std::function<void()> on_stats_;
   BalloonConfigSpace config_{};
   BalloonStatValues stats_;
+  // Whether the update that turned `before` into stats_ is impossible.
+  bool ImpossibleStats(const BalloonStatValues& before) const;
   BalloonMetrics metrics_;
   HintingState hinting_;
   std::optional<uint32_t> guest_run_;  // The last run id the guest started.

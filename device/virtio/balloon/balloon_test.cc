@@ -183,6 +183,23 @@ TEST_F(BalloonTest, StatsAreHeldParsedAndKeptWhenOmitted) {
   EXPECT_EQ(balloon_->metrics().stats_update_fails, 1u);
 }
 
+TEST_F(BalloonTest, ImpossibleStatsAreCounted) {
+  Start(BalloonOptions{0, false, true}, 1ull << kFeatureStatsVq);
+  SendStats(2, {{5, 5000}, {4, 1000}, {6, 2000}, {3, 10}});  // Honest.
+  EXPECT_EQ(balloon_->metrics().stats_impossible, 0u);
+  SendStats(2, {{4, 900}, {3, 12}});  // Total kept from before; faults grow.
+  EXPECT_EQ(balloon_->metrics().stats_impossible, 0u);
+  SendStats(2, {{4, 6000}});  // Free above total.
+  EXPECT_EQ(balloon_->metrics().stats_impossible, 1u);
+  SendStats(2, {{4, 100}, {6, 9000}});  // Available above total.
+  EXPECT_EQ(balloon_->metrics().stats_impossible, 2u);
+  SendStats(2, {{6, 100}, {3, 11}});  // minor_faults backwards.
+  EXPECT_EQ(balloon_->metrics().stats_impossible, 3u);
+  EXPECT_EQ(balloon_->stats()[3], 11u);  // Applied all the same.
+  SendStats(2, {{3, 11}});
+  EXPECT_EQ(balloon_->metrics().stats_impossible, 3u);
+}
+
 TEST_F(BalloonTest, MalformedStatsBufferCountsAsFailedUpdate) {
   Start(BalloonOptions{0, false, true}, 1ull << kFeatureStatsVq);
   drivers_[2]->AddChain({{kScratch, 7}});
