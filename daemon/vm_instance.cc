@@ -88,7 +88,9 @@ absl::StatusOr<std::shared_ptr<VmInstance>> VmInstance::Adopt(std::string id, st
                                                               absl::Duration describe_timeout) {
   std::shared_ptr<VmInstance> vm(new VmInstance(std::move(id), std::move(dir), options, loop));
   const std::string lock = vmm::control::ControlSocketLock(vm->ControlSocket());
-  if (!base::PidFileLocked(lock)) return absl::NotFoundError(absl::StrCat("no blimp-vmm holds ", lock));
+  if (!base::PidFileLocked(lock)) {
+    return absl::NotFoundError(absl::StrCat("no blimp-vmm holds ", lock));
+  }
   // The pid comes from the kernel (the control socket's listener), never
   // from a file the VMM writes: this daemon will signal that pid.
   absl::StatusOr<pid_t> pid = vmm::control::ListeningPid(vm->ControlSocket());
@@ -104,7 +106,6 @@ absl::StatusOr<std::shared_ptr<VmInstance>> VmInstance::Adopt(std::string id, st
   if (!again.ok() || *again != *pid) {
     return absl::NotFoundError(absl::StrCat("blimp-vmm pid ", *pid, " ended during adoption"));
   }
-  ::fcntl(pidfd.get(), F_SETFD, FD_CLOEXEC);
   vm->adopted_ = true;
   {
     absl::MutexLock lock_state(&vm->mu_);
