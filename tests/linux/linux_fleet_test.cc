@@ -106,6 +106,17 @@ TEST(LinuxFleetTest, ControllerMovesMemoryFromTheIdleGuestToTheBusyOne) {
   EXPECT_THAT(oom, ::testing::ContainsRegex("(^|\n)0\r?\n")) << "no OOM kill in the busy guest: " << oom;
   controller.Stop();
   loop.join();
+  // Linux's driver is honest: memory moved under pressure never looks like
+  // a guest keeping pages it gave back (blimpd's memory check, monitor mode).
+  for (const std::string& id : ids) {
+    auto vm = daemon.GetVm(id);
+    ASSERT_TRUE(vm.ok()) << vm.status();
+    EXPECT_EQ(vm->memory_enforcement().mode(), "monitor") << id;
+    EXPECT_GT(vm->memory_enforcement().guest_resident_bytes(), 0u) << id << " was not measured";
+    EXPECT_FALSE(vm->memory_enforcement().flagged())
+        << id << ": " << vm->memory_enforcement().reason();
+    EXPECT_EQ(vm->memory_enforcement().flag_count(), 0u) << id;
+  }
 }
 
 }  // namespace
