@@ -13,9 +13,11 @@
 namespace blimp::base {
 namespace {
 
+// Under the test's own temporary folder, which Bazel removes.
 std::string TempPath() {
-  char dir[] = "/tmp/blimp-pidlock-XXXXXX";
-  return std::string(::mkdtemp(dir)) + "/x.lock";
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string dir = std::string(base != nullptr ? base : "/tmp") + "/blimp-pidlock-XXXXXX";
+  return std::string(::mkdtemp(dir.data())) + "/x.lock";
 }
 
 TEST(PidLockTest, OneHolderAtATimeAndItsPidIsKnown) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -42,6 +43,7 @@ TEST(SocketsTest, AUnixListenerIsOwnerOnlyAndReplacesOnlyAnOldSocket) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ListenUnix("").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_FALSE(ConnectUnix(dir + "/nobody.sock").ok());
+  std::filesystem::remove_all(dir);
 }
 
 TEST(SocketsTest, ATcpListenerReportsItsPortAndBadAddressesAreRefused) {

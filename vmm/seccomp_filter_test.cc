@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <thread>
@@ -83,6 +84,7 @@ TEST(SeccompFilterTest, TheHostedConsoleRotatesItsLogUnderTheFilter) {
   ASSERT_EQ(::stat((log + ".1").c_str(), &st), 0);
   EXPECT_EQ(st.st_size, 1000);
   EXPECT_NE(::access((std::string(dir) + "/console.sock").c_str(), F_OK), 0);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(SeccompFilterTest, ForbiddenCallsKillTheProcess) {
