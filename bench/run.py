@@ -2,7 +2,7 @@
 """Prints every benchmark table: Blimp vs QEMU (-M microvm) booting the same
 guest file, measured in the same run. See BENCHMARKS.md.
 
-  python3 bench/run.py [--runs N] [--only boot,balloon,reclaim,api,linux]
+  python3 bench/run.py [--runs N] [--only boot,balloon,reclaim,api,enforcement,linux]
                       [--before DIR]
 
 --before DIR: a copy of an earlier bazel-bin (daemon/blimpd, vmm/blimp-vmm,
@@ -16,6 +16,7 @@ import subprocess
 import balloon_bench
 import boot_bench
 import daemon_bench
+import enforcement_bench
 import reclaim_bench
 import linux_bench
 
@@ -24,6 +25,7 @@ SECTIONS = {
     "balloon": balloon_bench.run,
     "reclaim": reclaim_bench.run,
     "api": daemon_bench.run,
+    "enforcement": enforcement_bench.run,
     "linux": linux_bench.run,
 }
 # Minutes long (real Linux on this host): only with --only linux.

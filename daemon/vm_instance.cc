@@ -300,6 +300,10 @@ void VmInstance::OnExit() {
                        " MiB: the guest RAM its balloon leaves it + the VMM allowance): the guest "
                        "used more memory than it may");
   }
+  if (oom.empty()) {
+    absl::MutexLock lock(&mu_);
+    oom = limit_kill_reason_;  // Ended by FollowBalloon, if at all.
+  }
   RemoveMemoryCgroup();  // Reaped (or, adopted, exited): nothing of it is left in the cgroup.
   if (!oom.empty() && !stop_requested()) {
     v1::MemoryEnforcement check;
@@ -624,12 +628,30 @@ void VmInstance::FollowBalloon(const v1::Vm& vm, v1::MemoryEnforcement& check) {
   if (current.ok() && *current == limit) return;
   absl::Status set = cgroup_->SetLimit(limit);
   if (!set.ok()) {
-    // v1 refuses (EBUSY) a limit below what the VMM holds: the guest holds
-    // pages its balloon claims; the next check tries again.
+    // v1 refuses (EBUSY) a limit below what the VMM holds. Once the inflate
+    // has completed that is the guest keeping pages its balloon claims: past
+    // the grace period the limit is applied the only way left, by ending
+    // the VMM (as the kernel would at the limit).
     check.set_note(absl::StrCat("limit ", limit >> 20, " MiB not set: ", set.message()));
     LOG_EVERY_N(WARNING, 10) << "VM '" << id_ << "': " << check.note();
+    const absl::Time now = absl::Now();
+    if (limit_refused_since_ == absl::InfinitePast()) limit_refused_since_ = now;
+    if (vm.balloon_actual_mib() >= vm.balloon_target_mib() &&
+        now - limit_refused_since_ >= options_.memory_verdict.grace) {
+      {
+        absl::MutexLock lock(&mu_);
+        limit_kill_reason_ = absl::StrCat(
+            "killed at its memory limit (", limit >> 20,
+            " MiB: the guest RAM its balloon leaves it + the VMM allowance): the guest kept "
+            "using memory its balloon claims, so the limit could not be lowered");
+      }
+      LOG(WARNING) << "VM '" << id_ << "': " << check.note() << " for "
+                   << absl::FormatDuration(now - limit_refused_since_) << ": ending blimp-vmm";
+      Signal(SIGKILL);
+    }
     return;
   }
+  limit_refused_since_ = absl::InfinitePast();
   check.set_cgroup_limit_bytes(limit);
   VLOG(1) << "VM '" << id_ << "': memory limit " << (limit >> 20) << " MiB (balloon "
           << ballooned << " MiB)";

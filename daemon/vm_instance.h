@@ -206,6 +206,11 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   bool stop_requested_ ABSL_GUARDED_BY(mu_) = false;
   int wait_status_ ABSL_GUARDED_BY(mu_) = 0;
   blimp::v1::Vm last_ ABSL_GUARDED_BY(mu_);  // The last answer of the child.
+  // Set when FollowBalloon ends the VMM because its limit could not be lowered.
+  std::string limit_kill_reason_ ABSL_GUARDED_BY(mu_);
+  // Since when the balloon's limit has been refused (the memory check's
+  // thread only; InfinitePast while it holds).
+  absl::Time limit_refused_since_ = absl::InfinitePast();
   // The VMM's console counters as last seen (their growth goes to the totals).
   uint64_t console_bytes_seen_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t console_rotations_seen_ ABSL_GUARDED_BY(mu_) = 0;

@@ -35,7 +35,11 @@ absl::StatusOr<std::unique_ptr<Vm>> Vm::Launch(const VmConfig& config,
                                               const VmOptions& options) {
   ASSIGN_OR_RETURN(kvm::Kvm kvm, kvm::Kvm::Open());
   ASSIGN_OR_RETURN(kvm::Vm kvm_vm, kvm.CreateVm());
-  const memory::RamOptions ram{.transparent_huge_pages = options.guest_ram_thp};
+  // Under the `limit` enforcement the memory cgroup follows the balloon: an
+  // inflated 4 KiB page must be uncharged at once, and on a huge page it stays
+  // charged until the host splits it (the limit could not be lowered).
+  const bool limit = config.balloon && config.balloon->memory_enforcement == "limit";
+  const memory::RamOptions ram{.transparent_huge_pages = options.guest_ram_thp && !limit};
   ASSIGN_OR_RETURN(memory::GuestMemory memory,
                    memory::GuestMemory::CreateRam(uint64_t{config.machine.mem_size_mib} << 20,
                                                   ram));

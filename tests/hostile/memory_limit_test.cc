@@ -163,6 +163,34 @@ TEST(MemoryLimitTest, TheLimitFollowsTheBalloonAndStopsALyingDriver) {
   EXPECT_TRUE(absl::StrContains(daemon.Console("honest", "mem", {"ok", "error:"}), "total_pages="));
 }
 
+// A liar that writes its ballooned pages back at once, before blimpd has
+// lowered the limit: cgroup v1 then refuses the lower limit (the VMM holds
+// more), which past the grace period ends the VMM all the same.
+TEST(MemoryLimitTest, ALiarFasterThanTheLimitIsStoppedToo) {
+  SKIP_WITHOUT_KVM();
+  auto started = DaemonProcess::Start({"--memory-check-interval=250ms", "--memory-grace=2s",
+                                       absl::StrCat("--vmm-memory-allowance-mib=", kAllowanceMib)});
+  ASSERT_TRUE(started.ok()) << started.status();
+  DaemonProcess& daemon = **started;
+  ASSERT_TRUE(daemon.BootVm("liar", LimitConfig(128), absl::Seconds(30)).ok());
+  ASSERT_TRUE(daemon.SetTarget("liar", 64).ok());
+  ASSERT_TRUE(daemon.WaitForActual("liar", 64).ok());
+  daemon.Console("liar", "hostile steal-balloon", {"ok", "error:"});
+  daemon.Console("liar", "touch 56", {"ok", "error:"}, absl::Seconds(10));
+  absl::StatusOr<v1::Vm> liar = daemon.GetVm("liar");
+  for (absl::Time end = absl::Now() + absl::Seconds(15); absl::Now() < end;) {
+    liar = daemon.GetVm("liar");
+    if (liar.ok() && liar->state() != v1::VM_STATE_RUNNING) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(liar.ok()) << liar.status();
+  EXPECT_EQ(liar->state(), v1::VM_STATE_FAILED) << liar->DebugString();
+  // Either way it went: the kernel at the lowered limit, or blimpd because
+  // the limit could not be lowered.
+  EXPECT_TRUE(absl::StrContains(liar->reason(), "killed")) << liar->reason();
+  EXPECT_TRUE(absl::StrContains(liar->reason(), "limit")) << liar->reason();
+}
+
 TEST(MemoryLimitTest, LimitWithDeflateOnOomIsRefused) {
   SKIP_WITHOUT_KVM();
   auto started = DaemonProcess::Start();
