@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -22,13 +23,15 @@ std::string TempPath() {
 
 TEST(PidLockTest, OneHolderAtATimeAndItsPidIsKnown) {
   const std::string path = TempPath();
-  EXPECT_EQ(PidFileHolder(path), std::nullopt) << "no file, no holder";
+  EXPECT_FALSE(PidFileLocked(path)) << "no file, no holder";
   absl::StatusOr<UniqueFd> first = LockPidFile(path);
   ASSERT_TRUE(first.ok()) << first.status();
   struct stat st;
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_EQ(PidFileHolder(path), ::getpid());
+  std::string written;
+  std::getline(std::ifstream(path), written);
+  EXPECT_EQ(written, std::to_string(::getpid())) << "the holder's pid, on the first line";
   EXPECT_TRUE(PidFileLocked(path));
 
   // flock locks belong to the open file: a second open conflicts, even here.
@@ -40,8 +43,7 @@ TEST(PidLockTest, OneHolderAtATimeAndItsPidIsKnown) {
       << second.status();
 
   first->Reset();
-  EXPECT_EQ(PidFileHolder(path), std::nullopt) << "released with the fd";
-  EXPECT_FALSE(PidFileLocked(path));
+  EXPECT_FALSE(PidFileLocked(path)) << "released with the fd";
   absl::StatusOr<UniqueFd> again = LockPidFile(path);
   EXPECT_TRUE(again.ok()) << again.status();
 }
@@ -62,12 +64,15 @@ TEST(PidLockTest, ALockDiesWithItsHolder) {
   char ok = 0;
   ASSERT_EQ(::read(ready[0], &ok, 1), 1);
   ASSERT_EQ(ok, '1');
-  EXPECT_EQ(PidFileHolder(path), child);
-  EXPECT_FALSE(LockPidFile(path).ok());
+  EXPECT_TRUE(PidFileLocked(path));
+  absl::StatusOr<UniqueFd> refused = LockPidFile(path);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("pid " + std::to_string(child)), std::string::npos)
+      << refused.status();
   ::kill(child, SIGKILL);
   int status;
   ::waitpid(child, &status, 0);
-  EXPECT_EQ(PidFileHolder(path), std::nullopt);
+  EXPECT_FALSE(PidFileLocked(path));
   EXPECT_TRUE(LockPidFile(path).ok());
 }
 
