@@ -298,6 +298,11 @@ absl::StatusOr<v1::Vm> Supervisor::StopVm(const std::string& vm_id) {
   return vm->LastKnown();
 }
 
+absl::StatusOr<v1::Vm> Supervisor::SetPaused(const std::string& vm_id, bool paused) {
+  ASSIGN_OR_RETURN(std::shared_ptr<VmInstance> vm, Find(vm_id));
+  return vm->SetPaused(paused);
+}
+
 absl::Status Supervisor::DeleteVm(const std::string& vm_id) {
   ASSIGN_OR_RETURN(std::shared_ptr<VmInstance> vm, Find(vm_id));
   VmHooks hooks;

@@ -113,6 +113,9 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   // The child's answer (its state after the boot).
   absl::StatusOr<blimp::v1::Vm> Start();
 
+  // PauseVm (paused) or ResumeVm; the child's answer.
+  absl::StatusOr<blimp::v1::Vm> SetPaused(bool paused);
+
   // Ends the child: StopVm, SIGTERM (+SIGCONT, for a stopped process),
   // SIGKILL, each after its grace period. Returns once it has exited.
   void Stop();

@@ -29,6 +29,7 @@ enum class Router::Op {
   kPutMachineConfig,
   kGetMachineConfig,
   kAction,
+  kPatchVmState,
   kInstanceInfo,
   kGetVmConfig,
   // Daemon only.
@@ -63,6 +64,7 @@ constexpr Route kVmRoutes[] = {
     {"machine-config", "PUT", Op::kPutMachineConfig},
     {"machine-config", "GET", Op::kGetMachineConfig},
     {"actions", "PUT", Op::kAction},
+    {"vm", "PATCH", Op::kPatchVmState},
     {"vm/config", "GET", Op::kGetVmConfig},
 };
 
@@ -128,6 +130,7 @@ std::optional<HttpResponse> Lookup(absl::Span<const Route> routes, absl::string_
 absl::string_view InstanceState(blimp::v1::VmState state) {
   switch (state) {
     case blimp::v1::VM_STATE_RUNNING: return "Running";
+    case blimp::v1::VM_STATE_PAUSED: return "Paused";
     case blimp::v1::VM_STATE_STOPPED: return "Stopped";
     case blimp::v1::VM_STATE_FAILED: return "Failed";
     default: return "Not started";
@@ -285,6 +288,19 @@ HttpResponse Router::Dispatch(Op op, const std::string& vm_id, const std::string
       } else {
         return Fault(400, absl::StrCat("unknown action_type ", JsonString(action.action_type()),
                                        " (InstanceStart, SendCtrlAltDel or Stop)"));
+      }
+      return done(NoContent());
+    }
+    case Op::kPatchVmState: {
+      blimp::v1::VmStateChange change;
+      BLIMP_PARSE_BODY(body, &change);
+      if (change.state() == "Paused") {
+        status = api_.PauseVm(vm_id).status();
+      } else if (change.state() == "Resumed") {
+        status = api_.ResumeVm(vm_id).status();
+      } else {
+        return Fault(400, absl::StrCat("unknown state ", JsonString(change.state()),
+                                       " (Paused or Resumed)"));
       }
       return done(NoContent());
     }

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "device/virtio/balloon/balloon.h"
 #include "vmm/exit_reason.h"
@@ -42,6 +43,13 @@ class RunningVm {
   // Blocks until the statistics generation differs from `seen` or `timeout`
   // passes; returns the current generation.
   virtual uint64_t WaitForStats(uint64_t seen, absl::Duration timeout) = 0;
+
+  // Pause() returns once no vCPU runs guest code (an error if one did not
+  // stop in time; the VM then runs on). Resume() lets them run again. The
+  // devices keep serving: a balloon target set while paused reaches the
+  // guest when it runs again.
+  virtual absl::Status Pause() = 0;
+  virtual void Resume() = 0;
 
   // Asks the VM to stop; Wait() returns once it has.
   virtual void RequestStop() = 0;

@@ -62,6 +62,8 @@ void VcpuRunner::Start() {
     running_ = true;
     Loop();
     running_ = false;
+    absl::MutexLock lock(&park_mu_);
+    ended_ = true;
   });
 }
 
@@ -70,6 +72,44 @@ void VcpuRunner::Kick() {
   // signal interrupts a KVM_RUN already in progress.
   vcpu_.SetImmediateExit(true);
   if (running_) pthread_kill(native_.load(), KickSignal());
+  absl::MutexLock lock(&park_mu_);  // Wakes a parked thread to see `stopping`.
+}
+
+void VcpuRunner::RequestPark() {
+  absl::MutexLock lock(&park_mu_);
+  park_requested_ = true;
+}
+
+bool VcpuRunner::WaitParked(absl::Time deadline) {
+  // Only the signal, never immediate_exit: KVM completes a pending port or
+  // MMIO read before it sees a signal, but returns at once on
+  // immediate_exit, leaving the access half done. A signal that lands while
+  // the thread is outside KVM_RUN is lost, so it is sent again until the
+  // thread parks.
+  absl::MutexLock lock(&park_mu_);
+  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(park_mu_) { return parked_ || ended_; };
+  while (!done()) {
+    if (running_) pthread_kill(native_.load(), KickSignal());
+    if (park_mu_.AwaitWithTimeout(absl::Condition(&done), absl::Milliseconds(1))) break;
+    if (absl::Now() > deadline) return false;
+  }
+  return parked_;
+}
+
+void VcpuRunner::Unpark() {
+  absl::MutexLock lock(&park_mu_);
+  park_requested_ = false;
+}
+
+void VcpuRunner::ParkIfRequested() {
+  absl::MutexLock lock(&park_mu_);
+  if (!park_requested_) return;
+  parked_ = true;
+  auto released = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(park_mu_) {
+    return !park_requested_ || stopping_;
+  };
+  park_mu_.Await(absl::Condition(&released));
+  parked_ = false;
 }
 
 void VcpuRunner::Join() {
@@ -102,6 +142,7 @@ bool VcpuRunner::HandleExit(const kvm::VcpuExit& exit) {
       return true;
     case Kind::kInterrupted:
       vcpu_.SetImmediateExit(false);
+      if (!stopping_) ParkIfRequested();
       return !stopping_;
     case Kind::kHlt:
       // Only without an in-kernel irqchip; nothing can wake the vCPU then.

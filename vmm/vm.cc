@@ -28,6 +28,9 @@ constexpr uint64_t kI8042Len = 5;  // 0x60..0x64
 constexpr uint64_t kAcpiPortsLen = 3;
 constexpr uint64_t kQueueNotifyOffset = 0x50;
 constexpr uint32_t kIoeventfdQueues = 2;  // Inflate and deflate.
+// A vCPU leaves KVM_RUN within microseconds of a signal; this bounds a host
+// thread that is not scheduled at all.
+constexpr absl::Duration kPauseTimeout = absl::Seconds(2);
 
 }  // namespace
 
@@ -248,6 +251,27 @@ ExitReason Vm::Wait() {
   if (loop_thread_.joinable()) loop_thread_.join();
   absl::MutexLock lock(&exit_mu_);
   return *exit_reason_;
+}
+
+absl::Status Vm::Pause() {
+  // Every vCPU is asked first, so that none waits on another one that
+  // still runs (an IPI, a spin lock) while it is being parked.
+  for (auto& vcpu : vcpus_) vcpu->RequestPark();
+  const absl::Time deadline = absl::Now() + kPauseTimeout;
+  for (auto& vcpu : vcpus_) {
+    if (!vcpu->WaitParked(deadline)) {
+      Resume();
+      if (stopping_) return absl::FailedPreconditionError("the VM stopped while pausing");
+      return absl::DeadlineExceededError(absl::StrCat(
+          "vCPU ", vcpu->vcpu().id(), " did not pause within ",
+          absl::FormatDuration(kPauseTimeout), "; the VM runs on"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Vm::Resume() {
+  for (auto& vcpu : vcpus_) vcpu->Unpark();
 }
 
 std::optional<ExitReason> Vm::exit_reason() {

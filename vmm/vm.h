@@ -58,6 +58,8 @@ class Vm : public RunningVm {
   void StartHinting(bool acknowledge_on_stop) override;
   void StopHinting() override;
   uint64_t WaitForStats(uint64_t seen, absl::Duration timeout) override;
+  absl::Status Pause() override;
+  void Resume() override;
   void RequestStop() override { RequestExit(ExitReason::kStopped); }
   std::optional<ExitReason> exit_reason() override;
 

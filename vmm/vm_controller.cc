@@ -30,7 +30,8 @@ VmController::VmController(std::string id, PendingConfig initial, Launcher launc
 
 VmPhase VmController::PhaseLocked() {
   if (vm_ == nullptr) return VmPhase::kNotStarted;
-  return vm_->exit_reason() ? VmPhase::kStopped : VmPhase::kRunning;
+  if (vm_->exit_reason()) return VmPhase::kStopped;
+  return paused_ ? VmPhase::kPaused : VmPhase::kRunning;
 }
 
 VmInfo VmController::Info() {
@@ -72,10 +73,37 @@ absl::Status VmController::Start() {
 
 absl::Status VmController::Stop() {
   absl::MutexLock lock(&mu_);
-  if (PhaseLocked() != VmPhase::kRunning) {
+  VmPhase phase = PhaseLocked();
+  if (phase != VmPhase::kRunning && phase != VmPhase::kPaused) {
     return absl::FailedPreconditionError("the VM is not running");
   }
   vm_->RequestStop();
+  return absl::OkStatus();
+}
+
+absl::Status VmController::Pause() {
+  absl::MutexLock lock(&mu_);
+  switch (PhaseLocked()) {
+    case VmPhase::kNotStarted: return NotBeforeBoot();
+    case VmPhase::kStopped: return absl::FailedPreconditionError("the VM has stopped");
+    case VmPhase::kPaused: return absl::OkStatus();
+    case VmPhase::kRunning: break;
+  }
+  RETURN_IF_ERROR(vm_->Pause());
+  paused_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status VmController::Resume() {
+  absl::MutexLock lock(&mu_);
+  switch (PhaseLocked()) {
+    case VmPhase::kNotStarted: return NotBeforeBoot();
+    case VmPhase::kStopped: return absl::FailedPreconditionError("the VM has stopped");
+    case VmPhase::kRunning: return absl::OkStatus();
+    case VmPhase::kPaused: break;
+  }
+  vm_->Resume();
+  paused_ = false;
   return absl::OkStatus();
 }
 
@@ -89,7 +117,8 @@ absl::StatusOr<RunningVm*> VmController::RunningBalloonLocked() {
   switch (PhaseLocked()) {
     case VmPhase::kNotStarted: return NotBeforeBoot();
     case VmPhase::kStopped: return absl::FailedPreconditionError("the VM has stopped");
-    case VmPhase::kRunning: return vm_.get();
+    case VmPhase::kRunning:
+    case VmPhase::kPaused: return vm_.get();
   }
   return absl::InternalError("unknown phase");
 }
@@ -123,7 +152,7 @@ absl::StatusOr<BalloonConfig> VmController::GetBalloon() {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(BalloonConfig * balloon, BalloonLocked());
   BalloonConfig result = *balloon;
-  if (PhaseLocked() == VmPhase::kRunning) {
+  if (VmPhase phase = PhaseLocked(); phase == VmPhase::kRunning || phase == VmPhase::kPaused) {
     result.amount_mib = vm_->GetBalloon().target_pages / kPagesPerMib;
   }
   return result;

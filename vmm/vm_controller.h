@@ -19,7 +19,7 @@
 
 namespace blimp::vmm {
 
-enum class VmPhase { kNotStarted, kRunning, kStopped };
+enum class VmPhase { kNotStarted, kRunning, kPaused, kStopped };
 
 // Pre-boot configuration: pieces arrive one by one (PUT /boot-source, ...).
 struct PendingConfig {
@@ -50,6 +50,12 @@ class VmController {
   absl::Status PutMachineConfig(const MachineConfig& machine);
   absl::Status Start();
   absl::Status Stop();
+  // Firecracker's PATCH /vm: both are idempotent, and refused unless the VM
+  // runs or is paused. A paused VM can still be stopped, and its balloon
+  // takes every call: a new target or statistics interval is applied by the
+  // guest once it resumes; statistics are the last the guest sent.
+  absl::Status Pause();
+  absl::Status Resume();
 
   absl::Status PutBalloon(const BalloonConfig& balloon);
   // The balloon's configuration with amount_mib = the current target.
@@ -81,6 +87,7 @@ class VmController {
   absl::Mutex mu_;
   PendingConfig config_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<RunningVm> vm_ ABSL_GUARDED_BY(mu_);
+  bool paused_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace blimp::vmm

@@ -106,6 +106,8 @@ BLIMP_FORWARD(absl::Status, PutMachineConfig,
               (vm_id, machine))
 BLIMP_FORWARD(absl::StatusOr<blimp::v1::Vm>, StartVm, (const std::string& vm_id), (vm_id))
 BLIMP_FORWARD(absl::StatusOr<blimp::v1::Vm>, StopVm, (const std::string& vm_id), (vm_id))
+BLIMP_FORWARD(absl::StatusOr<blimp::v1::Vm>, PauseVm, (const std::string& vm_id), (vm_id))
+BLIMP_FORWARD(absl::StatusOr<blimp::v1::Vm>, ResumeVm, (const std::string& vm_id), (vm_id))
 BLIMP_FORWARD(absl::StatusOr<blimp::v1::Vm>, GetVm, (const std::string& vm_id), (vm_id))
 BLIMP_FORWARD(absl::Status, PutBalloon,
               (const std::string& vm_id, const blimp::v1::Balloon& balloon), (vm_id, balloon))

@@ -17,6 +17,7 @@ VmStatus::Phase ToPhase(const VmInfo& info) {
   switch (info.phase) {
     case VmPhase::kNotStarted: return VmStatus::NOT_STARTED;
     case VmPhase::kRunning: return VmStatus::RUNNING;
+    case VmPhase::kPaused: return VmStatus::PAUSED;
     case VmPhase::kStopped:
       return info.exit_reason && ExitCode(*info.exit_reason) != 0 ? VmStatus::FAILED
                                                                    : VmStatus::STOPPED;
@@ -36,7 +37,7 @@ VmStatus DescribeVm(VmController& controller, const ConsoleCounters* console) {
   if (info.config.balloon) *config->mutable_balloon() = ToProto(*info.config.balloon);
   if (info.exit_reason) vm.set_reason(ExitReasonName(*info.exit_reason));
   vm.set_pid(::getpid());
-  if (info.phase == VmPhase::kRunning) {
+  if (info.phase == VmPhase::kRunning || info.phase == VmPhase::kPaused) {
     if (auto snapshot = controller.GetBalloonMetrics(); snapshot.ok()) {
       vm.set_balloon_target_mib(snapshot->target_pages / kPagesPerMib);
       vm.set_balloon_actual_mib(snapshot->actual_pages / kPagesPerMib);
@@ -121,6 +122,14 @@ absl::Status ControlHandler::Dispatch(const Request& request, Response* response
       return absl::OkStatus();
     case Request::kStop:
       RETURN_IF_ERROR(controller_.Stop());
+      *response->mutable_vm() = DescribeVm(controller_, console_);
+      return absl::OkStatus();
+    case Request::kPause:
+      RETURN_IF_ERROR(controller_.Pause());
+      *response->mutable_vm() = DescribeVm(controller_, console_);
+      return absl::OkStatus();
+    case Request::kResume:
+      RETURN_IF_ERROR(controller_.Resume());
       *response->mutable_vm() = DescribeVm(controller_, console_);
       return absl::OkStatus();
     case Request::kPutBalloon: {
