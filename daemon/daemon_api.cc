@@ -56,6 +56,17 @@ absl::StatusOr<v1::Vm> DaemonApi::ResumeVm(const std::string& vm_id) {
   return supervisor_.SetPaused(vm_id, false);
 }
 
+absl::StatusOr<v1::SnapshotInfo> DaemonApi::CreateSnapshot(
+    const std::string& vm_id, const v1::SnapshotCreateParams& params) {
+  return supervisor_.CreateSnapshot(vm_id, params);
+}
+
+absl::StatusOr<v1::Vm> DaemonApi::LoadSnapshot(const std::string& vm_id,
+                                               const v1::SnapshotLoadParams&) {
+  return absl::UnimplementedError(absl::StrCat(
+      "VM '", vm_id, "': blimpd restores snapshots through CreateVm, not /snapshot/load"));
+}
+
 absl::Status DaemonApi::DeleteVm(const std::string& vm_id) { return supervisor_.DeleteVm(vm_id); }
 
 absl::StatusOr<v1::Vm> DaemonApi::GetVm(const std::string& vm_id) {

@@ -303,6 +303,12 @@ absl::StatusOr<v1::Vm> Supervisor::SetPaused(const std::string& vm_id, bool paus
   return vm->SetPaused(paused);
 }
 
+absl::StatusOr<v1::SnapshotInfo> Supervisor::CreateSnapshot(
+    const std::string& vm_id, const v1::SnapshotCreateParams& params) {
+  ASSIGN_OR_RETURN(std::shared_ptr<VmInstance> vm, Find(vm_id));
+  return vm->CreateSnapshot(params);
+}
+
 absl::Status Supervisor::DeleteVm(const std::string& vm_id) {
   ASSIGN_OR_RETURN(std::shared_ptr<VmInstance> vm, Find(vm_id));
   VmHooks hooks;

@@ -423,6 +423,15 @@ absl::StatusOr<v1::Vm> VmInstance::SetPaused(bool paused) {
   return Merge(response.vm());
 }
 
+absl::StatusOr<v1::SnapshotInfo> VmInstance::CreateSnapshot(
+    const v1::SnapshotCreateParams& params) {
+  if (exited()) return absl::FailedPreconditionError(absl::StrCat("VM '", id_, "' is not running"));
+  Request request;
+  *request.mutable_create_snapshot() = params;
+  ASSIGN_OR_RETURN(Response response, Call(request, options_.snapshot_timeout));
+  return response.snapshot();
+}
+
 absl::StatusOr<base::UniqueFd> VmInstance::Watch() {
   if (exited()) return absl::FailedPreconditionError(absl::StrCat("VM '", id_, "' is not running"));
   return client_->Watch(options_.rpc_timeout);

@@ -30,6 +30,8 @@ enum class Router::Op {
   kGetMachineConfig,
   kAction,
   kPatchVmState,
+  kCreateSnapshot,
+  kLoadSnapshot,
   kInstanceInfo,
   kGetVmConfig,
   // Daemon only.
@@ -65,6 +67,8 @@ constexpr Route kVmRoutes[] = {
     {"machine-config", "GET", Op::kGetMachineConfig},
     {"actions", "PUT", Op::kAction},
     {"vm", "PATCH", Op::kPatchVmState},
+    {"snapshot/create", "PUT", Op::kCreateSnapshot},
+    {"snapshot/load", "PUT", Op::kLoadSnapshot},
     {"vm/config", "GET", Op::kGetVmConfig},
 };
 
@@ -302,6 +306,18 @@ HttpResponse Router::Dispatch(Op op, const std::string& vm_id, const std::string
         return Fault(400, absl::StrCat("unknown state ", JsonString(change.state()),
                                        " (Paused or Resumed)"));
       }
+      return done(NoContent());
+    }
+    case Op::kCreateSnapshot: {
+      blimp::v1::SnapshotCreateParams params;
+      BLIMP_PARSE_BODY(body, &params);
+      status = api_.CreateSnapshot(vm_id, params).status();
+      return done(NoContent());
+    }
+    case Op::kLoadSnapshot: {
+      blimp::v1::SnapshotLoadParams params;
+      BLIMP_PARSE_BODY(body, &params);
+      status = api_.LoadSnapshot(vm_id, params).status();
       return done(NoContent());
     }
     case Op::kInstanceInfo:

@@ -389,6 +389,14 @@ class ErrorApi final : public api::VmApi {
   absl::StatusOr<blimp::v1::Vm> StopVm(const std::string&) override { return error_; }
   absl::StatusOr<blimp::v1::Vm> PauseVm(const std::string&) override { return error_; }
   absl::StatusOr<blimp::v1::Vm> ResumeVm(const std::string&) override { return error_; }
+  absl::StatusOr<blimp::v1::SnapshotInfo> CreateSnapshot(
+      const std::string&, const blimp::v1::SnapshotCreateParams&) override {
+    return error_;
+  }
+  absl::StatusOr<blimp::v1::Vm> LoadSnapshot(const std::string&,
+                                             const blimp::v1::SnapshotLoadParams&) override {
+    return error_;
+  }
   absl::Status DeleteVm(const std::string&) override { return error_; }
   absl::StatusOr<blimp::v1::Vm> GetVm(const std::string&) override { return error_; }
   std::vector<blimp::v1::Vm> ListVms() override { return {}; }

@@ -9,9 +9,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "device/virtio/balloon/balloon.h"
 #include "vmm/exit_reason.h"
+#include "vmm/vm_config.h"
 
 namespace blimp::vmm {
 
@@ -27,6 +29,11 @@ struct BalloonSnapshot {
   // Guest RAM in this process: (host address, bytes) per region, for
   // blimpd's count of its resident pages.
   std::vector<std::pair<uint64_t, uint64_t>> guest_ram;
+};
+
+struct SnapshotResult {
+  uint64_t memory_bytes = 0;          // Guest RAM: the memory file's size.
+  uint64_t memory_written_bytes = 0;  // What the memory file holds; the rest are holes.
 };
 
 class RunningVm {
@@ -50,6 +57,12 @@ class RunningVm {
   // guest when it runs again.
   virtual absl::Status Pause() = 0;
   virtual void Resume() = 0;
+
+  // Writes a snapshot of the paused VM (vmm/snapshot): its state, with
+  // `config` as the machine it runs, into `state_fd` and its RAM into
+  // `memory_fd` (both new, empty files). FailedPrecondition unless paused.
+  virtual absl::StatusOr<SnapshotResult> Snapshot(const VmConfig& config, int state_fd,
+                                                  int memory_fd) = 0;
 
   // Asks the VM to stop; Wait() returns once it has.
   virtual void RequestStop() = 0;

@@ -78,6 +78,7 @@ void VcpuRunner::Kick() {
 void VcpuRunner::RequestPark() {
   absl::MutexLock lock(&park_mu_);
   park_requested_ = true;
+  park_flag_ = true;
 }
 
 bool VcpuRunner::WaitParked(absl::Time deadline) {
@@ -99,6 +100,7 @@ bool VcpuRunner::WaitParked(absl::Time deadline) {
 void VcpuRunner::Unpark() {
   absl::MutexLock lock(&park_mu_);
   park_requested_ = false;
+  park_flag_ = false;
 }
 
 void VcpuRunner::ParkIfRequested() {
@@ -117,7 +119,13 @@ void VcpuRunner::Join() {
 }
 
 void VcpuRunner::Loop() {
+  // Whether KVM has nothing half done: true before the first KVM_RUN and
+  // after one that a signal interrupted. After a port or MMIO exit it is
+  // false until the next KVM_RUN has completed the access.
+  bool settled = true;
   while (!stopping_) {
+    if (settled && park_flag_.load(std::memory_order_relaxed)) ParkIfRequested();
+    if (stopping_) break;
     absl::StatusOr<kvm::VcpuExit> exit = vcpu_.Run();
     if (!exit.ok()) {
       LOG(ERROR) << "vCPU " << vcpu_.id() << ": " << exit.status();
@@ -125,6 +133,7 @@ void VcpuRunner::Loop() {
       return;
     }
     ++counters_.exits;
+    settled = exit->kind == kvm::VcpuExit::Kind::kInterrupted;
     if (!HandleExit(*exit)) return;
   }
 }
@@ -142,7 +151,6 @@ bool VcpuRunner::HandleExit(const kvm::VcpuExit& exit) {
       return true;
     case Kind::kInterrupted:
       vcpu_.SetImmediateExit(false);
-      if (!stopping_) ParkIfRequested();
       return !stopping_;
     case Kind::kHlt:
       // Only without an in-kernel irqchip; nothing can wake the vCPU then.

@@ -86,6 +86,7 @@ class VcpuRunner {
   bool park_requested_ ABSL_GUARDED_BY(park_mu_) = false;
   bool parked_ ABSL_GUARDED_BY(park_mu_) = false;
   bool ended_ ABSL_GUARDED_BY(park_mu_) = false;
+  std::atomic<bool> park_flag_{false};  // park_requested_, read without the lock.
 };
 
 // Installs the (empty) signal handler that interrupts KVM_RUN on Kick().

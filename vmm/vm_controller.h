@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "vmm/running_vm.h"
+#include "vmm/snapshot/snapshot.pb.h"
 #include "vmm/vm_config.h"
 
 namespace blimp::vmm {
@@ -26,6 +27,12 @@ struct PendingConfig {
   std::optional<BootSourceConfig> boot_source;
   MachineConfig machine;  // Firecracker's defaults until set.
   std::optional<BalloonConfig> balloon;
+};
+
+// A snapshot's two files (vmm/snapshot): its state and guest RAM.
+struct SnapshotPaths {
+  std::string state_path;
+  std::string memory_path;
 };
 
 struct VmInfo {
@@ -41,7 +48,14 @@ class VmController {
   using Launcher =
       std::function<absl::StatusOr<std::unique_ptr<RunningVm>>(const VmConfig&)>;
 
-  VmController(std::string id, PendingConfig initial, Launcher launcher);
+  // Builds the VM of a snapshot (state read and checked, `memory_file` its
+  // RAM), paused unless `resume`.
+  using Restorer = std::function<absl::StatusOr<std::unique_ptr<RunningVm>>(
+      const VmConfig&, const snapshot::VmState&, int memory_file, bool resume)>;
+
+  // Without a `restorer`, loading a snapshot is refused.
+  VmController(std::string id, PendingConfig initial, Launcher launcher,
+               Restorer restorer = nullptr);
 
   const std::string& id() const { return id_; }
   VmInfo Info();
@@ -56,6 +70,14 @@ class VmController {
   // guest once it resumes; statistics are the last the guest sent.
   absl::Status Pause();
   absl::Status Resume();
+
+  // Firecracker's PUT /snapshot/create on a paused VM. Both paths must be
+  // absolute, distinct and not exist yet; on any failure neither file is
+  // left behind.
+  absl::StatusOr<SnapshotResult> CreateSnapshot(const SnapshotPaths& paths);
+  // PUT /snapshot/load, before the VM is started: the snapshot's machine
+  // replaces the pending config. A refused snapshot changes nothing.
+  absl::Status LoadSnapshot(const SnapshotPaths& paths, bool resume);
 
   absl::Status PutBalloon(const BalloonConfig& balloon);
   // The balloon's configuration with amount_mib = the current target.
@@ -84,6 +106,7 @@ class VmController {
 
   const std::string id_;
   const Launcher launcher_;
+  const Restorer restorer_;
   absl::Mutex mu_;
   PendingConfig config_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<RunningVm> vm_ ABSL_GUARDED_BY(mu_);

@@ -75,6 +75,19 @@ absl::StatusOr<VmStatus> VmControl::Resume() {
   return response.vm();
 }
 
+absl::StatusOr<blimp::v1::SnapshotInfo> VmControl::CreateSnapshot(
+    const blimp::v1::SnapshotCreateParams& params) {
+  ASSIGN_OR_RETURN(Response response,
+                   transport_(Make([&](Request& r) { *r.mutable_create_snapshot() = params; })));
+  return response.snapshot();
+}
+
+absl::StatusOr<VmStatus> VmControl::LoadSnapshot(const blimp::v1::SnapshotLoadParams& params) {
+  ASSIGN_OR_RETURN(Response response,
+                   transport_(Make([&](Request& r) { *r.mutable_load_snapshot() = params; })));
+  return response.vm();
+}
+
 absl::Status VmControl::PutBalloon(const blimp::v1::Balloon& balloon) {
   return transport_(Make([&](Request& r) { *r.mutable_put_balloon() = balloon; })).status();
 }

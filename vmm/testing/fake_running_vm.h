@@ -51,6 +51,16 @@ class FakeRunningVm : public RunningVm {
     absl::MutexLock lock(&mu_);
     ++resumes_;
   }
+  absl::StatusOr<SnapshotResult> Snapshot(const VmConfig& config, int state_fd,
+                                          int memory_fd) override {
+    absl::MutexLock lock(&mu_);
+    snapshot_config_ = config;
+    return SnapshotResult{config.machine.mem_size_mib * uint64_t{1 << 20}, 0};
+  }
+  std::optional<VmConfig> snapshot_config() {
+    absl::MutexLock lock(&mu_);
+    return snapshot_config_;
+  }
   void RequestStop() override {
     absl::MutexLock lock(&mu_);
     reason_ = ExitReason::kStopped;
@@ -97,6 +107,7 @@ class FakeRunningVm : public RunningVm {
   std::vector<uint32_t> intervals_ ABSL_GUARDED_BY(mu_);
   std::optional<ExitReason> reason_ ABSL_GUARDED_BY(mu_);
   absl::Status pause_result_ ABSL_GUARDED_BY(mu_);
+  std::optional<VmConfig> snapshot_config_ ABSL_GUARDED_BY(mu_);
   int pauses_ ABSL_GUARDED_BY(mu_) = 0;
   int resumes_ ABSL_GUARDED_BY(mu_) = 0;
 };
