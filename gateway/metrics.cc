@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "gateway/prometheus_text.h"
 #include "glog/logging.h"
