@@ -63,6 +63,7 @@ template <typename Value>
 prometheus::MetricFamily PerVm(const std::vector<api::VmMetrics>& vms, std::string name,
                                MetricType type, std::string help, Value value) {
   prometheus::MetricFamily family = Family(std::move(name), type, std::move(help));
+  family.metric.reserve(vms.size());
   for (const api::VmMetrics& vm : vms) {
     if (std::optional<uint64_t> v = value(vm)) AddSample(family, VmLabel(vm), *v);
   }
