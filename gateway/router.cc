@@ -10,7 +10,6 @@
 #include "api/validate.h"
 #include "gateway/fault.h"
 #include "gateway/http_status.h"
-#include "gateway/metrics.h"
 #include "gateway/path.h"
 #include "glog/logging.h"
 
@@ -171,7 +170,8 @@ HttpResponse Router::Handle(const HttpRequest& request) const {
   size_t vm_path_start = 0;
   absl::Span<const Route> root = kSingleVmRoot;
   if (daemon_) {
-    if (parts.size() == 1 && (parts[0] == "vms" || parts[0] == "metrics")) {
+    const bool metrics = parts.size() == 1 && parts[0] == "metrics" && options_.metrics;
+    if (metrics || (parts.size() == 1 && parts[0] == "vms")) {
       const Route route = {parts[0], "GET", parts[0] == "vms" ? Op::kListVms : Op::kMetrics};
       if (auto error = Lookup({&route, 1}, parts[0], request.method, &op)) return *error;
       return op == Op::kMetrics ? Metrics() : Dispatch(op, "", request.body);
@@ -359,9 +359,9 @@ HttpResponse Router::Dispatch(Op op, const std::string& vm_id, const std::string
 HttpResponse Router::Metrics() const {
   HttpResponse response;
   response.status = 200;
-  response.body = RenderPrometheus(api_.CollectMetrics());
-  if (options_.extra_metrics) response.body += options_.extra_metrics();
-  response.content_type = kPrometheusContentType;
+  response.body = options_.metrics();
+  // What prometheus::TextSerializer writes (gateway/prometheus_text.h).
+  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return response;
 }
 

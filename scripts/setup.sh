@@ -12,12 +12,18 @@ packages=(
   libseccomp-dev
   # TLS for blimpd's TCP listeners (the REST gateway links libssl).
   libssl-dev
+  # blimpd's GET /metrics: prometheus-cpp's core (metric families and the text
+  # serializer; the package also brings its pull and push parts, unused).
+  prometheus-cpp-dev
   # Fuzzing and sanitizers with clang.
   clang libclang-rt-14-dev
   # Tests, peers and validators: curl for REST, openssl makes the TLS tests'
   # throwaway CA and certificates, QEMU as the benchmark peer,
   # iasl to check our ACPI tables; xz-utils unpacks Debian's kernel source.
   curl openssl qemu-system-x86 acpica-tools xz-utils
+  # promtool checks the live /metrics, a real Prometheus server scrapes blimpd
+  # (tests/e2e/prometheus_e2e_test runs its own on a free loopback port).
+  prometheus
   linux-libc-dev procps python3
   # The Linux guest kernel, built from Debian's linux-source-6.1
   # (tests/guest/linux/build_kernel.sh).
