@@ -41,6 +41,9 @@ class BalloonClient {
   absl::Status StopHinting() { return control_.StopHinting(); }
   blimp::v1::HintingStatus Hinting() { return OrEmpty(control_.GetHintingStatus(), "hinting"); }
 
+  // Every other control call (pause, snapshots, ...).
+  vmm::control::VmControl& control() { return control_; }
+
   // Waits until the balloon's actual size is `mib`.
   bool WaitForActual(uint32_t mib, absl::Duration timeout) {
     const absl::Time deadline = absl::Now() + timeout;

@@ -38,6 +38,46 @@ absl::StatusOr<std::unique_ptr<LinuxVm>> LinuxVm::Boot(int vcpus, int mem_mib,
   return vm;
 }
 
+absl::StatusOr<std::unique_ptr<LinuxVm>> LinuxVm::Restore(const std::string& snapshot_path,
+                                                          const std::string& memory_path,
+                                                          int mem_mib) {
+  std::unique_ptr<LinuxVm> vm(new LinuxVm());
+  static int counter = 0;
+  vm->socket_ = absl::StrCat("/tmp/blimp-linux-restored-", ::getpid(), "-", counter++, ".sock");
+  vm->mem_mib_ = mem_mib;
+  auto process = VmProcess::Start("", {"--control-sock", vm->socket_, "--id", "vm0"});
+  if (!process.ok()) return process.status();
+  vm->vm_ = *std::move(process);
+  for (absl::Time deadline = absl::Now() + absl::Seconds(10);
+       ::access(vm->socket_.c_str(), F_OK) != 0; absl::SleepFor(absl::Milliseconds(10))) {
+    if (absl::Now() > deadline) return absl::DeadlineExceededError("no control socket");
+  }
+  vm->balloon_ = std::make_unique<BalloonClient>(vm->socket_);
+  blimp::v1::SnapshotLoadParams load;
+  load.set_snapshot_path(snapshot_path);
+  load.mutable_mem_backend()->set_backend_type("File");
+  load.mutable_mem_backend()->set_backend_path(memory_path);
+  load.set_resume_vm(true);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<vmm::control::VmStatus> loaded = vm->balloon_->control().LoadSnapshot(load);
+  if (!loaded.ok()) {
+    return absl::Status(loaded.status().code(),
+                        absl::StrCat(loaded.status().message(), "\n", vm->vm_->Stderr()));
+  }
+  vm->boot_time_ = absl::Now() - start;
+  return vm;
+}
+
+absl::StatusOr<blimp::v1::SnapshotInfo> LinuxVm::PauseAndSnapshot(
+    const std::string& snapshot_path, const std::string& memory_path) {
+  absl::StatusOr<vmm::control::VmStatus> paused = balloon_->control().Pause();
+  if (!paused.ok()) return paused.status();
+  blimp::v1::SnapshotCreateParams create;
+  create.set_snapshot_path(snapshot_path);
+  create.set_mem_file_path(memory_path);
+  return balloon_->control().CreateSnapshot(create);
+}
+
 LinuxVm::~LinuxVm() {
   if (vm_ != nullptr) {
     vm_->Signal(SIGTERM);

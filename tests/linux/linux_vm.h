@@ -32,7 +32,16 @@ class LinuxVm {
   static absl::StatusOr<std::unique_ptr<LinuxVm>> Boot(int vcpus, int mem_mib,
                                                        const std::string& balloon_json,
                                                        absl::Duration timeout = absl::Seconds(150));
+  // A fresh blimp-vmm with the VM of a snapshot (PUT /snapshot/load over
+  // the control socket), running.
+  static absl::StatusOr<std::unique_ptr<LinuxVm>> Restore(const std::string& snapshot_path,
+                                                          const std::string& memory_path,
+                                                          int mem_mib);
   ~LinuxVm();
+
+  // Pauses the VM and writes a snapshot of it (it stays paused).
+  absl::StatusOr<blimp::v1::SnapshotInfo> PauseAndSnapshot(const std::string& snapshot_path,
+                                                           const std::string& memory_path);
 
   VmProcess& process() { return *vm_; }
   int mem_mib() const { return mem_mib_; }

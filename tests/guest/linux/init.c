@@ -11,6 +11,8 @@
 //                      error or a call trace
 //   dmesg-count TEXT   how many kernel log lines contain TEXT
 //   unbind | bind      the balloon driver off/on its device through sysfs
+//   fill MIB           writes MIB MiB of a known pattern to /fill.dat
+//   check              error unless /fill.dat still holds that pattern
 //   poweroff
 //
 // Freestanding, not a busybox script: the kernel unpacks the initramfs in
@@ -155,6 +157,44 @@ static void cmd_memhog(const char* mib) {
   }
 }
 
+// The pattern of `fill`: word i of the file.
+static unsigned long fill_word(unsigned long i) { return (i * 0x9e3779b97f4a7c15ul) | 1; }
+
+static void cmd_fill(const char* mib_text) {
+  long mib = parse_num(mib_text);
+  if (mib <= 0 || mib > 1024) return fail("usage: fill MIB", 0);
+  long fd = sys(SYS_open, "/fill.dat", 0x241 /* O_WRONLY|O_CREAT|O_TRUNC */, 0644);
+  if (fd < 0) return fail("cannot create /fill.dat", 0);
+  unsigned long* block = (unsigned long*)buf;
+  for (unsigned long b = 0; b < (unsigned long)mib * 256; b++) {
+    for (unsigned long i = 0; i < 512; i++) block[i] = fill_word(b * 512 + i);
+    if (sys(SYS_write, fd, block, 4096) != 4096) {
+      sys(SYS_close, fd, 0, 0);
+      return fail("write to /fill.dat failed", 0);
+    }
+  }
+  sys(SYS_close, fd, 0, 0);
+  say("ok\n");
+}
+
+static void cmd_check(void) {
+  long fd = sys(SYS_open, "/fill.dat", 0, 0);
+  if (fd < 0) return fail("no /fill.dat", 0);
+  unsigned long* block = (unsigned long*)buf;
+  long bad = 0, blocks = 0;
+  for (unsigned long b = 0; sys(SYS_read, fd, block, 4096) == 4096; b++, blocks++) {
+    for (unsigned long i = 0; i < 512; i++) {
+      if (block[i] != fill_word(b * 512 + i)) {
+        bad++;
+        break;
+      }
+    }
+  }
+  sys(SYS_close, fd, 0, 0);
+  if (bad) return say("error: "), say_num(bad), say(" of "), say_num(blocks), say(" blocks differ\n");
+  say("checked "), say_num(blocks), say(" blocks\nok\n");
+}
+
 static void cmd_cat(const char* path) {
   if (slurp(path) < 0) return fail("cannot read ", path);
   say(buf);
@@ -267,6 +307,8 @@ static void serve(char* line) {
   if (str_eq(line, "unhog")) return cmd_unhog();
   if (str_eq(line, "memhog")) return cmd_memhog(arg);
   if (str_eq(line, "cat")) return cmd_cat(arg);
+  if (str_eq(line, "fill")) return cmd_fill(arg);
+  if (str_eq(line, "check")) return cmd_check();
   if (str_eq(line, "ls")) return cmd_ls(arg);
   if (str_eq(line, "unbind") || str_eq(line, "bind")) return cmd_driver(line);
   if (str_eq(line, "dmesg-check")) {
