@@ -50,11 +50,11 @@ def open_channel(server: str = DEFAULT_SERVER, tls: Optional[Tls] = None) -> grp
         raise ValueError("TLS is for a HOST:PORT server; blimpd's unix socket is plain")
     if not (tls.cert and tls.key and tls.ca):
         raise ValueError("TLS needs cert, key and ca together (blimpd wants a client certificate)")
-    credentials = grpc.ssl_channel_credentials(
-        root_certificates=_read_pem("tls ca", tls.ca),
-        private_key=_read_pem("tls key", tls.key),
-        certificate_chain=_read_pem("tls cert", tls.cert),
-    )
+    cert = _read_pem("tls cert", tls.cert)
+    key = _read_pem("tls key", tls.key)
+    ca = _read_pem("tls ca", tls.ca)
+    credentials = grpc.ssl_channel_credentials(root_certificates=ca, private_key=key,
+                                               certificate_chain=cert)
     options: List[Tuple[str, str]] = []
     if tls.server_name:
         options.append(("grpc.ssl_target_name_override", tls.server_name))
