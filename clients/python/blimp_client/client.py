@@ -107,10 +107,9 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _call(self, method: str, stub_method: Callable[..., Response], request: object,
-              **kwargs: object) -> Response:
+    def _call(self, method: str, stub_method: Callable[..., Response], request: object) -> Response:
         try:
-            return stub_method(request, timeout=kwargs.pop("timeout", self.timeout_s), **kwargs)
+            return stub_method(request, timeout=self.timeout_s)
         except grpc.RpcError as error:
             raise from_rpc_error(error, method, self.server) from None
 

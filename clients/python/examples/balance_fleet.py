@@ -15,9 +15,9 @@ from typing import Dict, List, Optional
 
 from blimp_client import DEFAULT_SERVER, BlimpError, Client, NotFoundError, Tls
 from fleet_policy import Policy, VmView, plan
+from proto.blimp.v1.vm_service_pb2 import VM_STATE_RUNNING
 
 MIB = 1 << 20
-RUNNING = 2  # blimp.v1.VM_STATE_RUNNING
 
 
 def parse_flags(argv: List[str]) -> argparse.Namespace:
@@ -78,7 +78,7 @@ class Fleet:
         cannot be balanced now."""
         try:
             vm = self.client.get_vm(vm_id)
-            running = vm.state == RUNNING and vm.config.HasField("balloon")
+            running = vm.state == VM_STATE_RUNNING and vm.config.HasField("balloon")
             stats = self.client.balloon_stats(vm_id) if running else None
         except BlimpError as error:
             return self.left_out(vm_id, str(error))
@@ -98,7 +98,7 @@ class Fleet:
 
     def round(self, number: int) -> None:
         ids = self.vm_ids or [vm.vm_id for vm in self.client.list_vms()
-                              if vm.state == RUNNING and vm.config.HasField("balloon")]
+                              if vm.state == VM_STATE_RUNNING and vm.config.HasField("balloon")]
         views = [view for view in map(self.view, ids) if view is not None]
         moves = plan(views, self.policy)
         for move in moves:

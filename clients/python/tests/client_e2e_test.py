@@ -11,6 +11,7 @@ import junit
 from blimp_client import (AlreadyExistsError, BlimpError, Client, FailedPreconditionError,
                           InvalidArgumentError, NotFoundError, UnavailableError)
 from blimpd import Blimpd, kvm_usable, test_guest_config
+from proto.blimp.v1.vm_service_pb2 import VM_STATE_CREATED, VM_STATE_RUNNING
 
 MIB = 1 << 20
 
@@ -50,13 +51,13 @@ class ClientE2eTest(unittest.TestCase):
     def test_create_list_get_start_delete(self):
         created = self.client.create_vm("life", test_guest_config(128))
         self.assertEqual(created.vm_id, "life")
-        self.assertEqual(created.state, 1)  # VM_STATE_CREATED
+        self.assertEqual(created.state, VM_STATE_CREATED)
         listed = {vm.vm_id: vm for vm in self.client.list_vms()}
         self.assertIn("life", listed)
         self.assertEqual(listed["life"].config.machine_config.mem_size_mib, 128)
-        self.assertEqual(self.client.start_vm("life").state, 2)  # VM_STATE_RUNNING
+        self.assertEqual(self.client.start_vm("life").state, VM_STATE_RUNNING)
         vm = self.client.get_vm("life")
-        self.assertEqual(vm.state, 2)
+        self.assertEqual(vm.state, VM_STATE_RUNNING)
         self.assertGreater(vm.vmm_pid, 0)
         self.assertTrue(vm.config.HasField("balloon"))
         self.client.delete_vm("life")
