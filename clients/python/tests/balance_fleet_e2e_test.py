@@ -64,6 +64,9 @@ class BalanceFleetE2eTest(unittest.TestCase):
     def test_moves_memory_from_idle_to_busy_within_the_budget(self):
         for vm_id in ("busy", "idle"):
             self.blimpd.boot_test_guest(vm_id, 256)
+        for vm_id in ("busy", "idle"):  # Rounds leave out VMs without statistics.
+            with self.client.watch_stats(vm_id, timeout_s=10) as watch:
+                self.assertTrue(any(s.HasField("available_memory") for s in watch), vm_id)
         flags = ["--budget-mib", "384", "--vms", "busy,idle", "--floor-mib", "64",
                  "--low-pct", "25", "--high-pct", "50", "--step-mib", "64"]
         # 512 MiB backed at first: both inflate to come under 384.
