@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Runs one Python test file with Debian's /usr/bin/python3 (python3-grpcio,
+# Runs one Python test file ($1, its path in the workspace, e.g. from
+# $(rootpath ...)) with Debian's /usr/bin/python3 (python3-grpcio,
 # python3-protobuf), with clients/python/ of the runfiles (the package and the
-# generated stubs), this folder (the test helpers) and examples/ on PYTHONPATH.
+# generated stubs), its tests/ (the test helpers), examples/ and the test's
+# own folder on PYTHONPATH.
 set -euo pipefail
-root="$TEST_SRCDIR/$TEST_WORKSPACE/clients/python"
-export PYTHONPATH="$root:$root/tests:$root/examples"
+runfiles="$TEST_SRCDIR/$TEST_WORKSPACE"
+root="$runfiles/clients/python"
+export PYTHONPATH="$root:$root/tests:$root/examples:$runfiles/$(dirname "$1")"
 export PYTHONDONTWRITEBYTECODE=1
-exec /usr/bin/python3 "$root/tests/$1"
+exec /usr/bin/python3 "$runfiles/$1"
