@@ -37,6 +37,7 @@ enum class Router::Op {
   kDeleteVm,
   kListVms,
   kMetrics,
+  kOpenApi,
 };
 
 namespace {
@@ -67,6 +68,12 @@ constexpr Route kVmRoutes[] = {
 };
 
 constexpr Route kSingleVmRoot[] = {{"", "GET", Op::kInstanceInfo}};
+// The daemon's own paths, one segment each.
+constexpr Route kDaemonRoot[] = {
+    {"vms", "GET", Op::kListVms},
+    {"metrics", "GET", Op::kMetrics},
+    {"openapi.json", "GET", Op::kOpenApi},
+};
 constexpr Route kDaemonVmRoot[] = {
     {"", "PUT", Op::kCreateVm}, {"", "GET", Op::kGetVm}, {"", "DELETE", Op::kDeleteVm}};
 
@@ -164,10 +171,13 @@ HttpResponse Router::Handle(const HttpRequest& request) const {
   size_t vm_path_start = 0;
   absl::Span<const Route> root = kSingleVmRoot;
   if (daemon_) {
-    if (parts.size() == 1 && (parts[0] == "vms" || parts[0] == "metrics")) {
-      const Route route = {parts[0], "GET", parts[0] == "vms" ? Op::kListVms : Op::kMetrics};
-      if (auto error = Lookup({&route, 1}, parts[0], request.method, &op)) return *error;
-      return op == Op::kMetrics ? Metrics() : Dispatch(op, "", request.body);
+    if (parts.size() == 1) {
+      for (const Route& route : kDaemonRoot) {
+        if (route.path != parts[0]) continue;
+        if (route.op == Op::kOpenApi && options_.openapi_json.empty()) break;
+        if (auto error = Lookup({&route, 1}, parts[0], request.method, &op)) return *error;
+        return Dispatch(op, "", request.body);
+      }
     }
     if (parts.size() < 2 || parts[0] != "vms") {
       return Fault(404, absl::StrCat("no such path: ", request.path));
@@ -318,6 +328,8 @@ HttpResponse Router::Dispatch(Op op, const std::string& vm_id, const std::string
     }
     case Op::kMetrics:
       return Metrics();
+    case Op::kOpenApi:
+      return Json(200, std::string(options_.openapi_json));
   }
   return Fault(500, "unhandled route");
 }
