@@ -100,17 +100,17 @@ class Fleet:
         ids = self.vm_ids or [vm.vm_id for vm in self.client.list_vms()
                               if vm.state == VM_STATE_RUNNING and vm.config.HasField("balloon")]
         views = [view for view in map(self.view, ids) if view is not None]
-        moves = plan(views, self.policy)
-        for move in moves:
+        targets = {view.vm_id: view.target_mib for view in views}
+        for move in plan(views, self.policy):
             try:
                 self.client.set_target_mib(move.vm_id, move.new_mib)
-                self.moved_at[move.vm_id] = time.monotonic()
-                print(f"round {number}: VM '{move.vm_id}': target {move.old_mib} -> "
-                      f"{move.new_mib} MiB: {move.reason}")
             except BlimpError as error:
                 print(f"balance_fleet: VM '{move.vm_id}': {error}", file=sys.stderr)
-        targets = {view.vm_id: view.target_mib for view in views}
-        targets.update({move.vm_id: move.new_mib for move in moves})
+                continue
+            self.moved_at[move.vm_id] = time.monotonic()
+            targets[move.vm_id] = move.new_mib
+            print(f"round {number}: VM '{move.vm_id}': target {move.old_mib} -> "
+                  f"{move.new_mib} MiB: {move.reason}")
         backed = sum(view.mem_mib - targets[view.vm_id] for view in views)
         print(f"round {number}: {len(views)} VMs hold {backed} MiB of a "
               f"{self.policy.budget_mib} MiB budget", flush=True)
