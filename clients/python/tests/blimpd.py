@@ -6,6 +6,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from typing import List, Sequence
@@ -43,10 +44,24 @@ class Blimpd:
                 [runfile("daemon/blimpd"), "--run-dir", self.run_dir,
                  "--vmm-binary", runfile("vmm/blimp-vmm"), *flags],
                 stdout=log, stderr=subprocess.STDOUT)
+        # Connect once the socket is there: a channel that found no socket
+        # waits out gRPC's reconnect backoff (seconds) before it tries again.
+        socket_path = self.server[len("unix:"):]
+        deadline = time.monotonic() + 30
+        while not os.path.exists(socket_path):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self._process.kill()
+                status = self._process.wait()
+                log = self.log()[-3000:]
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+                raise RuntimeError(f"blimpd did not serve {socket_path} (exit status {status}); "
+                                   f"its log:\n{log}")
+            time.sleep(0.01)
         self.client = Client.connect(self.server, timeout_s=20)
         try:
             self.client.wait_ready(20)
         except Exception:
+            print(f"blimpd's log:\n{self.log()[-3000:]}", file=sys.stderr)
             self.stop()
             raise
 

@@ -9,4 +9,5 @@ runfiles="$TEST_SRCDIR/$TEST_WORKSPACE"
 root="$runfiles/clients/python"
 export PYTHONPATH="$root:$root/tests:$root/examples:$runfiles/$(dirname "$1")"
 export PYTHONDONTWRITEBYTECODE=1
-exec /usr/bin/python3 "$runfiles/$1"
+# -P: not the folder the test file links to (the source tree): only runfiles.
+exec /usr/bin/python3 -P "$runfiles/$1"
