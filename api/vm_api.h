@@ -38,6 +38,15 @@ class VmApi {
                                         const blimp::v1::MachineConfig& machine) = 0;
   virtual absl::StatusOr<blimp::v1::Vm> StartVm(const std::string& vm_id) = 0;
   virtual absl::StatusOr<blimp::v1::Vm> StopVm(const std::string& vm_id) = 0;
+  // Firecracker's PATCH /vm; both idempotent.
+  virtual absl::StatusOr<blimp::v1::Vm> PauseVm(const std::string& vm_id) = 0;
+  virtual absl::StatusOr<blimp::v1::Vm> ResumeVm(const std::string& vm_id) = 0;
+  // Firecracker's PUT /snapshot/create (paused VM) and /snapshot/load
+  // (before boot); the paths are the VMM's.
+  virtual absl::StatusOr<blimp::v1::SnapshotInfo> CreateSnapshot(
+      const std::string& vm_id, const blimp::v1::SnapshotCreateParams& params) = 0;
+  virtual absl::StatusOr<blimp::v1::Vm> LoadSnapshot(
+      const std::string& vm_id, const blimp::v1::SnapshotLoadParams& params) = 0;
   virtual absl::Status DeleteVm(const std::string& vm_id) = 0;
   virtual absl::StatusOr<blimp::v1::Vm> GetVm(const std::string& vm_id) = 0;
   virtual std::vector<blimp::v1::Vm> ListVms() = 0;

@@ -144,6 +144,20 @@ TEST_F(BlimpctlE2eTest, VmLifecycleAndBalloon) {
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.err, HasSubstr("nope"));
 
+  r = Ctl({"vm", "pause", "g1"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("paused VM 'g1'"));
+  r = Ctl({"vm", "list"});
+  EXPECT_THAT(r.out, HasSubstr("paused"));
+  r = Ctl({"vm", "resume", "g1"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("resumed VM 'g1' (running)"));
+  r = Ctl({"vm", "pause", "nope"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("nope"));
+  r = Ctl({"vm", "pause"});
+  EXPECT_NE(r.code, 0);
+
   r = Ctl({"vm", "stop", "g1"});
   EXPECT_EQ(r.code, 0) << r.err;
   r = Ctl({"vm", "delete", "g1"});

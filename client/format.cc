@@ -60,6 +60,7 @@ std::string StateName(blimp::v1::VmState state) {
   switch (state) {
     case blimp::v1::VM_STATE_CREATED: return "created";
     case blimp::v1::VM_STATE_RUNNING: return "running";
+    case blimp::v1::VM_STATE_PAUSED: return "paused";
     case blimp::v1::VM_STATE_STOPPED: return "stopped";
     case blimp::v1::VM_STATE_FAILED: return "failed";
     default: return "unknown";

@@ -124,6 +124,32 @@ int VmStop(Env& env, const CommandHelp& help, const std::vector<std::string>& ar
   return kExitOk;
 }
 
+int VmPause(Env& env, const CommandHelp& help, const std::vector<std::string>& args) {
+  FlagSet flags;
+  std::vector<std::string> positional;
+  if (auto rc = env.Parse(help, flags, true, args, {"ID"}, &positional)) return *rc;
+  Vm vm;
+  grpc::Status status = env.vms().PauseVm(env.Context(absl::Seconds(30)).get(),
+                                          For<blimp::v1::PauseVmRequest>(positional[0]), &vm);
+  if (!status.ok()) return env.ServerError(status, absl::StrCat("pause VM '", positional[0], "'"));
+  env.Print(vm, absl::StrCat("paused VM '", vm.vm_id(), "'\n"));
+  return kExitOk;
+}
+
+int VmResume(Env& env, const CommandHelp& help, const std::vector<std::string>& args) {
+  FlagSet flags;
+  std::vector<std::string> positional;
+  if (auto rc = env.Parse(help, flags, true, args, {"ID"}, &positional)) return *rc;
+  Vm vm;
+  grpc::Status status = env.vms().ResumeVm(env.Context(absl::Seconds(30)).get(),
+                                           For<blimp::v1::ResumeVmRequest>(positional[0]), &vm);
+  if (!status.ok()) {
+    return env.ServerError(status, absl::StrCat("resume VM '", positional[0], "'"));
+  }
+  env.Print(vm, absl::StrCat("resumed VM '", vm.vm_id(), "' (", StateName(vm.state()), ")\n"));
+  return kExitOk;
+}
+
 int VmDelete(Env& env, const CommandHelp& help, const std::vector<std::string>& args) {
   FlagSet flags;
   std::vector<std::string> positional;
@@ -195,6 +221,10 @@ std::vector<Command> VmCommands() {
        VmCreate},
       {{"vm start", "ID", "Boot a created VM.", ""}, VmStart},
       {{"vm stop", "ID", "Stop a VM (it stays listed as stopped).", ""}, VmStop},
+      {{"vm pause", "ID", "Pause a running VM's vCPUs (its memory and devices stay).",
+        "The balloon still takes calls; the guest acts on them once resumed."},
+       VmPause},
+      {{"vm resume", "ID", "Let a paused VM run again.", ""}, VmResume},
       {{"vm delete", "ID", "Stop a VM if needed and forget it.", ""}, VmDelete},
       {{"vm get", "ID", "Show one VM: state, config, balloon, VMM process.", ""}, VmGet},
       {{"vm list", "", "List the VMs: id, state, vCPUs, memory, balloon target/actual, RSS.",

@@ -48,6 +48,25 @@ absl::StatusOr<v1::Vm> DaemonApi::StopVm(const std::string& vm_id) {
   return supervisor_.StopVm(vm_id);
 }
 
+absl::StatusOr<v1::Vm> DaemonApi::PauseVm(const std::string& vm_id) {
+  return supervisor_.SetPaused(vm_id, true);
+}
+
+absl::StatusOr<v1::Vm> DaemonApi::ResumeVm(const std::string& vm_id) {
+  return supervisor_.SetPaused(vm_id, false);
+}
+
+absl::StatusOr<v1::SnapshotInfo> DaemonApi::CreateSnapshot(
+    const std::string& vm_id, const v1::SnapshotCreateParams& params) {
+  return supervisor_.CreateSnapshot(vm_id, params);
+}
+
+absl::StatusOr<v1::Vm> DaemonApi::LoadSnapshot(const std::string& vm_id,
+                                               const v1::SnapshotLoadParams&) {
+  return absl::UnimplementedError(absl::StrCat(
+      "VM '", vm_id, "': blimpd restores snapshots through CreateVm, not /snapshot/load"));
+}
+
 absl::Status DaemonApi::DeleteVm(const std::string& vm_id) { return supervisor_.DeleteVm(vm_id); }
 
 absl::StatusOr<v1::Vm> DaemonApi::GetVm(const std::string& vm_id) {
@@ -83,7 +102,9 @@ std::vector<api::VmMetrics> DaemonApi::CollectMetrics() {
     std::optional<api::VmMetrics>& counters = answers[2 * i + 1];
     api::VmMetrics metrics{state ? std::move(state->vm) : vms[i]->LastKnown(), std::nullopt};
     // Counters only for what the page shows as a running VM with a balloon.
-    if (counters && metrics.vm.state() == v1::VM_STATE_RUNNING &&
+    if (counters &&
+        (metrics.vm.state() == v1::VM_STATE_RUNNING ||
+         metrics.vm.state() == v1::VM_STATE_PAUSED) &&
         metrics.vm.config().has_balloon()) {
       metrics.balloon = std::move(counters->balloon);
     }

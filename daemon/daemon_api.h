@@ -30,6 +30,12 @@ class DaemonApi final : public api::VmApi {
                                 const blimp::v1::MachineConfig& machine) override;
   absl::StatusOr<blimp::v1::Vm> StartVm(const std::string& vm_id) override;
   absl::StatusOr<blimp::v1::Vm> StopVm(const std::string& vm_id) override;
+  absl::StatusOr<blimp::v1::Vm> PauseVm(const std::string& vm_id) override;
+  absl::StatusOr<blimp::v1::Vm> ResumeVm(const std::string& vm_id) override;
+  absl::StatusOr<blimp::v1::SnapshotInfo> CreateSnapshot(
+      const std::string& vm_id, const blimp::v1::SnapshotCreateParams& params) override;
+  absl::StatusOr<blimp::v1::Vm> LoadSnapshot(
+      const std::string& vm_id, const blimp::v1::SnapshotLoadParams& params) override;
   absl::Status DeleteVm(const std::string& vm_id) override;
   absl::StatusOr<blimp::v1::Vm> GetVm(const std::string& vm_id) override;
   std::vector<blimp::v1::Vm> ListVms() override;

@@ -292,13 +292,13 @@ int Run(int argc, char** argv) {
   Supervisor* supervisor_for_metrics = supervisor->get();
   absl::StatusOr<std::unique_ptr<RestGateways>> rest = RestGateways::Create(
       api, http_socket, absl::GetFlag(FLAGS_http_listen), http, [&] {
-        return RenderDaemonMetrics(gateways_for_metrics != nullptr
-                                       ? gateways_for_metrics->counters()
-                                       : gateway::HttpServer::Counters(),
-                                   supervisor_for_metrics->console_totals(),
-                                   WatchCounters{api.stats_fanout().subscribers(),
-                                                 api.stats_fanout().vm_watches(),
-                                                 api.stats_fanout().coalesced_total()});
+        return RenderMetrics(api.CollectMetrics(),
+                             gateways_for_metrics != nullptr ? gateways_for_metrics->counters()
+                                                             : gateway::HttpServer::Counters(),
+                             supervisor_for_metrics->console_totals(),
+                             WatchCounters{api.stats_fanout().subscribers(),
+                                           api.stats_fanout().vm_watches(),
+                                           api.stats_fanout().coalesced_total()});
       });
   if (!rest.ok()) return Fail(absl::StrCat("REST gateway: ", rest.status().message()));
   if (!absl::GetFlag(FLAGS_http_listen).empty()) {

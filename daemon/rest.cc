@@ -10,10 +10,10 @@ namespace blimp::daemon {
 
 absl::StatusOr<std::unique_ptr<RestGateways>> RestGateways::Create(
     api::VmApi& api, const std::string& unix_path, const std::string& tcp_listen,
-    gateway::HttpServerOptions options, std::function<std::string()> daemon_metrics) {
+    gateway::HttpServerOptions options, std::function<std::string()> metrics) {
   std::unique_ptr<RestGateways> gateways(new RestGateways(api, std::move(options)));
   gateway::RouterOptions router_options;
-  router_options.extra_metrics = std::move(daemon_metrics);
+  router_options.metrics = std::move(metrics);
   router_options.openapi_json = api::OpenApiJson();
   ASSIGN_OR_RETURN(Served served,
                    gateways->Serve(gateway::Router::ForDaemon(gateways->api_, router_options),

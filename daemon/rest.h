@@ -21,11 +21,11 @@ namespace blimp::daemon {
 class RestGateways {
  public:
   // Serves the daemon routes on `unix_path` and, if not empty, `tcp_listen`
-  // (HOST:PORT; the bound port is in tcp_port()).
+  // (HOST:PORT; the bound port is in tcp_port()); GET /metrics answers
+  // `metrics()` (not served without it).
   static absl::StatusOr<std::unique_ptr<RestGateways>> Create(
       api::VmApi& api, const std::string& unix_path, const std::string& tcp_listen,
-      gateway::HttpServerOptions options = {},
-      std::function<std::string()> daemon_metrics = nullptr);
+      gateway::HttpServerOptions options = {}, std::function<std::string()> metrics = nullptr);
   ~RestGateways();  // StopAll().
 
   // Serves Firecracker's paths for `vm_id` on <dir>/firecracker.socket.

@@ -45,6 +45,16 @@ grpc::Status DaemonVmService::StopVm(grpc::ServerContext*, const v1::StopVmReque
   return Answer(api_.StopVm(request->vm_id()), response);
 }
 
+grpc::Status DaemonVmService::PauseVm(grpc::ServerContext*, const v1::PauseVmRequest* request,
+                                      v1::Vm* response) {
+  return Answer(api_.PauseVm(request->vm_id()), response);
+}
+
+grpc::Status DaemonVmService::ResumeVm(grpc::ServerContext*, const v1::ResumeVmRequest* request,
+                                       v1::Vm* response) {
+  return Answer(api_.ResumeVm(request->vm_id()), response);
+}
+
 grpc::Status DaemonVmService::DeleteVm(grpc::ServerContext*, const v1::DeleteVmRequest* request,
                                        google::protobuf::Empty*) {
   return ToGrpcStatus(api_.DeleteVm(request->vm_id()));

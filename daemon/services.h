@@ -28,6 +28,10 @@ class DaemonVmService final : public blimp::v1::VmService::Service {
                        blimp::v1::Vm*) override;
   grpc::Status StopVm(grpc::ServerContext*, const blimp::v1::StopVmRequest*,
                       blimp::v1::Vm*) override;
+  grpc::Status PauseVm(grpc::ServerContext*, const blimp::v1::PauseVmRequest*,
+                       blimp::v1::Vm*) override;
+  grpc::Status ResumeVm(grpc::ServerContext*, const blimp::v1::ResumeVmRequest*,
+                        blimp::v1::Vm*) override;
   grpc::Status DeleteVm(grpc::ServerContext*, const blimp::v1::DeleteVmRequest*,
                         google::protobuf::Empty*) override;
   grpc::Status GetVm(grpc::ServerContext*, const blimp::v1::GetVmRequest*,

@@ -298,6 +298,17 @@ absl::StatusOr<v1::Vm> Supervisor::StopVm(const std::string& vm_id) {
   return vm->LastKnown();
 }
 
+absl::StatusOr<v1::Vm> Supervisor::SetPaused(const std::string& vm_id, bool paused) {
+  ASSIGN_OR_RETURN(std::shared_ptr<VmInstance> vm, Find(vm_id));
+  return vm->SetPaused(paused);
+}
+
+absl::StatusOr<v1::SnapshotInfo> Supervisor::CreateSnapshot(
+    const std::string& vm_id, const v1::SnapshotCreateParams& params) {
+  ASSIGN_OR_RETURN(std::shared_ptr<VmInstance> vm, Find(vm_id));
+  return vm->CreateSnapshot(params);
+}
+
 absl::Status Supervisor::DeleteVm(const std::string& vm_id) {
   ASSIGN_OR_RETURN(std::shared_ptr<VmInstance> vm, Find(vm_id));
   VmHooks hooks;

@@ -87,6 +87,12 @@ class Supervisor {
   absl::StatusOr<blimp::v1::Vm> StartVm(const std::string& vm_id);
   // Asks the child to stop, then SIGTERM, then SIGKILL; the VM stays listed.
   absl::StatusOr<blimp::v1::Vm> StopVm(const std::string& vm_id);
+  // PauseVm (paused) and ResumeVm, forwarded to the VMM.
+  absl::StatusOr<blimp::v1::Vm> SetPaused(const std::string& vm_id, bool paused);
+  // PUT /snapshot/create, forwarded: the paths are the VMM's (inside its
+  // jail: its own folder).
+  absl::StatusOr<blimp::v1::SnapshotInfo> CreateSnapshot(
+      const std::string& vm_id, const blimp::v1::SnapshotCreateParams& params);
   // Stops the VM if needed, removes its folder and forgets it.
   absl::Status DeleteVm(const std::string& vm_id);
   // Within describe_timeout (the last known state if the VM does not answer).

@@ -411,6 +411,27 @@ absl::StatusOr<v1::Vm> VmInstance::Start() {
   return Merge(response.vm());
 }
 
+absl::StatusOr<v1::Vm> VmInstance::SetPaused(bool paused) {
+  if (exited()) return absl::FailedPreconditionError(absl::StrCat("VM '", id_, "' is not running"));
+  Request request;
+  if (paused) {
+    request.mutable_pause();
+  } else {
+    request.mutable_resume();
+  }
+  ASSIGN_OR_RETURN(Response response, Call(request, options_.rpc_timeout));
+  return Merge(response.vm());
+}
+
+absl::StatusOr<v1::SnapshotInfo> VmInstance::CreateSnapshot(
+    const v1::SnapshotCreateParams& params) {
+  if (exited()) return absl::FailedPreconditionError(absl::StrCat("VM '", id_, "' is not running"));
+  Request request;
+  *request.mutable_create_snapshot() = params;
+  ASSIGN_OR_RETURN(Response response, Call(request, options_.snapshot_timeout));
+  return response.snapshot();
+}
+
 absl::StatusOr<base::UniqueFd> VmInstance::Watch() {
   if (exited()) return absl::FailedPreconditionError(absl::StrCat("VM '", id_, "' is not running"));
   return client_->Watch(options_.rpc_timeout);
@@ -506,7 +527,8 @@ void VmInstance::CheckMemory(absl::Duration timeout) {
     return;
   }
   const v1::Vm vm = Merge(answer->vm());
-  if (vm.state() != v1::VM_STATE_RUNNING) return;
+  // A paused guest cannot touch its memory, but it holds what it held.
+  if (vm.state() != v1::VM_STATE_RUNNING && vm.state() != v1::VM_STATE_PAUSED) return;
   v1::MemoryEnforcement check;
   check.set_mode(vm.config().balloon().memory_enforcement().empty()
                      ? "monitor"

@@ -46,6 +46,7 @@ struct VmInstanceOptions {
   absl::Duration ready_timeout = absl::Seconds(10);  // Until control.sock answers.
   absl::Duration rpc_timeout = absl::Seconds(5);     // Each forwarded call.
   absl::Duration start_timeout = absl::Seconds(30);  // StartVm (boot).
+  absl::Duration snapshot_timeout = absl::Seconds(120);  // Writing RAM to disk.
   absl::Duration stop_grace = absl::Seconds(3);      // After StopVm, before SIGTERM.
   absl::Duration term_grace = absl::Seconds(3);      // After SIGTERM, before SIGKILL.
   uint64_t console_log_max_bytes = kDefaultConsoleLogMaxBytes;
@@ -112,6 +113,12 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   absl::Status PutMachineConfig(const blimp::v1::MachineConfig& machine);
   // The child's answer (its state after the boot).
   absl::StatusOr<blimp::v1::Vm> Start();
+
+  // PauseVm (paused) or ResumeVm; the child's answer.
+  absl::StatusOr<blimp::v1::Vm> SetPaused(bool paused);
+  // Bounded by snapshot_timeout (RAM is written to disk).
+  absl::StatusOr<blimp::v1::SnapshotInfo> CreateSnapshot(
+      const blimp::v1::SnapshotCreateParams& params);
 
   // Ends the child: StopVm, SIGTERM (+SIGCONT, for a stopped process),
   // SIGKILL, each after its grace period. Returns once it has exited.

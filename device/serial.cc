@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "device/serial_defs.h"
 
 namespace blimp::device {
@@ -183,6 +184,42 @@ size_t Serial::EnqueueInput(absl::Span<const uint8_t> bytes) {
 size_t Serial::InputSpace() const {
   absl::MutexLock lock(&mu_);
   return serial::kInputFifoCapacity - input_.size();
+}
+
+SerialState Serial::SaveState() const {
+  absl::MutexLock lock(&mu_);
+  SerialState state;
+  state.input.assign(input_.begin(), input_.end());
+  state.ier = ier_;
+  state.fcr = fcr_;
+  state.lcr = lcr_;
+  state.mcr = mcr_;
+  state.scr = scr_;
+  state.dll = dll_;
+  state.dlm = dlm_;
+  state.line_errors = line_errors_;
+  state.thr_empty_interrupt = thr_empty_interrupt_;
+  return state;
+}
+
+absl::Status Serial::RestoreState(const SerialState& state) {
+  if (state.input.size() > serial::kInputFifoCapacity) {
+    return absl::InvalidArgumentError(absl::StrCat("serial input of ", state.input.size(),
+                                                   " bytes exceeds its FIFO of ",
+                                                   serial::kInputFifoCapacity));
+  }
+  absl::MutexLock lock(&mu_);
+  input_.assign(state.input.begin(), state.input.end());
+  ier_ = state.ier;
+  fcr_ = state.fcr;
+  lcr_ = state.lcr;
+  mcr_ = state.mcr;
+  scr_ = state.scr;
+  dll_ = state.dll;
+  dlm_ = state.dlm;
+  line_errors_ = state.line_errors;
+  thr_empty_interrupt_ = state.thr_empty_interrupt;
+  return absl::OkStatus();
 }
 
 }  // namespace blimp::device

@@ -13,7 +13,9 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <vector>
 
+#include "absl/status/status.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
@@ -21,6 +23,14 @@
 #include "device/interrupt_line.h"
 
 namespace blimp::device {
+
+// Everything a snapshot needs to bring the UART back (vmm/snapshot).
+struct SerialState {
+  std::vector<uint8_t> input;  // Received, not yet read by the guest.
+  uint8_t ier = 0, fcr = 0, lcr = 0, mcr = 0, scr = 0, dll = 0, dlm = 0;
+  uint8_t line_errors = 0;
+  bool thr_empty_interrupt = false;
+};
 
 class Serial : public BusDevice {
  public:
@@ -42,6 +52,10 @@ class Serial : public BusDevice {
   size_t EnqueueInput(absl::Span<const uint8_t> bytes);
   // How many more bytes EnqueueInput() would take now.
   size_t InputSpace() const;
+
+  SerialState SaveState() const;
+  // Refuses input longer than the FIFO; otherwise the UART is as saved.
+  absl::Status RestoreState(const SerialState& state);
 
  private:
   // Bitmask of pending interrupt sources, after IER.

@@ -266,5 +266,32 @@ TEST_F(SerialTest, ConcurrentInputAndRegisterAccess) {
   EXPECT_GT(irq_.count, 0);
 }
 
+TEST(SerialStateTest, SavedStateRestoresRegistersAndPendingInput) {
+  CountingLine irq_a, irq_b;
+  Serial a(irq_a, [](absl::Span<const uint8_t>) {});
+  uint8_t byte = 0x03;  // LCR: 8 data bits.
+  a.Write(serial::kLcr, absl::MakeConstSpan(&byte, 1));
+  byte = serial::kIerErbfi;
+  a.Write(serial::kIer, absl::MakeConstSpan(&byte, 1));
+  const uint8_t input[] = {'h', 'i'};
+  ASSERT_EQ(a.EnqueueInput(input), 2u);
+  const SerialState saved = a.SaveState();
+  EXPECT_EQ(saved.input, std::vector<uint8_t>({'h', 'i'}));
+
+  Serial b(irq_b, [](absl::Span<const uint8_t>) {});
+  ASSERT_TRUE(b.RestoreState(saved).ok());
+  uint8_t read = 0;
+  b.Read(serial::kLcr, absl::MakeSpan(&read, 1));
+  EXPECT_EQ(read, 0x03);
+  b.Read(serial::kRbr, absl::MakeSpan(&read, 1));
+  EXPECT_EQ(read, 'h');
+  b.Read(serial::kRbr, absl::MakeSpan(&read, 1));
+  EXPECT_EQ(read, 'i');
+
+  SerialState too_much = saved;
+  too_much.input.assign(serial::kInputFifoCapacity + 1, 'x');
+  EXPECT_FALSE(b.RestoreState(too_much).ok());
+}
+
 }  // namespace
 }  // namespace blimp::device

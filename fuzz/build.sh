@@ -33,7 +33,7 @@ declare -A sources=(
   [config_fuzzer]="fuzz/config_fuzzer.cc $config_srcs"
   [http_parser_fuzzer]="fuzz/http_parser_fuzzer.cc gateway/http_parser.cc"
   [router_fuzzer]="fuzz/router_fuzzer.cc $api_srcs gateway/router.cc gateway/path.cc
-    gateway/fault.cc gateway/http_status.cc gateway/metrics.cc vmm/vm_controller.cc vmm/single_vm_api.cc
+    gateway/fault.cc gateway/http_status.cc vmm/vm_controller.cc vmm/single_vm_api.cc
     vmm/control/control_handler.cc vmm/control/response_status.cc vmm/control/vm_control.cc"
 )
 

@@ -28,6 +28,8 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "base/unique_fd.h"
+#include "gateway/metrics.h"
+#include "gateway/prometheus_text.h"
 #include "gateway/router.h"
 #include "gateway/testing/fake_vms.h"
 #include "gmock/gmock.h"
@@ -261,7 +263,11 @@ TEST(HttpServerDaemonTest, MetricsAndUnsafeIdsOverTcp) {
     GTEST_SKIP() << "SKIPPED: curl is not installed";
   }
   testing::FakeDaemonApi daemon;
-  Router router = Router::ForDaemon(daemon);
+  RouterOptions options;
+  options.metrics = [&daemon] {
+    return SerializePrometheus(VmMetricFamilies(daemon.CollectMetrics()));
+  };
+  Router router = Router::ForDaemon(daemon, options);
   auto server = HttpServer::Create(router);
   ASSERT_TRUE(server.ok());
   int port = 0;

@@ -10,7 +10,6 @@
 #include "api/validate.h"
 #include "gateway/fault.h"
 #include "gateway/http_status.h"
-#include "gateway/metrics.h"
 #include "gateway/path.h"
 #include "glog/logging.h"
 
@@ -29,6 +28,9 @@ enum class Router::Op {
   kPutMachineConfig,
   kGetMachineConfig,
   kAction,
+  kPatchVmState,
+  kCreateSnapshot,
+  kLoadSnapshot,
   kInstanceInfo,
   kGetVmConfig,
   // Daemon only.
@@ -64,6 +66,9 @@ constexpr Route kVmRoutes[] = {
     {"machine-config", "PUT", Op::kPutMachineConfig},
     {"machine-config", "GET", Op::kGetMachineConfig},
     {"actions", "PUT", Op::kAction},
+    {"vm", "PATCH", Op::kPatchVmState},
+    {"snapshot/create", "PUT", Op::kCreateSnapshot},
+    {"snapshot/load", "PUT", Op::kLoadSnapshot},
     {"vm/config", "GET", Op::kGetVmConfig},
 };
 
@@ -135,6 +140,7 @@ std::optional<HttpResponse> Lookup(absl::Span<const Route> routes, absl::string_
 absl::string_view InstanceState(blimp::v1::VmState state) {
   switch (state) {
     case blimp::v1::VM_STATE_RUNNING: return "Running";
+    case blimp::v1::VM_STATE_PAUSED: return "Paused";
     case blimp::v1::VM_STATE_STOPPED: return "Stopped";
     case blimp::v1::VM_STATE_FAILED: return "Failed";
     default: return "Not started";
@@ -174,6 +180,8 @@ HttpResponse Router::Handle(const HttpRequest& request) const {
     if (parts.size() == 1) {
       for (const Route& route : kDaemonRoot) {
         if (route.path != parts[0]) continue;
+        // Served only when the daemon gave them.
+        if (route.op == Op::kMetrics && !options_.metrics) break;
         if (route.op == Op::kOpenApi && options_.openapi_json.empty()) break;
         if (auto error = Lookup({&route, 1}, parts[0], request.method, &op)) return *error;
         return Dispatch(op, "", request.body);
@@ -298,6 +306,31 @@ HttpResponse Router::Dispatch(Op op, const std::string& vm_id, const std::string
       }
       return done(NoContent());
     }
+    case Op::kPatchVmState: {
+      blimp::v1::VmStateChange change;
+      BLIMP_PARSE_BODY(body, &change);
+      if (change.state() == "Paused") {
+        status = api_.PauseVm(vm_id).status();
+      } else if (change.state() == "Resumed") {
+        status = api_.ResumeVm(vm_id).status();
+      } else {
+        return Fault(400, absl::StrCat("unknown state ", JsonString(change.state()),
+                                       " (Paused or Resumed)"));
+      }
+      return done(NoContent());
+    }
+    case Op::kCreateSnapshot: {
+      blimp::v1::SnapshotCreateParams params;
+      BLIMP_PARSE_BODY(body, &params);
+      status = api_.CreateSnapshot(vm_id, params).status();
+      return done(NoContent());
+    }
+    case Op::kLoadSnapshot: {
+      blimp::v1::SnapshotLoadParams params;
+      BLIMP_PARSE_BODY(body, &params);
+      status = api_.LoadSnapshot(vm_id, params).status();
+      return done(NoContent());
+    }
     case Op::kInstanceInfo:
     case Op::kGetMachineConfig:
     case Op::kGetVmConfig:
@@ -339,9 +372,9 @@ HttpResponse Router::Dispatch(Op op, const std::string& vm_id, const std::string
 HttpResponse Router::Metrics() const {
   HttpResponse response;
   response.status = 200;
-  response.body = RenderPrometheus(api_.CollectMetrics());
-  if (options_.extra_metrics) response.body += options_.extra_metrics();
-  response.content_type = kPrometheusContentType;
+  response.body = options_.metrics();
+  // What prometheus::TextSerializer writes (gateway/prometheus_text.h).
+  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return response;
 }
 

@@ -29,9 +29,11 @@ namespace blimp::gateway {
 struct RouterOptions {
   // "vmm_version" in GET / (InstanceInfo).
   std::string vmm_version = "0.1.0";
-  // More Prometheus text for GET /metrics (the daemon's own counters).
-  std::function<std::string()> extra_metrics;
-  // Daemon: served at GET /openapi.json when not empty (blimpd's is
+  // Daemon mode: the body of GET /metrics, Prometheus text (blimpd's
+  // families, daemon/daemon_metrics.h). Without it /metrics is not served.
+  // A function so the router (which blimp-vmm links) needs no metrics library.
+  std::function<std::string()> metrics;
+  // Daemon mode: served at GET /openapi.json when not empty (blimpd's is
   // api/openapi.json; blimp-vmm does not carry it). Must outlive the router.
   absl::string_view openapi_json;
 };

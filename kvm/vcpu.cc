@@ -106,6 +106,32 @@ absl::StatusOr<kvm_lapic_state> Vcpu::GetLapic() const {
 absl::Status Vcpu::SetLapic(const kvm_lapic_state& lapic) {
   return SetStruct(fd_, KVM_SET_LAPIC, "KVM_SET_LAPIC", lapic);
 }
+// The ioctl numbers encode the struct's size, which C++ gets wrong for
+// kvm_xsave: its flexible array (__DECLARE_FLEX_ARRAY) adds an empty struct,
+// 4 bytes in C++ and none in C. The kernel's ABI is the C one.
+constexpr size_t kXsaveAbiBytes = 4096;
+constexpr unsigned long kKvmGetXsave = _IOC(_IOC_READ, KVMIO, 0xa4, kXsaveAbiBytes);
+constexpr unsigned long kKvmSetXsave = _IOC(_IOC_WRITE, KVMIO, 0xa5, kXsaveAbiBytes);
+static_assert(sizeof(kvm_xsave) >= kXsaveAbiBytes);
+
+absl::StatusOr<kvm_xsave> Vcpu::GetXsave() const {
+  return GetStruct<kvm_xsave>(fd_, kKvmGetXsave, "KVM_GET_XSAVE");
+}
+absl::Status Vcpu::SetXsave(const kvm_xsave& xsave) {
+  return SetStruct(fd_, kKvmSetXsave, "KVM_SET_XSAVE", xsave);
+}
+absl::StatusOr<kvm_xcrs> Vcpu::GetXcrs() const {
+  return GetStruct<kvm_xcrs>(fd_, KVM_GET_XCRS, "KVM_GET_XCRS");
+}
+absl::Status Vcpu::SetXcrs(const kvm_xcrs& xcrs) {
+  return SetStruct(fd_, KVM_SET_XCRS, "KVM_SET_XCRS", xcrs);
+}
+absl::StatusOr<kvm_debugregs> Vcpu::GetDebugregs() const {
+  return GetStruct<kvm_debugregs>(fd_, KVM_GET_DEBUGREGS, "KVM_GET_DEBUGREGS");
+}
+absl::Status Vcpu::SetDebugregs(const kvm_debugregs& regs) {
+  return SetStruct(fd_, KVM_SET_DEBUGREGS, "KVM_SET_DEBUGREGS", regs);
+}
 absl::StatusOr<kvm_mp_state> Vcpu::GetMpState() const {
   return GetStruct<kvm_mp_state>(fd_, KVM_GET_MP_STATE, "KVM_GET_MP_STATE");
 }
@@ -166,6 +192,16 @@ absl::StatusOr<std::vector<kvm_msr_entry>> Vcpu::GetMsrs(
   }
   return std::vector<kvm_msr_entry>(buffer.entries(),
                                     buffer.entries() + indices.size());
+}
+
+absl::StatusOr<std::vector<kvm_msr_entry>> Vcpu::GetMsrsPrefix(
+    const std::vector<uint32_t>& indices) const {
+  internal::FlexStruct<internal::MsrsHeader, kvm_msr_entry> buffer(indices.size());
+  buffer.header()->nmsrs = static_cast<uint32_t>(indices.size());
+  for (size_t i = 0; i < indices.size(); ++i) buffer.entries()[i].index = indices[i];
+  // SAFETY: as in GetMsrs.
+  ASSIGN_OR_RETURN(int read, IoctlPtr(fd_, internal::kKvmGetMsrs, "KVM_GET_MSRS", buffer.data()));
+  return std::vector<kvm_msr_entry>(buffer.entries(), buffer.entries() + read);
 }
 
 void Vcpu::SetImmediateExit(bool value) {

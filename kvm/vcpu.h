@@ -41,6 +41,16 @@ class Vcpu {
   absl::Status SetLapic(const kvm_lapic_state& lapic);      // KVM_SET_LAPIC
   absl::StatusOr<kvm_mp_state> GetMpState() const;          // KVM_GET_MP_STATE
   absl::Status SetMpState(const kvm_mp_state& state);       // KVM_SET_MP_STATE
+  absl::StatusOr<kvm_xsave> GetXsave() const;              // KVM_GET_XSAVE
+  absl::Status SetXsave(const kvm_xsave& xsave);            // KVM_SET_XSAVE
+  absl::StatusOr<kvm_xcrs> GetXcrs() const;                 // KVM_GET_XCRS
+  absl::Status SetXcrs(const kvm_xcrs& xcrs);               // KVM_SET_XCRS
+  absl::StatusOr<kvm_debugregs> GetDebugregs() const;       // KVM_GET_DEBUGREGS
+  absl::Status SetDebugregs(const kvm_debugregs& regs);     // KVM_SET_DEBUGREGS
+  // KVM_GET_MSRS that keeps what KVM read: the entries before the first MSR
+  // it refused (all of them when none was).
+  absl::StatusOr<std::vector<kvm_msr_entry>> GetMsrsPrefix(
+      const std::vector<uint32_t>& indices) const;
   absl::StatusOr<kvm_vcpu_events> GetVcpuEvents() const;    // KVM_GET_VCPU_EVENTS
   absl::Status SetVcpuEvents(const kvm_vcpu_events& events);  // KVM_SET_VCPU_EVENTS
 

@@ -303,6 +303,54 @@ TEST_F(VcpuIrqchipTest, LapicAndMpStateRoundTrip) {
   EXPECT_TRUE(vcpu->SetMpState(*mp).ok());
 }
 
+// What a snapshot reads and writes back (vmm/snapshot): each round-trips.
+TEST_F(VcpuIrqchipTest, SnapshotStateRoundTrips) {
+  absl::StatusOr<Vm> vm = kvm().CreateVm();
+  ASSERT_TRUE(vm.ok()) << vm.status();
+  ASSERT_TRUE(vm->CreateIrqchip().ok());
+  ASSERT_TRUE(vm->CreatePit2(KVM_PIT_SPEAKER_DUMMY).ok());
+  absl::StatusOr<int> mmap_size = kvm().GetVcpuMmapSize();
+  ASSERT_TRUE(mmap_size.ok());
+  absl::StatusOr<Vcpu> vcpu = vm->CreateVcpu(0, *mmap_size);
+  ASSERT_TRUE(vcpu.ok()) << vcpu.status();
+
+  for (uint32_t chip_id : {KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE, KVM_IRQCHIP_IOAPIC}) {
+    absl::StatusOr<kvm_irqchip> chip = vm->GetIrqchip(chip_id);
+    ASSERT_TRUE(chip.ok()) << chip.status();
+    EXPECT_EQ(chip->chip_id, chip_id);
+    EXPECT_TRUE(vm->SetIrqchip(*chip).ok());
+  }
+  absl::StatusOr<kvm_pit_state2> pit = vm->GetPit2();
+  ASSERT_TRUE(pit.ok()) << pit.status();
+  pit->channels[0].count = 0x1234;
+  ASSERT_TRUE(vm->SetPit2(*pit).ok());
+  EXPECT_EQ(vm->GetPit2()->channels[0].count, 0x1234u);
+  absl::StatusOr<kvm_clock_data> clock = vm->GetClock();
+  ASSERT_TRUE(clock.ok()) << clock.status();
+  kvm_clock_data later = *clock;
+  later.clock += 1'000'000'000;  // One second on.
+  ASSERT_TRUE(vm->SetClock(later).ok());
+  EXPECT_GE(vm->GetClock()->clock, later.clock);
+
+  absl::StatusOr<kvm_xsave> xsave = vcpu->GetXsave();
+  ASSERT_TRUE(xsave.ok()) << xsave.status();
+  EXPECT_TRUE(vcpu->SetXsave(*xsave).ok());
+  absl::StatusOr<kvm_debugregs> debugregs = vcpu->GetDebugregs();
+  ASSERT_TRUE(debugregs.ok()) << debugregs.status();
+  EXPECT_TRUE(vcpu->SetDebugregs(*debugregs).ok());
+
+  // Every MSR KVM lists is read, up to the first it refuses.
+  absl::StatusOr<std::vector<uint32_t>> indices = kvm().GetMsrIndexList();
+  ASSERT_TRUE(indices.ok()) << indices.status();
+  absl::StatusOr<std::vector<kvm_msr_entry>> some = vcpu->GetMsrsPrefix(*indices);
+  ASSERT_TRUE(some.ok()) << some.status();
+  EXPECT_GT(some->size(), 0u);
+  ASSERT_LE(some->size(), indices->size());
+  for (size_t i = 0; i < some->size(); ++i) EXPECT_EQ((*some)[i].index, (*indices)[i]);
+  absl::StatusOr<std::vector<kvm_msr_entry>> none = vcpu->GetMsrsPrefix({0x4b564dff, 0x174});
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty()) << "stops at the refused MSR";
+}
 
 }  // namespace
 }  // namespace blimp::kvm

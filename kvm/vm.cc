@@ -56,6 +56,47 @@ absl::Status Vm::CreatePit2(uint32_t flags) {
   return IoctlPtr(fd_, KVM_CREATE_PIT2, "KVM_CREATE_PIT2", &config).status();
 }
 
+absl::StatusOr<kvm_irqchip> Vm::GetIrqchip(uint32_t chip_id) const {
+  kvm_irqchip chip{};
+  chip.chip_id = chip_id;
+  // SAFETY: KVM_GET_IRQCHIP fills the kvm_irqchip named by chip_id.
+  RETURN_IF_ERROR(IoctlPtr(fd_, KVM_GET_IRQCHIP, "KVM_GET_IRQCHIP", &chip).status());
+  return chip;
+}
+
+absl::Status Vm::SetIrqchip(const kvm_irqchip& chip) {
+  kvm_irqchip copy = chip;
+  // SAFETY: KVM_SET_IRQCHIP reads a kvm_irqchip.
+  return IoctlPtr(fd_, KVM_SET_IRQCHIP, "KVM_SET_IRQCHIP", &copy).status();
+}
+
+absl::StatusOr<kvm_pit_state2> Vm::GetPit2() const {
+  kvm_pit_state2 pit{};
+  // SAFETY: KVM_GET_PIT2 fills a kvm_pit_state2.
+  RETURN_IF_ERROR(IoctlPtr(fd_, KVM_GET_PIT2, "KVM_GET_PIT2", &pit).status());
+  return pit;
+}
+
+absl::Status Vm::SetPit2(const kvm_pit_state2& pit) {
+  kvm_pit_state2 copy = pit;
+  // SAFETY: KVM_SET_PIT2 reads a kvm_pit_state2.
+  return IoctlPtr(fd_, KVM_SET_PIT2, "KVM_SET_PIT2", &copy).status();
+}
+
+absl::StatusOr<kvm_clock_data> Vm::GetClock() const {
+  kvm_clock_data clock{};
+  // SAFETY: KVM_GET_CLOCK fills a kvm_clock_data.
+  RETURN_IF_ERROR(IoctlPtr(fd_, KVM_GET_CLOCK, "KVM_GET_CLOCK", &clock).status());
+  return clock;
+}
+
+absl::Status Vm::SetClock(const kvm_clock_data& clock) {
+  kvm_clock_data copy{};
+  copy.clock = clock.clock;  // Only the time; KVM refuses flags it does not take.
+  // SAFETY: KVM_SET_CLOCK reads a kvm_clock_data.
+  return IoctlPtr(fd_, KVM_SET_CLOCK, "KVM_SET_CLOCK", &copy).status();
+}
+
 absl::Status Vm::SetIrqLine(uint32_t irq, bool level) {
   kvm_irq_level irq_level{};
   irq_level.irq = irq;

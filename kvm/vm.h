@@ -28,6 +28,14 @@ class Vm {
   absl::Status CreateIrqchip();                    // KVM_CREATE_IRQCHIP
   absl::Status CreatePit2(uint32_t flags);         // KVM_CREATE_PIT2
   absl::Status SetIrqLine(uint32_t irq, bool level);  // KVM_IRQ_LINE
+  // The in-kernel irqchip's chips (KVM_IRQCHIP_PIC_MASTER, _PIC_SLAVE,
+  // _IOAPIC), PIT and clock, for snapshots.
+  absl::StatusOr<kvm_irqchip> GetIrqchip(uint32_t chip_id) const;  // KVM_GET_IRQCHIP
+  absl::Status SetIrqchip(const kvm_irqchip& chip);                // KVM_SET_IRQCHIP
+  absl::StatusOr<kvm_pit_state2> GetPit2() const;                  // KVM_GET_PIT2
+  absl::Status SetPit2(const kvm_pit_state2& pit);                 // KVM_SET_PIT2
+  absl::StatusOr<kvm_clock_data> GetClock() const;                 // KVM_GET_CLOCK
+  absl::Status SetClock(const kvm_clock_data& clock);              // KVM_SET_CLOCK
   // KVM_GET_TSC_KHZ on the VM (Linux 6.0+): the TSC rate new vCPUs get.
   absl::StatusOr<uint32_t> GetTscKhz() const;
   // KVM_IRQFD: a write to `eventfd` injects `gsi`.

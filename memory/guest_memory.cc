@@ -1,6 +1,7 @@
 #include "memory/guest_memory.h"
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <cstring>
 
@@ -37,6 +38,19 @@ absl::StatusOr<GuestMemory> GuestMemory::Create(const std::vector<Range>& ranges
   std::vector<GuestRegion> regions;
   std::optional<HoleGuard> guard;
   uint64_t next_free = 0;
+  uint64_t file_offset = 0;
+  const bool from_file = options.memory_file >= 0;
+  if (from_file) {
+    // A page past the end of the file would be SIGBUS on first touch.
+    uint64_t total = 0;
+    for (const Range& range : ranges) total += range.size;
+    struct stat st {};
+    if (::fstat(options.memory_file, &st) != 0) return base::ErrnoStatus("fstat of the memory file");
+    if (!S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) != total) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the memory file holds ", st.st_size, " bytes, the guest has ", total, " bytes of RAM"));
+    }
+  }
   for (const Range& range : ranges) {
     if (range.start.value() % kPageSize != 0 || range.size == 0 ||
         range.size % kPageSize != 0 || !range.start.CheckedAdd(range.size) ||
@@ -46,9 +60,16 @@ absl::StatusOr<GuestMemory> GuestMemory::Create(const std::vector<Range>& ranges
           "non-empty, sorted and disjoint",
           range.start.value(), range.size));
     }
-    const bool huge = options.transparent_huge_pages;
+    const bool huge = options.transparent_huge_pages && !from_file;
     ASSIGN_OR_RETURN(MmapRegion mapping,
                      MmapRegion::Create(range.size, huge ? kHugePageSize : kPageSize));
+    if (from_file) {
+      RETURN_IF_ERROR(mapping.MapFilePrivate(options.memory_file, file_offset));
+      file_offset += range.size;
+      regions.push_back({range.start, range.size, std::move(mapping), false, true});
+      next_free = range.start.value() + range.size;
+      continue;
+    }
     bool advised = false;
     if (huge) {
       // Before any page is touched (and before the VMM's seccomp filter,
@@ -117,6 +138,11 @@ absl::Status GuestMemory::Discard(GuestAddress addr, uint64_t len) const {
   if (addr.value() % kPageSize != 0 || len % kPageSize != 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "discard of [%#x, +%#x) is not page-aligned", addr.value(), len));
+  }
+  const GuestRegion* region = Find(addr, len);
+  if (region == nullptr) return OutOfRange(addr, len);
+  if (region->file_backed) {
+    return region->mapping.MapAnonymous(addr.value() - region->start.value(), len);
   }
   ASSIGN_OR_RETURN(uint8_t* host, HostAddress(addr, len));
   // SAFETY: [host, host + len) lies inside one of our private anonymous

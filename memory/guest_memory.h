@@ -31,6 +31,8 @@ struct GuestRegion {
   uint64_t size;
   MmapRegion mapping;
   bool huge_pages = false;  // 2 MiB-aligned and MADV_HUGEPAGE'd.
+  // Mapped privately from a memory file (RamOptions::memory_file).
+  bool file_backed = false;
 
   GuestAddress end() const { return start.Offset(size); }  // Exclusive.
 };
@@ -45,6 +47,12 @@ struct RamOptions {
   // RAM on huge pages is also covered by a HoleGuard (hole_guard.h), so that
   // khugepaged does not fill such holes again.
   bool transparent_huge_pages = false;
+  // A snapshot's memory file (an fd, -1 for none): RAM is mapped from it
+  // privately, each region at its offset in the file (the regions one after
+  // the other), read on first touch. Discard() then maps fresh anonymous
+  // memory over the range, since MADV_DONTNEED would bring the file's page
+  // back. No huge pages.
+  int memory_file = -1;
 };
 
 class GuestMemory {

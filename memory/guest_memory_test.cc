@@ -1,6 +1,7 @@
 #include "memory/guest_memory.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -232,6 +233,40 @@ TEST(GuestMemoryTest, KhugepagedCannotRefillHolesInHugePageRam) {
   EXPECT_EQ(SmapsOf(mem->regions()[0].mapping.data()).rss_kib, 2048u - 4u);
   EXPECT_EQ(*mem->ReadObj<uint8_t>(GuestAddress(0x5000)), 0u);
   EXPECT_EQ(*mem->ReadObj<uint8_t>(GuestAddress(0x6000)), 1u);
+}
+
+// A memory file (memfd here): RAM reads its pages, writes stay private, and
+// a discard gives zeroes, never the file's page again.
+TEST(GuestMemoryTest, RamFromAMemoryFileIsPrivateAndDiscardsToZero) {
+  const uint64_t size = 1 * kMiB;
+  int fd = ::memfd_create("ram", MFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  std::string pattern(size, '\0');
+  for (size_t i = 0; i < size; i += kPageSize) pattern[i] = static_cast<char>(1 + i / kPageSize);
+  ASSERT_EQ(::pwrite(fd, pattern.data(), size, 0), static_cast<ssize_t>(size));
+  auto mem = GuestMemory::Create({{GuestAddress(0), size / 2}, {GuestAddress(kMiB), size / 2}},
+                                 RamOptions{.transparent_huge_pages = true, .memory_file = fd});
+  ASSERT_TRUE(mem.ok()) << mem.status();
+  EXPECT_TRUE(mem->regions()[0].file_backed);
+  EXPECT_FALSE(mem->regions()[0].huge_pages);
+  // Each region at its offset in the file.
+  EXPECT_EQ(*mem->ReadObj<uint8_t>(GuestAddress(0x1000)), 2u);
+  EXPECT_EQ(*mem->ReadObj<uint8_t>(GuestAddress(kMiB)), 1u + (size / 2) / kPageSize);
+  ASSERT_TRUE(mem->WriteObj(GuestAddress(0x2000), uint8_t{0xee}).ok());
+  char in_file = 0;
+  ASSERT_EQ(::pread(fd, &in_file, 1, 0x2000), 1);
+  EXPECT_EQ(in_file, 3) << "the file never changes";
+  ASSERT_TRUE(mem->Discard(GuestAddress(0x1000), 2 * kPageSize).ok());
+  EXPECT_EQ(*mem->ReadObj<uint8_t>(GuestAddress(0x1000)), 0u);
+  EXPECT_EQ(*mem->ReadObj<uint8_t>(GuestAddress(0x2000)), 0u);
+  EXPECT_EQ(*mem->ReadObj<uint8_t>(GuestAddress(0x3000)), 4u) << "only the range is dropped";
+  EXPECT_FALSE(mem->Discard(GuestAddress(0x7f000), 2 * kPageSize).ok()) << "crosses a region";
+
+  // A file of the wrong size is refused before anything is mapped.
+  ASSERT_EQ(::ftruncate(fd, size - kPageSize), 0);
+  auto short_file = GuestMemory::CreateRam(size, RamOptions{.memory_file = fd});
+  EXPECT_FALSE(short_file.ok());
+  ::close(fd);
 }
 
 }  // namespace

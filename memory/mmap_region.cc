@@ -55,6 +55,26 @@ absl::Status MmapRegion::AdviseHugePages() const {
   return absl::OkStatus();
 }
 
+absl::Status MmapRegion::MapFilePrivate(int fd, uint64_t offset) {
+  // SAFETY: MAP_FIXED replaces only our own mapping [data_, data_ + size_).
+  void* mapped = ::mmap(data_, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE,
+                        fd, static_cast<off_t>(offset));
+  if (mapped == MAP_FAILED) return base::ErrnoStatus("mmap of the memory file");
+  return absl::OkStatus();
+}
+
+absl::Status MmapRegion::MapAnonymous(size_t offset, size_t len) const {
+  if (offset > size_ || len > size_ - offset || offset % kPageSize != 0 || len % kPageSize != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("[", offset, ", +", len, ") is not page-aligned inside the mapping"));
+  }
+  // SAFETY: MAP_FIXED replaces only pages inside our own mapping (checked).
+  void* mapped = ::mmap(data_ + offset, len, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+  if (mapped == MAP_FAILED) return base::ErrnoStatus("mmap over discarded pages");
+  return absl::OkStatus();
+}
+
 MmapRegion::MmapRegion(MmapRegion&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),
       size_(std::exchange(other.size_, 0)) {}

@@ -23,6 +23,15 @@ class MmapRegion {
   // Unimplemented if the kernel has no THP.
   absl::Status AdviseHugePages() const;
 
+  // Maps `fd` from `offset` over the whole mapping, privately (MAP_FIXED):
+  // pages are read from the file on first touch and copied on write; the
+  // file itself never changes.
+  absl::Status MapFilePrivate(int fd, uint64_t offset);
+  // Fresh zeroed anonymous memory over [offset, offset + len) (MAP_FIXED): on
+  // a file mapping, the way to drop pages (MADV_DONTNEED would read the
+  // file's page again).
+  absl::Status MapAnonymous(size_t offset, size_t len) const;
+
   MmapRegion(MmapRegion&& other) noexcept;
   MmapRegion& operator=(MmapRegion&& other) noexcept;
   MmapRegion(const MmapRegion&) = delete;

@@ -50,7 +50,8 @@ diff -u "$tmp/want" "$tmp/files" >&2 || fail "unexpected file list (- wanted, + 
 [ "$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles)" = /etc/default/blimp ] ||
   fail "conffiles is not /etc/default/blimp"
 depends=$(dpkg-deb -f "$deb" Depends)
-for lib in libc6 libseccomp2 libgrpc++1.51 libprotobuf32 libabsl20220623 libgoogle-glog0v6 libssl3; do
+for lib in libc6 libseccomp2 libgrpc++1.51 libprotobuf32 libabsl20220623 libgoogle-glog0v6 libssl3 \
+    libprometheus-cpp-core1.0; do
   grep -q "\b$lib\b" <<<"$depends" || fail "Depends lacks $lib: $depends"
 done
 

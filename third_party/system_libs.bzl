@@ -32,6 +32,9 @@ _LIBRARIES = {
     "seccomp": ["libseccomp"],
     # libssl + libcrypto: TLS for the REST gateway on TCP (gateway/tls.h).
     "openssl": ["openssl"],
+    # prometheus-cpp's core (metric families, text serializer) for blimpd's
+    # GET /metrics; not its pull (civetweb) or push (curl) parts.
+    "prometheus": ["prometheus-cpp-core"],
 }
 
 def _split_flags(rctx, modules):

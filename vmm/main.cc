@@ -15,6 +15,7 @@
 #include "absl/flags/usage.h"
 #include "absl/synchronization/notification.h"
 #include "base/dashed_flags.h"
+#include "base/host_memory.h"
 #include "glog/logging.h"
 #include "gateway/http_server.h"
 #include "gateway/router.h"
@@ -144,21 +145,32 @@ int Run(int argc, char** argv) {
 
   absl::Notification launched;
   Vm* vm = nullptr;
+  // A VM booted or restored, before it is handed to the controller.
+  auto confine = [&](absl::StatusOr<std::unique_ptr<Vm>> started)
+      -> absl::StatusOr<std::unique_ptr<RunningVm>> {
+    if (!started.ok()) return started.status();
+    if (absl::GetFlag(FLAGS_seccomp)) {
+      // From here on a compromised VMM can only do what a running VMM does.
+      absl::Status confined = InstallVmmSeccompFilter();
+      if (!confined.ok()) return confined;
+    }
+    vm = started->get();
+    launched.Notify();
+    return std::unique_ptr<RunningVm>(std::move(*started));
+  };
   VmController controller(
       absl::GetFlag(FLAGS_id), pending,
       [&](const VmConfig& config) -> absl::StatusOr<std::unique_ptr<RunningVm>> {
         absl::Status host = CheckHostResources(config);
         if (!host.ok()) return host;
-        absl::StatusOr<std::unique_ptr<Vm>> started = Vm::Launch(config, options);
-        if (!started.ok()) return started.status();
-        if (absl::GetFlag(FLAGS_seccomp)) {
-          // From here on a compromised VMM can only do what a running VMM does.
-          absl::Status confined = InstallVmmSeccompFilter();
-          if (!confined.ok()) return confined;
-        }
-        vm = started->get();
-        launched.Notify();
-        return std::unique_ptr<RunningVm>(std::move(*started));
+        return confine(Vm::Launch(config, options));
+      },
+      [&](const VmConfig& config, const snapshot::VmState& state, int memory_file,
+          bool resume) -> absl::StatusOr<std::unique_ptr<RunningVm>> {
+        // The kernel is in guest RAM already: only the memory must fit.
+        absl::Status host = base::CheckMemoryFitsHost(config.machine.mem_size_mib);
+        if (!host.ok()) return host;
+        return confine(Vm::Restore(config, options, state, memory_file, resume));
       });
 
   // --control-sock serves blimpd; --api-sock serves REST over the same

@@ -8,9 +8,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "device/virtio/balloon/balloon.h"
 #include "vmm/exit_reason.h"
+#include "vmm/vm_config.h"
 
 namespace blimp::vmm {
 
@@ -28,6 +31,11 @@ struct BalloonSnapshot {
   std::vector<std::pair<uint64_t, uint64_t>> guest_ram;
 };
 
+struct SnapshotResult {
+  uint64_t memory_bytes = 0;          // Guest RAM: the memory file's size.
+  uint64_t memory_written_bytes = 0;  // What the memory file holds; the rest are holes.
+};
+
 class RunningVm {
  public:
   virtual ~RunningVm() = default;
@@ -42,6 +50,19 @@ class RunningVm {
   // Blocks until the statistics generation differs from `seen` or `timeout`
   // passes; returns the current generation.
   virtual uint64_t WaitForStats(uint64_t seen, absl::Duration timeout) = 0;
+
+  // Pause() returns once no vCPU runs guest code (an error if one did not
+  // stop in time; the VM then runs on). Resume() lets them run again. The
+  // devices keep serving: a balloon target set while paused reaches the
+  // guest when it runs again.
+  virtual absl::Status Pause() = 0;
+  virtual void Resume() = 0;
+
+  // Writes a snapshot of the paused VM (vmm/snapshot): its state, with
+  // `config` as the machine it runs, into `state_fd` and its RAM into
+  // `memory_fd` (both new, empty files). FailedPrecondition unless paused.
+  virtual absl::StatusOr<SnapshotResult> Snapshot(const VmConfig& config, int state_fd,
+                                                  int memory_fd) = 0;
 
   // Asks the VM to stop; Wait() returns once it has.
   virtual void RequestStop() = 0;

@@ -51,6 +51,9 @@ constexpr int kAllowed[] = {
     // console.log's rotation: copy and truncate on the fds it holds
     // (vmm/console/console_log.h), never a path.
     SCMP_SYS(ftruncate),
+    // Snapshots: RAM written at its offsets into a new file (see below), and
+    // synced.
+    SCMP_SYS(pwrite64), SCMP_SYS(fsync),
 };
 
 struct ContextDeleter {
@@ -103,7 +106,15 @@ absl::Status InstallVmmSeccompFilter() {
       // New threads only, never new processes.
       {SCMP_SYS(clone), 1, {Arg(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)}, "threads"},
       // Read-only opens (statistics from /proc/self).
-      {SCMP_SYS(openat), 1, {Arg(2, SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY)}, "read-only open"},
+      {SCMP_SYS(openat), 1,
+       {Arg(2, SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY)},
+       "read-only open"},
+      // A snapshot's files: created, never an existing file opened for
+      // writing (so nothing the VMM can reach is overwritten or truncated).
+      {SCMP_SYS(openat), 1,
+       {Arg(2, SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC,
+            O_WRONLY | O_CREAT | O_EXCL)},
+       "new file"},
       // Thread names (the REST gateway's lane workers name themselves).
       {SCMP_SYS(prctl), 1, {Arg(0, SCMP_CMP_EQ, PR_SET_NAME)}, "PR_SET_NAME"},
       {SCMP_SYS(prctl), 1, {Arg(0, SCMP_CMP_EQ, PR_GET_NAME)}, "PR_GET_NAME"},

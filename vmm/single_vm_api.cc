@@ -50,6 +50,31 @@ absl::StatusOr<blimp::v1::Vm> SingleVmApi::StopVm(const std::string& vm_id) {
   return control::ToVm(vm_id_, status);
 }
 
+absl::StatusOr<blimp::v1::Vm> SingleVmApi::PauseVm(const std::string& vm_id) {
+  RETURN_IF_ERROR(Check(vm_id));
+  ASSIGN_OR_RETURN(control::VmStatus status, control_.Pause());
+  return control::ToVm(vm_id_, status);
+}
+
+absl::StatusOr<blimp::v1::Vm> SingleVmApi::ResumeVm(const std::string& vm_id) {
+  RETURN_IF_ERROR(Check(vm_id));
+  ASSIGN_OR_RETURN(control::VmStatus status, control_.Resume());
+  return control::ToVm(vm_id_, status);
+}
+
+absl::StatusOr<blimp::v1::SnapshotInfo> SingleVmApi::CreateSnapshot(
+    const std::string& vm_id, const blimp::v1::SnapshotCreateParams& params) {
+  RETURN_IF_ERROR(Check(vm_id));
+  return control_.CreateSnapshot(params);
+}
+
+absl::StatusOr<blimp::v1::Vm> SingleVmApi::LoadSnapshot(
+    const std::string& vm_id, const blimp::v1::SnapshotLoadParams& params) {
+  RETURN_IF_ERROR(Check(vm_id));
+  ASSIGN_OR_RETURN(control::VmStatus status, control_.LoadSnapshot(params));
+  return control::ToVm(vm_id_, status);
+}
+
 absl::Status SingleVmApi::DeleteVm(const std::string&) {
   return absl::UnimplementedError("blimp-vmm runs exactly one VM; delete VMs through blimpd");
 }

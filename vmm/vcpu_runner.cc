@@ -62,6 +62,8 @@ void VcpuRunner::Start() {
     running_ = true;
     Loop();
     running_ = false;
+    absl::MutexLock lock(&park_mu_);
+    ended_ = true;
   });
 }
 
@@ -70,6 +72,46 @@ void VcpuRunner::Kick() {
   // signal interrupts a KVM_RUN already in progress.
   vcpu_.SetImmediateExit(true);
   if (running_) pthread_kill(native_.load(), KickSignal());
+  absl::MutexLock lock(&park_mu_);  // Wakes a parked thread to see `stopping`.
+}
+
+void VcpuRunner::RequestPark() {
+  absl::MutexLock lock(&park_mu_);
+  park_requested_ = true;
+  park_flag_ = true;
+}
+
+bool VcpuRunner::WaitParked(absl::Time deadline) {
+  // Only the signal, never immediate_exit: KVM completes a pending port or
+  // MMIO read before it sees a signal, but returns at once on
+  // immediate_exit, leaving the access half done. A signal that lands while
+  // the thread is outside KVM_RUN is lost, so it is sent again until the
+  // thread parks.
+  absl::MutexLock lock(&park_mu_);
+  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(park_mu_) { return parked_ || ended_; };
+  while (!done()) {
+    if (running_) pthread_kill(native_.load(), KickSignal());
+    if (park_mu_.AwaitWithTimeout(absl::Condition(&done), absl::Milliseconds(1))) break;
+    if (absl::Now() > deadline) return false;
+  }
+  return parked_;
+}
+
+void VcpuRunner::Unpark() {
+  absl::MutexLock lock(&park_mu_);
+  park_requested_ = false;
+  park_flag_ = false;
+}
+
+void VcpuRunner::ParkIfRequested() {
+  absl::MutexLock lock(&park_mu_);
+  if (!park_requested_) return;
+  parked_ = true;
+  auto released = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(park_mu_) {
+    return !park_requested_ || stopping_;
+  };
+  park_mu_.Await(absl::Condition(&released));
+  parked_ = false;
 }
 
 void VcpuRunner::Join() {
@@ -77,7 +119,13 @@ void VcpuRunner::Join() {
 }
 
 void VcpuRunner::Loop() {
+  // Whether KVM has nothing half done: true before the first KVM_RUN and
+  // after one that a signal interrupted. After a port or MMIO exit it is
+  // false until the next KVM_RUN has completed the access.
+  bool settled = true;
   while (!stopping_) {
+    if (settled && park_flag_.load(std::memory_order_relaxed)) ParkIfRequested();
+    if (stopping_) break;
     absl::StatusOr<kvm::VcpuExit> exit = vcpu_.Run();
     if (!exit.ok()) {
       LOG(ERROR) << "vCPU " << vcpu_.id() << ": " << exit.status();
@@ -85,6 +133,7 @@ void VcpuRunner::Loop() {
       return;
     }
     ++counters_.exits;
+    settled = exit->kind == kvm::VcpuExit::Kind::kInterrupted;
     if (!HandleExit(*exit)) return;
   }
 }

@@ -12,6 +12,8 @@
 #include <string>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "device/bus.h"
 #include "kvm/vcpu.h"
 #include "memory/guest_memory.h"
@@ -42,10 +44,23 @@ class VcpuRunner {
   void Kick();
   void Join();
 
+  // Pausing: RequestPark() asks the thread to wait outside KVM_RUN;
+  // WaitParked() interrupts KVM_RUN until it does (false if it did not by
+  // `deadline`, or the thread has ended). A parked vCPU has no port or MMIO
+  // access half done, so its registers can be read and written.
+  // Unpark() lets it run again.
+  void RequestPark();
+  bool WaitParked(absl::Time deadline);
+  void Unpark();
+
+  kvm::Vcpu& vcpu() { return vcpu_; }
+
   const VcpuCounters& counters() const { return counters_; }
 
  private:
   void Loop();
+  // Waits while a park is requested (and the VM is not stopping).
+  void ParkIfRequested();
   // Returns false when the vCPU must stop.
   bool HandleExit(const kvm::VcpuExit& exit);
   void HandlePio(const kvm::VcpuExit& exit);
@@ -66,6 +81,12 @@ class VcpuRunner {
   std::thread thread_;
   std::atomic<pthread_t> native_{};
   std::atomic<bool> running_{false};
+
+  absl::Mutex park_mu_;
+  bool park_requested_ ABSL_GUARDED_BY(park_mu_) = false;
+  bool parked_ ABSL_GUARDED_BY(park_mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(park_mu_) = false;
+  std::atomic<bool> park_flag_{false};  // park_requested_, read without the lock.
 };
 
 // Installs the (empty) signal handler that interrupts KVM_RUN on Kick().

@@ -8,7 +8,13 @@
 #include "arch/x86_64/layout.h"
 #include "base/status_macros.h"
 #include "glog/logging.h"
+#include "device/virtio/balloon/balloon_defs.h"
+#include "vmm/config_file.h"
 #include "vmm/power_devices.h"
+#include "vmm/snapshot/device_state.h"
+#include "vmm/snapshot/kvm_state.h"
+#include "vmm/snapshot/memory_file.h"
+#include "vmm/snapshot/snapshot_file.h"
 #include "vmm/vcpu_setup.h"
 
 namespace blimp::vmm {
@@ -28,22 +34,68 @@ constexpr uint64_t kI8042Len = 5;  // 0x60..0x64
 constexpr uint64_t kAcpiPortsLen = 3;
 constexpr uint64_t kQueueNotifyOffset = 0x50;
 constexpr uint32_t kIoeventfdQueues = 2;  // Inflate and deflate.
+// A vCPU leaves KVM_RUN within microseconds of a signal; this bounds a host
+// thread that is not scheduled at all.
+constexpr absl::Duration kPauseTimeout = absl::Seconds(2);
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Vm>> Vm::Launch(const VmConfig& config,
                                               const VmOptions& options) {
   ASSIGN_OR_RETURN(kvm::Kvm kvm, kvm::Kvm::Open());
+  ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, Build(config, options, -1));
+  RETURN_IF_ERROR(vm->SetUpVcpus(kvm));
+  RETURN_IF_ERROR(vm->SetUpConsoleInput());
+  vm->Start();
+  return vm;
+}
+
+absl::StatusOr<std::unique_ptr<Vm>> Vm::Restore(const VmConfig& config, const VmOptions& options,
+                                               const snapshot::VmState& state, int memory_file,
+                                               bool resume) {
+  if (state.memory_bytes() != uint64_t{config.machine.mem_size_mib} << 20) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("snapshot: ", state.memory_bytes(), " bytes of RAM saved for a machine of ",
+                     config.machine.mem_size_mib, " MiB"));
+  }
+  if (state.vcpus_size() != static_cast<int>(config.machine.vcpu_count)) {
+    return absl::InvalidArgumentError(absl::StrCat("snapshot: ", state.vcpus_size(),
+                                                   " vCPU states for ", config.machine.vcpu_count,
+                                                   " vCPUs"));
+  }
+  if (config.balloon.has_value() != state.has_balloon_transport()) {
+    return absl::InvalidArgumentError("snapshot: the balloon's state does not match its config");
+  }
+  ASSIGN_OR_RETURN(kvm::Kvm kvm, kvm::Kvm::Open());
+  ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, Build(config, options, memory_file));
+  RETURN_IF_ERROR(vm->RestoreDevices(state));
+  RETURN_IF_ERROR(vm->RestoreVcpus(kvm, state));
+  RETURN_IF_ERROR(snapshot::RestoreVmDevices(vm->kvm_vm_, state));
+  RETURN_IF_ERROR(vm->SetUpConsoleInput());
+  if (!resume) {
+    for (auto& vcpu : vm->vcpus_) vcpu->RequestPark();
+    vm->paused_ = true;
+  }
+  vm->Start();
+  return vm;
+}
+
+absl::StatusOr<std::unique_ptr<Vm>> Vm::Build(const VmConfig& config, const VmOptions& options,
+                                             int memory_file) {
+  ASSIGN_OR_RETURN(kvm::Kvm kvm, kvm::Kvm::Open());
   ASSIGN_OR_RETURN(kvm::Vm kvm_vm, kvm.CreateVm());
   // Under the `limit` enforcement the memory cgroup follows the balloon: an
   // inflated 4 KiB page must be uncharged at once, and on a huge page it stays
   // charged until the host splits it (the limit could not be lowered).
   const bool limit = config.balloon && config.balloon->memory_enforcement == "limit";
-  const memory::RamOptions ram{.transparent_huge_pages = options.guest_ram_thp && !limit};
+  const memory::RamOptions ram{.transparent_huge_pages = options.guest_ram_thp && !limit,
+                               .memory_file = memory_file};
   ASSIGN_OR_RETURN(memory::GuestMemory memory,
                    memory::GuestMemory::CreateRam(uint64_t{config.machine.mem_size_mib} << 20,
                                                   ram));
-  if (ram.transparent_huge_pages && !memory.regions()[0].huge_pages) {
+  if (memory_file >= 0) {
+    // Pages come from the file; huge pages do not apply.
+  } else if (ram.transparent_huge_pages && !memory.regions()[0].huge_pages) {
     LOG(WARNING) << "guest RAM: the host kernel has no transparent huge pages; using 4 KiB pages";
   } else if (ram.transparent_huge_pages && !memory.holes_guarded()) {
     LOG(WARNING) << "guest RAM: no userfaultfd; khugepaged may refill ballooned 4 KiB pages";
@@ -53,9 +105,7 @@ absl::StatusOr<std::unique_ptr<Vm>> Vm::Launch(const VmConfig& config,
       new Vm(std::move(kvm_vm), std::move(memory), std::move(loop), config, options));
   RETURN_IF_ERROR(vm->SetUpMemory());
   RETURN_IF_ERROR(vm->SetUpDevices());
-  RETURN_IF_ERROR(vm->SetUpVcpus(kvm));
-  RETURN_IF_ERROR(vm->SetUpConsoleInput());
-  vm->Start();
+  ASSIGN_OR_RETURN(vm->msr_indices_, kvm.GetMsrIndexList());
   return vm;
 }
 
@@ -141,6 +191,7 @@ absl::Status Vm::SetUpBalloon() {
     RETURN_IF_ERROR(stats_timer_->Arm(period, period));
     RETURN_IF_ERROR(loop_->Add(stats_timer_->fd(), EPOLLIN, [this](uint32_t) {
       stats_timer_->Read().IgnoreError();
+      if (paused_) return;  // A paused guest's memory (and snapshot) stays as it is.
       WithBalloon([](Balloon& balloon) { balloon.RequestStats(); });
     }));
   }
@@ -174,7 +225,7 @@ absl::Status Vm::SetUpConsoleInput() {
   return added;
 }
 
-absl::Status Vm::SetUpVcpus(const kvm::Kvm& kvm) {
+x86::BootConfig Vm::BootConfigFor() {
   x86::BootConfig boot;
   boot.kernel_path = config_.boot_source.kernel_image_path;
   boot.initrd_path = config_.boot_source.initrd_path;
@@ -195,6 +246,11 @@ absl::Status Vm::SetUpVcpus(const kvm::Kvm& kvm) {
     boot.virtio_devices.push_back(
         {x86::kVirtioMmioStart, x86::kVirtioMmioSlotSize, x86::kVirtioMmioFirstIrq});
   }
+  return boot;
+}
+
+absl::Status Vm::SetUpVcpus(const kvm::Kvm& kvm) {
+  const x86::BootConfig boot = BootConfigFor();
   ASSIGN_OR_RETURN(x86::BootState state, x86::SetUpBoot(memory_, boot));
   ASSIGN_OR_RETURN(int mmap_size, kvm.GetVcpuMmapSize());
   ASSIGN_OR_RETURN(std::vector<kvm_cpuid_entry2> supported, kvm.GetSupportedCpuid());
@@ -206,6 +262,68 @@ absl::Status Vm::SetUpVcpus(const kvm::Kvm& kvm) {
                                                   memory_, exit, stopping_));
   }
   return absl::OkStatus();
+}
+
+absl::Status Vm::RestoreVcpus(const kvm::Kvm& kvm, const snapshot::VmState& state) {
+  // The same CPUID as at boot (from the same config); everything else is
+  // the saved state.
+  const x86::BootConfig boot = BootConfigFor();
+  ASSIGN_OR_RETURN(int mmap_size, kvm.GetVcpuMmapSize());
+  ASSIGN_OR_RETURN(std::vector<kvm_cpuid_entry2> supported, kvm.GetSupportedCpuid());
+  ExitRequest exit = [this](ExitReason reason) { RequestExit(reason); };
+  for (uint32_t id = 0; id < config_.machine.vcpu_count; ++id) {
+    const snapshot::VcpuState& saved = state.vcpus(static_cast<int>(id));
+    if (saved.id() != id) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("snapshot: vCPU state ", id, " is for vCPU ", saved.id()));
+    }
+    ASSIGN_OR_RETURN(kvm::Vcpu vcpu, kvm_vm_.CreateVcpu(id, mmap_size));
+    ASSIGN_OR_RETURN(x86::VcpuBootState cpu, x86::BuildVcpuBootState(boot, supported, id));
+    RETURN_IF_ERROR(vcpu.SetCpuid2(cpu.cpuid));
+    RETURN_IF_ERROR(snapshot::RestoreVcpu(vcpu, saved));
+    vcpus_.push_back(std::make_unique<VcpuRunner>(std::move(vcpu), pio_bus_, mmio_bus_,
+                                                  memory_, exit, stopping_));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Vm::RestoreDevices(const snapshot::VmState& state) {
+  ASSIGN_OR_RETURN(device::SerialState serial, snapshot::FromProto(state.serial()));
+  RETURN_IF_ERROR(serial_->RestoreState(serial));
+  if (!config_.balloon) return absl::OkStatus();
+  ASSIGN_OR_RETURN(device::virtio::MmioTransportState transport,
+                   snapshot::FromProto(state.balloon_transport()));
+  ASSIGN_OR_RETURN(device::virtio::balloon::BalloonState balloon,
+                   snapshot::FromProto(state.balloon()));
+  if (balloon.config.num_pages > uint64_t{config_.machine.mem_size_mib} *
+                                     device::virtio::balloon::kPagesPerMib) {
+    return absl::InvalidArgumentError("snapshot: the balloon's target exceeds guest RAM");
+  }
+  return balloon_transport_->RestoreState(transport, [&](device::virtio::VirtioDevice&) {
+    return balloon_->RestoreState(balloon);
+  });
+}
+
+absl::StatusOr<SnapshotResult> Vm::Snapshot(const VmConfig& config, int state_fd, int memory_fd) {
+  if (!paused_) return absl::FailedPreconditionError("only a paused VM can be snapshotted");
+  snapshot::VmState state;
+  *state.mutable_config() = ToProto(config);
+  for (auto& vcpu : vcpus_) {
+    ASSIGN_OR_RETURN(*state.add_vcpus(), snapshot::SaveVcpu(vcpu->vcpu(), msr_indices_));
+  }
+  RETURN_IF_ERROR(snapshot::SaveVmDevices(kvm_vm_, &state));
+  *state.mutable_serial() = snapshot::ToProto(serial_->SaveState());
+  if (balloon_transport_ != nullptr) {
+    *state.mutable_balloon_transport() = snapshot::ToProto(balloon_transport_->SaveState());
+    WithBalloon([&](Balloon& balloon) {
+      *state.mutable_balloon() = snapshot::ToProto(balloon.SaveState());
+    });
+  }
+  state.set_memory_bytes(memory_.total_size());
+  // RAM first: the state file, written last, is what makes a snapshot.
+  ASSIGN_OR_RETURN(snapshot::MemoryFileStats written, snapshot::WriteMemoryFile(memory_, memory_fd));
+  RETURN_IF_ERROR(snapshot::WriteSnapshot(state_fd, state));
+  return SnapshotResult{written.file_bytes, written.written_bytes};
 }
 
 void Vm::Start() {
@@ -248,6 +366,30 @@ ExitReason Vm::Wait() {
   if (loop_thread_.joinable()) loop_thread_.join();
   absl::MutexLock lock(&exit_mu_);
   return *exit_reason_;
+}
+
+absl::Status Vm::Pause() {
+  // Every vCPU is asked first, so that none waits on another one that
+  // still runs (an IPI, a spin lock) while it is being parked.
+  for (auto& vcpu : vcpus_) vcpu->RequestPark();
+  const absl::Time deadline = absl::Now() + kPauseTimeout;
+  for (auto& vcpu : vcpus_) {
+    if (!vcpu->WaitParked(deadline)) {
+      paused_ = false;
+      Resume();
+      if (stopping_) return absl::FailedPreconditionError("the VM stopped while pausing");
+      return absl::DeadlineExceededError(absl::StrCat(
+          "vCPU ", vcpu->vcpu().id(), " did not pause within ",
+          absl::FormatDuration(kPauseTimeout), "; the VM runs on"));
+    }
+  }
+  paused_ = true;
+  return absl::OkStatus();
+}
+
+void Vm::Resume() {
+  paused_ = false;
+  for (auto& vcpu : vcpus_) vcpu->Unpark();
 }
 
 std::optional<ExitReason> Vm::exit_reason() {

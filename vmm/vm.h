@@ -26,7 +26,9 @@
 #include "kvm/vm.h"
 #include "memory/guest_memory.h"
 #include "vmm/irqfd_line.h"
+#include "arch/x86_64/boot.h"
 #include "vmm/running_vm.h"
+#include "vmm/snapshot/snapshot.pb.h"
 #include "vmm/vcpu_runner.h"
 #include "vmm/vm_config.h"
 
@@ -46,6 +48,13 @@ class Vm : public RunningVm {
   // Builds the VM and starts its threads.
   static absl::StatusOr<std::unique_ptr<Vm>> Launch(const VmConfig& config,
                                                     const VmOptions& options);
+  // Builds the VM of a snapshot: RAM mapped privately from `memory_file`,
+  // the saved vCPU, irqchip and device state; then starts its threads,
+  // paused unless `resume`. `config` is the snapshot's.
+  static absl::StatusOr<std::unique_ptr<Vm>> Restore(const VmConfig& config,
+                                                     const VmOptions& options,
+                                                     const snapshot::VmState& state,
+                                                     int memory_file, bool resume);
   ~Vm() override;
 
   // Blocks until the VM has stopped and every thread has finished.
@@ -58,6 +67,10 @@ class Vm : public RunningVm {
   void StartHinting(bool acknowledge_on_stop) override;
   void StopHinting() override;
   uint64_t WaitForStats(uint64_t seen, absl::Duration timeout) override;
+  absl::Status Pause() override;
+  void Resume() override;
+  absl::StatusOr<SnapshotResult> Snapshot(const VmConfig& config, int state_fd,
+                                          int memory_fd) override;
   void RequestStop() override { RequestExit(ExitReason::kStopped); }
   std::optional<ExitReason> exit_reason() override;
 
@@ -67,11 +80,18 @@ class Vm : public RunningVm {
   Vm(kvm::Vm kvm_vm, memory::GuestMemory memory, std::unique_ptr<base::EventLoop> loop,
      const VmConfig& config, const VmOptions& options);
 
+  // The machine without its vCPUs: RAM (from `memory_file` if >= 0), the
+  // irqchip, PIT and devices.
+  static absl::StatusOr<std::unique_ptr<Vm>> Build(const VmConfig& config,
+                                                   const VmOptions& options, int memory_file);
   absl::Status SetUpMemory();
   absl::Status SetUpDevices();
   absl::Status SetUpBalloon();
   absl::Status SetUpConsoleInput();
+  arch::x86_64::BootConfig BootConfigFor();
   absl::Status SetUpVcpus(const kvm::Kvm& kvm);
+  absl::Status RestoreVcpus(const kvm::Kvm& kvm, const snapshot::VmState& state);
+  absl::Status RestoreDevices(const snapshot::VmState& state);
   void Start();
   void RequestExit(ExitReason reason);
   void WithBalloon(const std::function<void(device::virtio::balloon::Balloon&)>& fn);
@@ -93,6 +113,10 @@ class Vm : public RunningVm {
   std::vector<std::unique_ptr<VcpuRunner>> vcpus_;
   std::thread loop_thread_;
   std::atomic<bool> stopping_{false};
+  // Set while every vCPU is parked (Pause until Resume): the event loop then
+  // leaves guest memory alone (no statistics request).
+  std::atomic<bool> paused_{false};
+  std::vector<uint32_t> msr_indices_;  // KVM_GET_MSR_INDEX_LIST, for snapshots.
 
   absl::Mutex exit_mu_;
   std::optional<ExitReason> exit_reason_ ABSL_GUARDED_BY(exit_mu_);

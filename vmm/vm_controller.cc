@@ -1,8 +1,17 @@
 #include "vmm/vm_controller.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "base/errno_status.h"
+#include "base/unique_fd.h"
 #include "device/virtio/balloon/balloon_defs.h"
+#include "vmm/config_file.h"
+#include "vmm/snapshot/snapshot_file.h"
 
 namespace blimp::vmm {
 namespace {
@@ -17,6 +26,55 @@ absl::Status NotAfterBoot() {
   return absl::FailedPreconditionError("operation not supported after starting the VM");
 }
 
+absl::Status CheckSnapshotPaths(const SnapshotPaths& paths) {
+  for (const std::string* path : {&paths.state_path, &paths.memory_path}) {
+    if (path->empty() || (*path)[0] != '/' || path->find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("snapshot paths must be absolute, got '", *path, "'"));
+    }
+  }
+  if (paths.state_path == paths.memory_path) {
+    return absl::InvalidArgumentError("snapshot_path and mem_file_path must differ");
+  }
+  return absl::OkStatus();
+}
+
+// A path the client gave that cannot be opened is bad input (400), never
+// "no such VM" (404).
+absl::Status PathError(absl::Status status) {
+  if (status.ok() || status.code() == absl::StatusCode::kInvalidArgument) return status;
+  return absl::InvalidArgumentError(status.message());
+}
+
+// A file this call creates (never an existing one), removed again unless
+// kept.
+class NewFile {
+ public:
+  static absl::StatusOr<NewFile> Create(const std::string& path) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      if (errno == EEXIST) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("'", path, "' exists; a snapshot never replaces a file"));
+      }
+      return PathError(base::ErrnoStatus(absl::StrCat("create '", path, "'")));
+    }
+    return NewFile(path, base::UniqueFd(fd));
+  }
+  NewFile(NewFile&&) = default;
+  ~NewFile() {
+    if (fd_.valid() && !kept_) ::unlink(path_.c_str());
+  }
+  int fd() const { return fd_.get(); }
+  void Keep() { kept_ = true; }
+
+ private:
+  NewFile(std::string path, base::UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+  std::string path_;
+  base::UniqueFd fd_;
+  bool kept_ = false;
+};
+
 absl::Status TooLarge(uint32_t amount_mib, uint32_t mem_mib) {
   return absl::InvalidArgumentError(
       absl::StrCat("amount_mib ", amount_mib, " is too large: the balloon cannot exceed ",
@@ -25,12 +83,17 @@ absl::Status TooLarge(uint32_t amount_mib, uint32_t mem_mib) {
 
 }  // namespace
 
-VmController::VmController(std::string id, PendingConfig initial, Launcher launcher)
-    : id_(std::move(id)), launcher_(std::move(launcher)), config_(std::move(initial)) {}
+VmController::VmController(std::string id, PendingConfig initial, Launcher launcher,
+                           Restorer restorer)
+    : id_(std::move(id)),
+      launcher_(std::move(launcher)),
+      restorer_(std::move(restorer)),
+      config_(std::move(initial)) {}
 
 VmPhase VmController::PhaseLocked() {
   if (vm_ == nullptr) return VmPhase::kNotStarted;
-  return vm_->exit_reason() ? VmPhase::kStopped : VmPhase::kRunning;
+  if (vm_->exit_reason()) return VmPhase::kStopped;
+  return paused_ ? VmPhase::kPaused : VmPhase::kRunning;
 }
 
 VmInfo VmController::Info() {
@@ -72,10 +135,77 @@ absl::Status VmController::Start() {
 
 absl::Status VmController::Stop() {
   absl::MutexLock lock(&mu_);
-  if (PhaseLocked() != VmPhase::kRunning) {
+  VmPhase phase = PhaseLocked();
+  if (phase != VmPhase::kRunning && phase != VmPhase::kPaused) {
     return absl::FailedPreconditionError("the VM is not running");
   }
   vm_->RequestStop();
+  return absl::OkStatus();
+}
+
+absl::Status VmController::Pause() {
+  absl::MutexLock lock(&mu_);
+  switch (PhaseLocked()) {
+    case VmPhase::kNotStarted: return NotBeforeBoot();
+    case VmPhase::kStopped: return absl::FailedPreconditionError("the VM has stopped");
+    case VmPhase::kPaused: return absl::OkStatus();
+    case VmPhase::kRunning: break;
+  }
+  RETURN_IF_ERROR(vm_->Pause());
+  paused_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status VmController::Resume() {
+  absl::MutexLock lock(&mu_);
+  switch (PhaseLocked()) {
+    case VmPhase::kNotStarted: return NotBeforeBoot();
+    case VmPhase::kStopped: return absl::FailedPreconditionError("the VM has stopped");
+    case VmPhase::kRunning: return absl::OkStatus();
+    case VmPhase::kPaused: break;
+  }
+  vm_->Resume();
+  paused_ = false;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SnapshotResult> VmController::CreateSnapshot(const SnapshotPaths& paths) {
+  absl::MutexLock lock(&mu_);
+  switch (PhaseLocked()) {
+    case VmPhase::kNotStarted: return NotBeforeBoot();
+    case VmPhase::kStopped: return absl::FailedPreconditionError("the VM has stopped");
+    case VmPhase::kRunning:
+      return absl::FailedPreconditionError(
+          "the VM must be paused for a snapshot (PATCH /vm {\"state\": \"Paused\"})");
+    case VmPhase::kPaused: break;
+  }
+  RETURN_IF_ERROR(CheckSnapshotPaths(paths));
+  ASSIGN_OR_RETURN(NewFile memory_file, NewFile::Create(paths.memory_path));
+  ASSIGN_OR_RETURN(NewFile state_file, NewFile::Create(paths.state_path));
+  VmConfig config{*config_.boot_source, config_.machine, config_.balloon};
+  ASSIGN_OR_RETURN(SnapshotResult result,
+                   vm_->Snapshot(config, state_file.fd(), memory_file.fd()));
+  memory_file.Keep();
+  state_file.Keep();
+  return result;
+}
+
+absl::Status VmController::LoadSnapshot(const SnapshotPaths& paths, bool resume) {
+  absl::MutexLock lock(&mu_);
+  if (vm_) return absl::FailedPreconditionError("a snapshot can only be loaded before boot");
+  if (!restorer_) return absl::UnimplementedError("this VMM cannot load snapshots");
+  RETURN_IF_ERROR(CheckSnapshotPaths(paths));
+  absl::StatusOr<snapshot::VmState> read = snapshot::ReadSnapshot(paths.state_path);
+  if (!read.ok()) return PathError(read.status());
+  const snapshot::VmState& state = *read;
+  ASSIGN_OR_RETURN(VmConfig config, FromProto(state.config()));
+  base::UniqueFd memory(::open(paths.memory_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!memory.valid()) {
+    return PathError(base::ErrnoStatus(absl::StrCat("open memory file '", paths.memory_path, "'")));
+  }
+  ASSIGN_OR_RETURN(vm_, restorer_(config, state, memory.get(), resume));
+  config_ = {config.boot_source, config.machine, config.balloon};
+  paused_ = !resume;
   return absl::OkStatus();
 }
 
@@ -89,7 +219,8 @@ absl::StatusOr<RunningVm*> VmController::RunningBalloonLocked() {
   switch (PhaseLocked()) {
     case VmPhase::kNotStarted: return NotBeforeBoot();
     case VmPhase::kStopped: return absl::FailedPreconditionError("the VM has stopped");
-    case VmPhase::kRunning: return vm_.get();
+    case VmPhase::kRunning:
+    case VmPhase::kPaused: return vm_.get();
   }
   return absl::InternalError("unknown phase");
 }
@@ -123,7 +254,7 @@ absl::StatusOr<BalloonConfig> VmController::GetBalloon() {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(BalloonConfig * balloon, BalloonLocked());
   BalloonConfig result = *balloon;
-  if (PhaseLocked() == VmPhase::kRunning) {
+  if (VmPhase phase = PhaseLocked(); phase == VmPhase::kRunning || phase == VmPhase::kPaused) {
     result.amount_mib = vm_->GetBalloon().target_pages / kPagesPerMib;
   }
   return result;

@@ -15,17 +15,24 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "vmm/running_vm.h"
+#include "vmm/snapshot/snapshot.pb.h"
 #include "vmm/vm_config.h"
 
 namespace blimp::vmm {
 
-enum class VmPhase { kNotStarted, kRunning, kStopped };
+enum class VmPhase { kNotStarted, kRunning, kPaused, kStopped };
 
 // Pre-boot configuration: pieces arrive one by one (PUT /boot-source, ...).
 struct PendingConfig {
   std::optional<BootSourceConfig> boot_source;
   MachineConfig machine;  // Firecracker's defaults until set.
   std::optional<BalloonConfig> balloon;
+};
+
+// A snapshot's two files (vmm/snapshot): its state and guest RAM.
+struct SnapshotPaths {
+  std::string state_path;
+  std::string memory_path;
 };
 
 struct VmInfo {
@@ -41,7 +48,14 @@ class VmController {
   using Launcher =
       std::function<absl::StatusOr<std::unique_ptr<RunningVm>>(const VmConfig&)>;
 
-  VmController(std::string id, PendingConfig initial, Launcher launcher);
+  // Builds the VM of a snapshot (state read and checked, `memory_file` its
+  // RAM), paused unless `resume`.
+  using Restorer = std::function<absl::StatusOr<std::unique_ptr<RunningVm>>(
+      const VmConfig&, const snapshot::VmState&, int memory_file, bool resume)>;
+
+  // Without a `restorer`, loading a snapshot is refused.
+  VmController(std::string id, PendingConfig initial, Launcher launcher,
+               Restorer restorer = nullptr);
 
   const std::string& id() const { return id_; }
   VmInfo Info();
@@ -50,6 +64,20 @@ class VmController {
   absl::Status PutMachineConfig(const MachineConfig& machine);
   absl::Status Start();
   absl::Status Stop();
+  // Firecracker's PATCH /vm: both are idempotent, and refused unless the VM
+  // runs or is paused. A paused VM can still be stopped, and its balloon
+  // takes every call: a new target or statistics interval is applied by the
+  // guest once it resumes; statistics are the last the guest sent.
+  absl::Status Pause();
+  absl::Status Resume();
+
+  // Firecracker's PUT /snapshot/create on a paused VM. Both paths must be
+  // absolute, distinct and not exist yet; on any failure neither file is
+  // left behind.
+  absl::StatusOr<SnapshotResult> CreateSnapshot(const SnapshotPaths& paths);
+  // PUT /snapshot/load, before the VM is started: the snapshot's machine
+  // replaces the pending config. A refused snapshot changes nothing.
+  absl::Status LoadSnapshot(const SnapshotPaths& paths, bool resume);
 
   absl::Status PutBalloon(const BalloonConfig& balloon);
   // The balloon's configuration with amount_mib = the current target.
@@ -78,9 +106,11 @@ class VmController {
 
   const std::string id_;
   const Launcher launcher_;
+  const Restorer restorer_;
   absl::Mutex mu_;
   PendingConfig config_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<RunningVm> vm_ ABSL_GUARDED_BY(mu_);
+  bool paused_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace blimp::vmm

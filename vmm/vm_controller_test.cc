@@ -210,5 +210,44 @@ TEST_F(VmControllerTest, StopEndsTheVmAndBalloonCallsAreRefused) {
   EXPECT_EQ(controller_->Stop().code(), StatusCode::kFailedPrecondition);
 }
 
+TEST_F(VmControllerTest, PauseAndResumeAreIdempotentAndRefusedBeforeBoot) {
+  Make({Balloon(0), false});
+  EXPECT_EQ(controller_->Pause().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(controller_->Resume().code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(controller_->Start().ok());
+  ASSERT_TRUE(controller_->Pause().ok());
+  EXPECT_EQ(controller_->Info().phase, VmPhase::kPaused);
+  ASSERT_TRUE(controller_->Pause().ok());
+  EXPECT_EQ(fake_->pauses(), 1) << "a paused VM is not paused again";
+  ASSERT_TRUE(controller_->Resume().ok());
+  ASSERT_TRUE(controller_->Resume().ok());
+  EXPECT_EQ(fake_->resumes(), 1);
+  EXPECT_EQ(controller_->Info().phase, VmPhase::kRunning);
+}
+
+TEST_F(VmControllerTest, APausedVmTakesBalloonCallsAndStops) {
+  Make({Balloon(0, 1, true), true});
+  ASSERT_TRUE(controller_->Pause().ok());
+  ASSERT_TRUE(controller_->PatchBalloon(64).ok());
+  EXPECT_EQ(fake_->GetBalloon().target_pages, 64u * 256);
+  EXPECT_EQ(controller_->GetBalloon()->amount_mib, 64u);
+  EXPECT_TRUE(controller_->GetBalloonStatistics().ok());
+  EXPECT_TRUE(controller_->PatchBalloonStatistics(2).ok());
+  EXPECT_TRUE(controller_->StartHinting(true).ok());
+  ASSERT_TRUE(controller_->Stop().ok());
+  EXPECT_EQ(controller_->Info().phase, VmPhase::kStopped);
+  EXPECT_EQ(controller_->Resume().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(controller_->Pause().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(VmControllerTest, APauseThatFailsLeavesTheVmRunning) {
+  Make({Balloon(0), true});
+  fake_->SetPauseResult(absl::DeadlineExceededError("vCPU 0 did not pause"));
+  EXPECT_EQ(controller_->Pause().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(controller_->Info().phase, VmPhase::kRunning);
+  fake_->SetPauseResult(absl::OkStatus());
+  EXPECT_TRUE(controller_->Pause().ok());
+}
+
 }  // namespace
 }  // namespace blimp::vmm

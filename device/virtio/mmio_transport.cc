@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "glog/logging.h"
 #include "device/virtio/virtio_defs.h"
@@ -240,6 +241,55 @@ void MmioTransport::NotifyLocked(uint32_t index) {
     return;
   }
   device_->ProcessQueue(index);
+}
+
+MmioTransportState MmioTransport::SaveState() const {
+  absl::MutexLock lock(&mu_);
+  MmioTransportState state{status_,           device_features_sel_, driver_features_sel_,
+                           queue_sel_,        driver_features_,     interrupt_status_,
+                           config_generation_, active_,             {}};
+  for (const SplitQueue& q : queues_) state.queues.push_back(q.SaveState());
+  return state;
+}
+
+absl::Status MmioTransport::RestoreState(
+    const MmioTransportState& state,
+    const std::function<absl::Status(VirtioDevice&)>& restore_device) {
+  absl::MutexLock lock(&mu_);
+  ResetLocked();
+  auto fail = [&](absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    ResetLocked();
+    return status;
+  };
+  if (state.queues.size() != queues_.size()) {
+    return fail(absl::InvalidArgumentError(absl::StrFormat(
+        "%u queues saved, the device has %u", state.queues.size(), queues_.size())));
+  }
+  if (state.active && ((state.driver_features & ~device_->offered_features()) != 0 ||
+                       !(state.status & kStatusDriverOk))) {
+    return fail(absl::InvalidArgumentError(
+        "an active device with features it does not offer, or without DRIVER_OK"));
+  }
+  for (size_t i = 0; i < queues_.size(); ++i) {
+    if (absl::Status s = queues_[i].RestoreState(state.queues[i], memory_); !s.ok()) {
+      return fail(absl::InvalidArgumentError(absl::StrCat("queue ", i, ": ", s.message())));
+    }
+  }
+  status_ = state.status;
+  device_features_sel_ = state.device_features_sel;
+  driver_features_sel_ = state.driver_features_sel;
+  queue_sel_ = state.queue_sel;
+  driver_features_ = state.driver_features;
+  interrupt_status_ = state.interrupt_status;
+  config_generation_ = state.config_generation;
+  if (state.active) {
+    ActivateContext context{&memory_, {}, driver_features_, this};
+    for (SplitQueue& q : queues_) context.queues.push_back(&q);
+    if (absl::Status s = device_->Activate(context); !s.ok()) return fail(s);
+    active_ = true;
+  }
+  if (absl::Status s = restore_device(*device_); !s.ok()) return fail(s);
+  return absl::OkStatus();
 }
 
 void MmioTransport::WithDevice(const std::function<void(VirtioDevice&)>& fn) {

@@ -19,6 +19,18 @@
 
 namespace blimp::device::virtio {
 
+// The transport's registers and queues, for snapshots (the device's own
+// state is the device's).
+struct MmioTransportState {
+  uint32_t status = 0;
+  uint32_t device_features_sel = 0, driver_features_sel = 0, queue_sel = 0;
+  uint64_t driver_features = 0;
+  uint32_t interrupt_status = 0;
+  uint32_t config_generation = 0;
+  bool active = false;
+  std::vector<SplitQueueState> queues;
+};
+
 class MmioTransport : public BusDevice, private InterruptSink {
  public:
   MmioTransport(std::unique_ptr<VirtioDevice> device, const memory::GuestMemory& memory,
@@ -34,6 +46,14 @@ class MmioTransport : public BusDevice, private InterruptSink {
   void WithDevice(const std::function<void(VirtioDevice&)>& fn);
 
   uint32_t status() const;
+
+  MmioTransportState SaveState() const;
+  // Sets the registers and queues, and activates the device again if it was
+  // active, with the saved features (then `restore_device` brings back the
+  // device's own state). A state the device or its queues refuse resets
+  // the transport and is an error.
+  absl::Status RestoreState(const MmioTransportState& state,
+                            const std::function<absl::Status(VirtioDevice&)>& restore_device);
   // Register accesses and driver mistakes the transport refused.
   uint64_t invalid_accesses() const { return invalid_accesses_; }
 

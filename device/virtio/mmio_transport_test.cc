@@ -256,5 +256,75 @@ TEST_F(MmioTransportTest, SurvivesRandomRegisterTraffic) {
   SUCCEED();  // No crash, no sanitizer report.
 }
 
+// A snapshot's transport state brings a fresh transport to the same
+// registers and queues, with the device activated again.
+TEST_F(MmioTransportTest, SavedStateRestoresIntoAFreshTransport) {
+  Initialize();
+  Write(kRegQueueSel, 1);
+  const MmioTransportState saved = transport_->SaveState();
+  EXPECT_TRUE(saved.active);
+  ASSERT_EQ(saved.queues.size(), 2u);
+  EXPECT_EQ(saved.queues[1].desc, 0x11000u);
+
+  auto device = std::make_unique<FakeDevice>();
+  FakeDevice* fresh = device.get();
+  MmioTransport restored(std::move(device), memory_, line_);
+  bool device_restored = false;
+  ASSERT_TRUE(restored
+                  .RestoreState(saved,
+                                [&](VirtioDevice&) {
+                                  device_restored = true;
+                                  return absl::OkStatus();
+                                })
+                  .ok());
+  EXPECT_TRUE(device_restored);
+  EXPECT_EQ(fresh->activations, 1);
+  EXPECT_EQ(fresh->features, saved.driver_features);
+  EXPECT_EQ(restored.status(), saved.status);
+  uint32_t value = 0;
+  restored.Read(kRegQueueReady, absl::MakeSpan(reinterpret_cast<uint8_t*>(&value), 4));
+  EXPECT_EQ(value, 1u) << "queue 1 (still selected) is ready";
+  // Notifications reach the device again.
+  restored.NotifyQueue(1);
+  EXPECT_EQ(fresh->notified, std::vector<size_t>{1});
+}
+
+TEST_F(MmioTransportTest, BadSavedStatesAreRefusedAndLeaveAResetTransport) {
+  Initialize();
+  const MmioTransportState good = transport_->SaveState();
+  auto ok = [](VirtioDevice&) { return absl::OkStatus(); };
+  std::vector<std::pair<std::string, MmioTransportState>> bad;
+  bad.push_back({"queue outside RAM", good});
+  bad.back().second.queues[0].desc = 1ull << 40;
+  bad.push_back({"size over the maximum", good});
+  bad.back().second.queues[1].size = 64;
+  bad.push_back({"not a power of two", good});
+  bad.back().second.queues[0].size = 6;
+  bad.push_back({"a queue missing", good});
+  bad.back().second.queues.pop_back();
+  bad.push_back({"features never offered", good});
+  bad.back().second.driver_features |= 1ull << 20;
+  bad.push_back({"active without DRIVER_OK", good});
+  bad.back().second.status = kStatusAcknowledge;
+  for (const auto& [name, state] : bad) {
+    auto device = std::make_unique<FakeDevice>();
+    FakeDevice* fresh = device.get();
+    MmioTransport restored(std::move(device), memory_, line_);
+    EXPECT_FALSE(restored.RestoreState(state, ok).ok()) << name;
+    EXPECT_EQ(restored.status(), 0u) << name;
+    EXPECT_TRUE(restored.SaveState().queues[0].desc == 0) << name;
+    EXPECT_EQ(fresh->activations, 0) << name;
+  }
+  // The device's own refusal also resets.
+  auto device = std::make_unique<FakeDevice>();
+  MmioTransport restored(std::move(device), memory_, line_);
+  EXPECT_FALSE(restored
+                   .RestoreState(good, [](VirtioDevice&) {
+                     return absl::InvalidArgumentError("bad device state");
+                   })
+                   .ok());
+  EXPECT_EQ(restored.status(), 0u);
+}
+
 }  // namespace
 }  // namespace blimp::device::virtio

@@ -29,6 +29,32 @@ void SplitQueue::Reset() {
   next_avail_ = next_used_ = 0;
 }
 
+SplitQueueState SplitQueue::SaveState() const {
+  return {size_, ready_, desc_.value(), avail_.value(), used_.value(), next_avail_, next_used_};
+}
+
+absl::Status SplitQueue::RestoreState(const SplitQueueState& state,
+                                      const memory::GuestMemory& memory) {
+  Reset();
+  size_ = state.size;
+  desc_ = GuestAddress(state.desc);
+  avail_ = GuestAddress(state.avail);
+  used_ = GuestAddress(state.used);
+  if (state.ready) {
+    if (absl::Status ready = SetReady(memory); !ready.ok()) {
+      Reset();
+      return ready;
+    }
+  } else if (size_ > max_size_) {
+    Reset();
+    return absl::InvalidArgumentError(
+        absl::StrFormat("queue size %u exceeds its maximum %u", state.size, max_size_));
+  }
+  next_avail_ = state.next_avail;
+  next_used_ = state.next_used;
+  return absl::OkStatus();
+}
+
 absl::Status SplitQueue::SetReady(const memory::GuestMemory& memory) {
   if (size_ == 0 || size_ > max_size_ || (size_ & (size_ - 1)) != 0) {
     return absl::InvalidArgumentError(absl::StrFormat(

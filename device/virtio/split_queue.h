@@ -28,6 +28,14 @@ struct DescriptorChain {
   std::vector<DescriptorBuffer> buffers;
 };
 
+// A queue's configuration and ring positions, for snapshots.
+struct SplitQueueState {
+  uint16_t size = 0;
+  bool ready = false;
+  uint64_t desc = 0, avail = 0, used = 0;
+  uint16_t next_avail = 0, next_used = 0;
+};
+
 class SplitQueue {
  public:
   explicit SplitQueue(uint16_t max_size) : max_size_(max_size) { Reset(); }
@@ -49,6 +57,10 @@ class SplitQueue {
   void SetNotReady() { ready_ = false; }
   // Back to the state after device reset (spec 2.4).
   void Reset();
+
+  SplitQueueState SaveState() const;
+  // A ready queue is checked as SetReady checks it.
+  absl::Status RestoreState(const SplitQueueState& state, const memory::GuestMemory& memory);
 
   // The next chain the driver made available, or nullopt when there is
   // none. An error means a malformed chain (already returned to the driver

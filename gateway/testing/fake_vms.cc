@@ -106,6 +106,14 @@ BLIMP_FORWARD(absl::Status, PutMachineConfig,
               (vm_id, machine))
 BLIMP_FORWARD(absl::StatusOr<blimp::v1::Vm>, StartVm, (const std::string& vm_id), (vm_id))
 BLIMP_FORWARD(absl::StatusOr<blimp::v1::Vm>, StopVm, (const std::string& vm_id), (vm_id))
+BLIMP_FORWARD(absl::StatusOr<blimp::v1::Vm>, PauseVm, (const std::string& vm_id), (vm_id))
+BLIMP_FORWARD(absl::StatusOr<blimp::v1::Vm>, ResumeVm, (const std::string& vm_id), (vm_id))
+BLIMP_FORWARD(absl::StatusOr<blimp::v1::SnapshotInfo>, CreateSnapshot,
+              (const std::string& vm_id, const blimp::v1::SnapshotCreateParams& params),
+              (vm_id, params))
+BLIMP_FORWARD(absl::StatusOr<blimp::v1::Vm>, LoadSnapshot,
+              (const std::string& vm_id, const blimp::v1::SnapshotLoadParams& params),
+              (vm_id, params))
 BLIMP_FORWARD(absl::StatusOr<blimp::v1::Vm>, GetVm, (const std::string& vm_id), (vm_id))
 BLIMP_FORWARD(absl::Status, PutBalloon,
               (const std::string& vm_id, const blimp::v1::Balloon& balloon), (vm_id, balloon))

@@ -290,6 +290,17 @@ class VmLifeTest(RestCase):
                   status=204)
         self.assertIn("host_cmd", self.call("GET", "/vms/a/balloon/hinting/status", status=200))
         self.call("PATCH", "/vms/a/balloon/hinting/stop", status=204)
+        snapshot = {"snapshot_path": "/a.snap", "mem_file_path": "/a.mem"}
+        self.call("PUT", "/vms/a/snapshot/create", snapshot, status=400)  # Not paused.
+        self.call("PATCH", "/vms/a/vm", {"state": "Frozen"}, status=400, doc_rejects=True)
+        self.call("PATCH", "/vms/a/vm", {"state": "Paused"}, status=204)
+        self.assertEqual(self.call("GET", "/vms/a", status=200)["state"], "VM_STATE_PAUSED")
+        self.call("PUT", "/vms/a/snapshot/create", {"snapshot_path": "/a.snap"}, status=400,
+                  doc_rejects=True)
+        self.call("PUT", "/vms/a/snapshot/create", {**snapshot, "snapshot_type": "Diff"},
+                  status=400, doc_rejects=True)
+        self.call("PUT", "/vms/a/snapshot/load", snapshot, status=501)  # blimpd: CreateVm.
+        self.call("PATCH", "/vms/a/vm", {"state": "Resumed"}, status=204)
         self.assertIn('blimp_vm_state{vm="a",state="running"} 1',
                       self.call("GET", "/metrics", status=200))
         self.call("PUT", "/vms/a/actions", {"action_type": "Stop"}, status=204)
@@ -318,6 +329,9 @@ class VmLifeTest(RestCase):
         self.call("GET", "/machine-config", status=200)
         self.assertEqual(self.call("GET", "/vm/config", status=200)["balloon"]["amount_mib"], 48)
         self.call("GET", "/vms", status=404)  # A daemon path.
+        self.call("PATCH", "/vm", {"state": "Paused"}, status=204)
+        self.assertEqual(self.call("GET", "/", status=200)["state"], "Paused")
+        self.call("PATCH", "/vm", {"state": "Resumed"}, status=204)
         self.call("PUT", "/actions", {"action_type": "SendCtrlAltDel"}, status=204)
 
 

@@ -172,7 +172,7 @@ TEST_F(TlsE2eTest, GrpcWantsAClientCertificateFromTheClientCa) {
 
 TEST_F(TlsE2eTest, RestWantsAClientCertificateFromTheClientCa) {
   StartTlsDaemon();
-  const uint64_t failures_before = DaemonMetric("http_tls_handshake_failures");
+  const uint64_t failures_before = DaemonMetric("http_tls_handshake_failures_total");
   Shell good = Curl(rest_url_ + "/vms", GoodCurlArgs());
   EXPECT_EQ(good.exit_code, 0) << good.out;
   EXPECT_EQ(good.out, "200");
@@ -190,7 +190,7 @@ TEST_F(TlsE2eTest, RestWantsAClientCertificateFromTheClientCa) {
   EXPECT_NE(plain.exit_code, 0) << plain.out;
   EXPECT_THAT(plain.out, Not(HasSubstr("200")));
 
-  EXPECT_EQ(DaemonMetric("http_tls_handshake_failures"), failures_before + 3);
+  EXPECT_EQ(DaemonMetric("http_tls_handshake_failures_total"), failures_before + 3);
   // And a good client again: refusals leave the listener serving.
   EXPECT_EQ(Curl(rest_url_ + "/vms", GoodCurlArgs()).out, "200");
 }

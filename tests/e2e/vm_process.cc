@@ -61,7 +61,11 @@ absl::StatusOr<std::unique_ptr<VmProcess>> VmProcess::Start(
       ::pipe2(err, O_CLOEXEC | O_NONBLOCK) < 0) {
     return base::ErrnoStatus("pipe");
   }
-  std::vector<std::string> args = {VmmBinary(), "--config-file", vm->config_path_};
+  std::vector<std::string> args = {VmmBinary()};
+  if (!config_json.empty()) {
+    args.push_back("--config-file");
+    args.push_back(vm->config_path_);
+  }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_t pid = ::fork();
   if (pid < 0) return base::ErrnoStatus("fork");

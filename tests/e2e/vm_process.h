@@ -30,7 +30,7 @@ bool KvmAvailable();
 class VmProcess {
  public:
   // Writes `config_json` to a file and starts `blimp-vmm --config-file` with
-  // `extra_args`.
+  // `extra_args` (without a config file if `config_json` is empty).
   static absl::StatusOr<std::unique_ptr<VmProcess>> Start(
       const std::string& config_json, const std::vector<std::string>& extra_args = {});
   ~VmProcess();

@@ -68,6 +68,38 @@ static int cmd_free(int argc, char **argv) {
   return 0;
 }
 
+/* A word of `seed`'s pattern for page `pa` at word `i` (never 0). */
+static uint64_t pattern_word(uint64_t pa, uint64_t seed, uint64_t i) {
+  return ((pa + i) ^ seed) * 0x9e3779b97f4a7c15ull | 1;
+}
+
+/* Words 1..511 of every touched page (word 0 links the list). */
+static int cmd_fill(int argc, char **argv) {
+  uint64_t seed;
+  if (argc != 2 || !parse_u64(argv[1], &seed)) return kprintf("error: usage: fill SEED\n"), 1;
+  for (uint64_t pa = touched_head; pa; pa = *(uint64_t *)pa) {
+    for (uint64_t i = 1; i < 512; i++) ((volatile uint64_t *)pa)[i] = pattern_word(pa, seed, i);
+  }
+  kprintf("filled: %lu pages\n", touched_pages);
+  return 0;
+}
+
+static int cmd_check(int argc, char **argv) {
+  uint64_t seed, bad = 0, pages = 0;
+  if (argc != 2 || !parse_u64(argv[1], &seed)) return kprintf("error: usage: check SEED\n"), 1;
+  for (uint64_t pa = touched_head; pa && pages < touched_pages; pa = *(uint64_t *)pa, pages++) {
+    for (uint64_t i = 1; i < 512; i++) {
+      if (((volatile uint64_t *)pa)[i] != pattern_word(pa, seed, i)) {
+        bad++;
+        break;
+      }
+    }
+  }
+  if (bad) return kprintf("error: %lu of %lu pages do not hold the pattern\n", bad, pages), 1;
+  kprintf("checked: %lu pages\n", pages);
+  return 0;
+}
+
 static int cmd_sleep(int argc, char **argv) {
   uint64_t ms;
   if (argc != 2 || !parse_u64(argv[1], &ms) || ms > 86400000) return kprintf("error: usage: sleep MS\n"), 1;
@@ -125,6 +157,8 @@ static const struct command commands[] = {
     {"mem", "", "page allocator counters (4 KiB pages)", cmd_mem},
     {"touch", "MIB", "allocate and write MIB MiB of pages, keep them", cmd_touch},
     {"free", "MIB", "free MIB MiB of touched pages", cmd_free},
+    {"fill", "SEED", "write SEED's pattern into every touched page", cmd_fill},
+    {"check", "SEED", "check every touched page holds SEED's pattern", cmd_check},
     {"sleep", "MS", "sleep MS milliseconds", cmd_sleep},
     {"uptime", "", "milliseconds since boot", cmd_uptime},
     {"echo", "TEXT", "print TEXT", cmd_echo},

@@ -118,7 +118,7 @@ TEST(MemoryMonitorTest, ALyingDriverIsFlaggedWithinSeconds) {
       << rest->body;
   EXPECT_EQ(Metric(daemon, "blimp_vm_memory_flagged{vm=\"vm\"}"), 1);
   EXPECT_EQ(Metric(daemon, "blimp_vm_memory_flagged{vm=\"bystander\"}"), 0);
-  EXPECT_EQ(Metric(daemon, "blimp_vm_memory_flag_count{vm=\"vm\"}"), 1);
+  EXPECT_EQ(Metric(daemon, "blimp_vm_memory_flags_total{vm=\"vm\"}"), 1);
   EXPECT_TRUE(absl::StrContains(Read(daemon.log_path()), "VM 'vm': memory flagged (monitor)"))
       << Read(daemon.log_path());
   auto bystander = daemon.GetVm("bystander");
@@ -168,7 +168,7 @@ TEST(MemoryMonitorTest, AnHonestGuestDeflatingOnOomIsNeverFlagged) {
   EXPECT_LT(vm->balloon_actual_mib(), 96u);
   EXPECT_GE(max_resident, 90 * kMiB);
   EXPECT_EQ(vm->memory_enforcement().flag_count(), 0u);
-  EXPECT_EQ(Metric(daemon, "blimp_vm_memory_flag_count{vm=\"vm\"}"), 0);
+  EXPECT_EQ(Metric(daemon, "blimp_vm_memory_flags_total{vm=\"vm\"}"), 0);
 }
 
 TEST(MemoryMonitorTest, ImpossibleStatisticsAreCountedAndFlagTheVm) {
@@ -183,7 +183,7 @@ TEST(MemoryMonitorTest, ImpossibleStatisticsAreCountedAndFlagTheVm) {
   ASSERT_TRUE(vm.ok());
   EXPECT_EQ(vm->memory_enforcement().stats_anomalies(), 0u) << vm->memory_enforcement().stats_reason();
   EXPECT_FALSE(vm->memory_enforcement().stats_flagged());
-  EXPECT_EQ(Metric(daemon, "blimp_vm_stats_anomalies{vm=\"vm\"}"), 0);
+  EXPECT_EQ(Metric(daemon, "blimp_vm_stats_anomalies_total{vm=\"vm\"}"), 0);
 
   const std::string sent =
       daemon.Console("vm", "hostile impossible-stats", {"ok", "error:"});
@@ -200,8 +200,8 @@ TEST(MemoryMonitorTest, ImpossibleStatisticsAreCountedAndFlagTheVm) {
   EXPECT_TRUE(absl::StrContains(e.stats_reason(), "> total_memory") ||
               absl::StrContains(e.stats_reason(), "impossible values"))
       << e.stats_reason();
-  EXPECT_GE(Metric(daemon, "blimp_balloon_stats_impossible{vm=\"vm\"}"), 1);
-  EXPECT_GE(Metric(daemon, "blimp_vm_stats_anomalies{vm=\"vm\"}"), 1);
+  EXPECT_GE(Metric(daemon, "blimp_balloon_stats_impossible_total{vm=\"vm\"}"), 1);
+  EXPECT_GE(Metric(daemon, "blimp_vm_stats_anomalies_total{vm=\"vm\"}"), 1);
   EXPECT_TRUE(absl::StrContains(Read(daemon.log_path()), "impossible balloon statistics"));
   // The flag stays once the guest reports honest values again.
   absl::SleepFor(absl::Seconds(2));

@@ -88,9 +88,9 @@ TEST(VmAbuseTest, WedgedVmDelaysNoOtherVmAndNoDaemonRoute) {
           << metrics->body;
       bool healthy_counters = false;
       for (absl::string_view line : absl::StrSplit(metrics->body, '\n')) {
+        // Counters (the balloon's sizes are gauges, from GetVm).
         healthy_counters |= absl::StartsWith(line, "blimp_balloon_") &&
-                            !absl::StrContains(line, "_mib{") &&
-                            absl::StrContains(line, "{vm=\"healthy\"}");
+                            absl::StrContains(line, "_total{vm=\"healthy\"}");
       }
       EXPECT_TRUE(healthy_counters) << metrics->body;
     }

@@ -3,7 +3,9 @@
 // would keep at rest (~80 MiB each in the band): it first takes memory from
 // both, then one guest's memhog holds 64 MiB more and the controller funds
 // it from the idle one, never over budget, the busy guest never running out
-// (deflate_on_oom is off: only the controller can help it).
+// (deflate_on_oom is off: only the controller can help it). Last, the idle
+// guest (deflate_on_oom on) runs out under its balloon and Linux deflates it
+// itself; blimpd's memory check never flags either guest.
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
@@ -23,7 +25,7 @@ namespace {
 constexpr int kMemMib = 192;
 constexpr uint32_t kBudgetMib = 160;
 
-blimp::v1::VmConfig LinuxConfig() {
+blimp::v1::VmConfig LinuxConfig(bool deflate_on_oom) {
   blimp::v1::VmConfig config;
   config.mutable_boot_source()->set_kernel_image_path(LinuxDir() + "/vmlinux");
   config.mutable_boot_source()->set_initrd_path(LinuxDir() + "/initramfs.cpio");
@@ -31,7 +33,7 @@ blimp::v1::VmConfig LinuxConfig() {
   config.mutable_machine_config()->set_vcpu_count(1);
   config.mutable_machine_config()->set_mem_size_mib(kMemMib);
   config.mutable_balloon()->set_amount_mib(0);
-  config.mutable_balloon()->set_deflate_on_oom(false);
+  config.mutable_balloon()->set_deflate_on_oom(deflate_on_oom);
   config.mutable_balloon()->set_stats_polling_interval_s(1);
   return config;
 }
@@ -49,7 +51,7 @@ TEST(LinuxFleetTest, ControllerMovesMemoryFromTheIdleGuestToTheBusyOne) {
     std::vector<std::thread> boots;
     for (size_t i = 0; i < ids.size(); ++i) {
       boots.emplace_back([&, i] {
-        booted[i] = daemon.BootVm(ids[i], LinuxConfig(), absl::Seconds(180));
+        booted[i] = daemon.BootVm(ids[i], LinuxConfig(ids[i] == "idle"), absl::Seconds(180));
       });
     }
     for (std::thread& t : boots) t.join();
@@ -106,6 +108,24 @@ TEST(LinuxFleetTest, ControllerMovesMemoryFromTheIdleGuestToTheBusyOne) {
   EXPECT_THAT(oom, ::testing::ContainsRegex("(^|\n)0\r?\n")) << "no OOM kill in the busy guest: " << oom;
   controller.Stop();
   loop.join();
+
+  // deflate_on_oom under blimpd's memory check: the idle guest's balloon
+  // leaves it ~16 MiB available, then memhog asks for 40 MiB and Linux's OOM
+  // notifier deflates the balloon (telling the host first) until it fits.
+  auto stats = daemon.Stats("idle");
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  ASSERT_TRUE(stats->has_available_memory());
+  const uint32_t oom_target =
+      target("idle") + static_cast<uint32_t>(stats->available_memory() / kMiB) - 16;
+  ASSERT_TRUE(daemon.SetTarget("idle", oom_target).ok());
+  ASSERT_TRUE(daemon.WaitForActual("idle", oom_target, absl::Seconds(60)).ok());
+  std::string hog = daemon.Console("idle", "memhog 40", {"ok", "error:"}, absl::Seconds(90));
+  EXPECT_THAT(hog, ::testing::ContainsRegex("(^|\n)ok\r?\n")) << hog;
+  auto idle = daemon.GetVm("idle");
+  ASSERT_TRUE(idle.ok()) << idle.status();
+  EXPECT_LT(idle->balloon_actual_mib(), oom_target) << "Linux deflated the balloon";
+  // Longer than the check's grace period (3 s) and interval (1 s).
+  absl::SleepFor(absl::Seconds(5));
   // Linux's driver is honest: memory moved under pressure never looks like
   // a guest keeping pages it gave back (blimpd's memory check, monitor mode).
   for (const std::string& id : ids) {

@@ -17,11 +17,45 @@ VmStatus::Phase ToPhase(const VmInfo& info) {
   switch (info.phase) {
     case VmPhase::kNotStarted: return VmStatus::NOT_STARTED;
     case VmPhase::kRunning: return VmStatus::RUNNING;
+    case VmPhase::kPaused: return VmStatus::PAUSED;
     case VmPhase::kStopped:
       return info.exit_reason && ExitCode(*info.exit_reason) != 0 ? VmStatus::FAILED
                                                                    : VmStatus::STOPPED;
   }
   return VmStatus::FAILED;
+}
+
+// Firecracker's snapshot bodies, with what Blimp does not do refused.
+absl::StatusOr<SnapshotPaths> CreatePaths(const blimp::v1::SnapshotCreateParams& params) {
+  if (!params.snapshot_type().empty() && params.snapshot_type() != "Full") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "snapshot_type '", params.snapshot_type(), "' is not supported (only \"Full\")"));
+  }
+  if (params.snapshot_path().empty() || params.mem_file_path().empty()) {
+    return absl::InvalidArgumentError("snapshot_path and mem_file_path are required");
+  }
+  return SnapshotPaths{params.snapshot_path(), params.mem_file_path()};
+}
+
+absl::StatusOr<SnapshotPaths> LoadPaths(const blimp::v1::SnapshotLoadParams& params) {
+  if (params.enable_diff_snapshots()) {
+    return absl::InvalidArgumentError("enable_diff_snapshots is not supported");
+  }
+  if (params.snapshot_path().empty()) return absl::InvalidArgumentError("snapshot_path is required");
+  const bool backend = params.has_mem_backend();
+  if (backend == !params.mem_file_path().empty()) {
+    return absl::InvalidArgumentError("give exactly one of mem_backend and mem_file_path");
+  }
+  if (!backend) return SnapshotPaths{params.snapshot_path(), params.mem_file_path()};
+  if (params.mem_backend().backend_type() != "File") {
+    return absl::InvalidArgumentError(absl::StrCat("mem_backend.backend_type '",
+                                                   params.mem_backend().backend_type(),
+                                                   "' is not supported (only \"File\")"));
+  }
+  if (params.mem_backend().backend_path().empty()) {
+    return absl::InvalidArgumentError("mem_backend.backend_path is required");
+  }
+  return SnapshotPaths{params.snapshot_path(), params.mem_backend().backend_path()};
 }
 
 }  // namespace
@@ -36,7 +70,7 @@ VmStatus DescribeVm(VmController& controller, const ConsoleCounters* console) {
   if (info.config.balloon) *config->mutable_balloon() = ToProto(*info.config.balloon);
   if (info.exit_reason) vm.set_reason(ExitReasonName(*info.exit_reason));
   vm.set_pid(::getpid());
-  if (info.phase == VmPhase::kRunning) {
+  if (info.phase == VmPhase::kRunning || info.phase == VmPhase::kPaused) {
     if (auto snapshot = controller.GetBalloonMetrics(); snapshot.ok()) {
       vm.set_balloon_target_mib(snapshot->target_pages / kPagesPerMib);
       vm.set_balloon_actual_mib(snapshot->actual_pages / kPagesPerMib);
@@ -123,6 +157,27 @@ absl::Status ControlHandler::Dispatch(const Request& request, Response* response
       RETURN_IF_ERROR(controller_.Stop());
       *response->mutable_vm() = DescribeVm(controller_, console_);
       return absl::OkStatus();
+    case Request::kPause:
+      RETURN_IF_ERROR(controller_.Pause());
+      *response->mutable_vm() = DescribeVm(controller_, console_);
+      return absl::OkStatus();
+    case Request::kResume:
+      RETURN_IF_ERROR(controller_.Resume());
+      *response->mutable_vm() = DescribeVm(controller_, console_);
+      return absl::OkStatus();
+    case Request::kCreateSnapshot: {
+      ASSIGN_OR_RETURN(SnapshotPaths paths, CreatePaths(request.create_snapshot()));
+      ASSIGN_OR_RETURN(SnapshotResult result, controller_.CreateSnapshot(paths));
+      response->mutable_snapshot()->set_memory_bytes(result.memory_bytes);
+      response->mutable_snapshot()->set_memory_written_bytes(result.memory_written_bytes);
+      return absl::OkStatus();
+    }
+    case Request::kLoadSnapshot: {
+      ASSIGN_OR_RETURN(SnapshotPaths paths, LoadPaths(request.load_snapshot()));
+      RETURN_IF_ERROR(controller_.LoadSnapshot(paths, request.load_snapshot().resume_vm()));
+      *response->mutable_vm() = DescribeVm(controller_, console_);
+      return absl::OkStatus();
+    }
     case Request::kPutBalloon: {
       ASSIGN_OR_RETURN(BalloonConfig balloon, FromProto(request.put_balloon()));
       return controller_.PutBalloon(balloon);

@@ -9,6 +9,7 @@ blimp::v1::VmState ToState(VmStatus::Phase phase) {
   switch (phase) {
     case VmStatus::NOT_STARTED: return blimp::v1::VM_STATE_CREATED;
     case VmStatus::RUNNING: return blimp::v1::VM_STATE_RUNNING;
+    case VmStatus::PAUSED: return blimp::v1::VM_STATE_PAUSED;
     case VmStatus::STOPPED: return blimp::v1::VM_STATE_STOPPED;
     case VmStatus::FAILED: return blimp::v1::VM_STATE_FAILED;
     default: return blimp::v1::VM_STATE_UNSPECIFIED;
@@ -31,7 +32,9 @@ blimp::v1::Vm ToVm(const std::string& vm_id, const VmStatus& status) {
   vm.set_state(ToState(status.phase()));
   *vm.mutable_config() = status.config();
   vm.set_reason(status.reason());
-  if (status.phase() == VmStatus::RUNNING) vm.set_vmm_pid(status.pid());
+  if (status.phase() == VmStatus::RUNNING || status.phase() == VmStatus::PAUSED) {
+    vm.set_vmm_pid(status.pid());
+  }
   if (status.has_balloon_target_mib()) vm.set_balloon_target_mib(status.balloon_target_mib());
   if (status.has_balloon_actual_mib()) vm.set_balloon_actual_mib(status.balloon_actual_mib());
   return vm;
@@ -59,6 +62,29 @@ absl::StatusOr<VmStatus> VmControl::Start() {
 
 absl::StatusOr<VmStatus> VmControl::Stop() {
   ASSIGN_OR_RETURN(Response response, transport_(Make([](Request& r) { r.mutable_stop(); })));
+  return response.vm();
+}
+
+absl::StatusOr<VmStatus> VmControl::Pause() {
+  ASSIGN_OR_RETURN(Response response, transport_(Make([](Request& r) { r.mutable_pause(); })));
+  return response.vm();
+}
+
+absl::StatusOr<VmStatus> VmControl::Resume() {
+  ASSIGN_OR_RETURN(Response response, transport_(Make([](Request& r) { r.mutable_resume(); })));
+  return response.vm();
+}
+
+absl::StatusOr<blimp::v1::SnapshotInfo> VmControl::CreateSnapshot(
+    const blimp::v1::SnapshotCreateParams& params) {
+  ASSIGN_OR_RETURN(Response response,
+                   transport_(Make([&](Request& r) { *r.mutable_create_snapshot() = params; })));
+  return response.snapshot();
+}
+
+absl::StatusOr<VmStatus> VmControl::LoadSnapshot(const blimp::v1::SnapshotLoadParams& params) {
+  ASSIGN_OR_RETURN(Response response,
+                   transport_(Make([&](Request& r) { *r.mutable_load_snapshot() = params; })));
   return response.vm();
 }
 

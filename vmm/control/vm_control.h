@@ -29,6 +29,11 @@ class VmControl {
   absl::Status PutMachineConfig(const blimp::v1::MachineConfig& machine);
   absl::StatusOr<VmStatus> Start();
   absl::StatusOr<VmStatus> Stop();
+  absl::StatusOr<VmStatus> Pause();
+  absl::StatusOr<VmStatus> Resume();
+  absl::StatusOr<blimp::v1::SnapshotInfo> CreateSnapshot(
+      const blimp::v1::SnapshotCreateParams& params);
+  absl::StatusOr<VmStatus> LoadSnapshot(const blimp::v1::SnapshotLoadParams& params);
   absl::Status PutBalloon(const blimp::v1::Balloon& balloon);
   absl::StatusOr<blimp::v1::Balloon> GetBalloon();
   absl::Status PatchBalloon(const blimp::v1::BalloonUpdate& update);

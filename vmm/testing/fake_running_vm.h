@@ -42,6 +42,25 @@ class FakeRunningVm : public RunningVm {
     mu_.AwaitWithTimeout(absl::Condition(&changed), timeout);
     return snapshot_.stats_generation;
   }
+  absl::Status Pause() override {
+    absl::MutexLock lock(&mu_);
+    ++pauses_;
+    return pause_result_;
+  }
+  void Resume() override {
+    absl::MutexLock lock(&mu_);
+    ++resumes_;
+  }
+  absl::StatusOr<SnapshotResult> Snapshot(const VmConfig& config, int state_fd,
+                                          int memory_fd) override {
+    absl::MutexLock lock(&mu_);
+    snapshot_config_ = config;
+    return SnapshotResult{config.machine.mem_size_mib * uint64_t{1 << 20}, 0};
+  }
+  std::optional<VmConfig> snapshot_config() {
+    absl::MutexLock lock(&mu_);
+    return snapshot_config_;
+  }
   void RequestStop() override {
     absl::MutexLock lock(&mu_);
     reason_ = ExitReason::kStopped;
@@ -64,6 +83,19 @@ class FakeRunningVm : public RunningVm {
     absl::MutexLock lock(&mu_);
     edit(snapshot_);
   }
+  // What the next Pause() returns.
+  void SetPauseResult(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    pause_result_ = std::move(status);
+  }
+  int pauses() {
+    absl::MutexLock lock(&mu_);
+    return pauses_;
+  }
+  int resumes() {
+    absl::MutexLock lock(&mu_);
+    return resumes_;
+  }
   std::vector<uint32_t> intervals() {
     absl::MutexLock lock(&mu_);
     return intervals_;
@@ -74,6 +106,10 @@ class FakeRunningVm : public RunningVm {
   BalloonSnapshot snapshot_ ABSL_GUARDED_BY(mu_);
   std::vector<uint32_t> intervals_ ABSL_GUARDED_BY(mu_);
   std::optional<ExitReason> reason_ ABSL_GUARDED_BY(mu_);
+  absl::Status pause_result_ ABSL_GUARDED_BY(mu_);
+  std::optional<VmConfig> snapshot_config_ ABSL_GUARDED_BY(mu_);
+  int pauses_ ABSL_GUARDED_BY(mu_) = 0;
+  int resumes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace blimp::vmm::testing

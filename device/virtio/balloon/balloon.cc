@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "device/virtio/balloon/pfn_ranges.h"
 #include "device/virtio/virtio_defs.h"
@@ -85,6 +86,32 @@ absl::Status Balloon::Activate(const ActivateContext& context) {
   interrupt_ = context.interrupt;
   acked_features_ = context.acked_features;
   active_ = true;
+  return absl::OkStatus();
+}
+
+BalloonState Balloon::SaveState() const {
+  return {config_, stats_, metrics_, hinting_, guest_run_, next_hint_cmd_, held_stats_head_};
+}
+
+absl::Status Balloon::RestoreState(const BalloonState& state) {
+  if (state.held_stats_head) {
+    SplitQueue* stats = active_ ? queue(Queue::kStats) : nullptr;
+    if (stats == nullptr || *state.held_stats_head >= stats->size()) {
+      return absl::InvalidArgumentError(
+          "a held statistics buffer without an active statistics queue that holds it");
+    }
+  }
+  if (state.next_hint_cmd < kHintCmdIdFirst) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("hinting command id ", state.next_hint_cmd, " is reserved"));
+  }
+  config_ = state.config;
+  stats_ = state.stats;
+  metrics_ = state.metrics;
+  hinting_ = state.hinting;
+  guest_run_ = state.guest_run;
+  next_hint_cmd_ = state.next_hint_cmd;
+  held_stats_head_ = state.held_stats_head;
   return absl::OkStatus();
 }
 

@@ -65,6 +65,18 @@ struct HintingState {
   bool acknowledge_on_stop = true;
 };
 
+// The device's own state, for snapshots (the queues are the transport's).
+struct BalloonState {
+  BalloonConfigSpace config{};
+  BalloonStatValues stats;
+  BalloonMetrics metrics;
+  HintingState hinting;
+  std::optional<uint32_t> guest_run;
+  uint32_t next_hint_cmd = 0;
+  // The statistics buffer the device holds, by its head descriptor.
+  std::optional<uint16_t> held_stats_head;
+};
+
 class Balloon : public VirtioDevice {
  public:
   // `on_stats` runs (under the device lock) after each statistics update.
@@ -99,6 +111,12 @@ class Balloon : public VirtioDevice {
   void StartHinting(bool acknowledge_on_stop);
   void StopHinting();
   const HintingState& hinting() const { return hinting_; }
+
+  BalloonState SaveState() const;
+  // After the transport re-activated the device (or left it inactive). A
+  // held statistics buffer needs an active device with a statistics queue
+  // whose size covers its head.
+  absl::Status RestoreState(const BalloonState& state);
 
  private:
   enum class Queue { kInflate, kDeflate, kStats, kHint, kReporting };

@@ -389,5 +389,39 @@ TEST_F(BalloonTest, ResetForgetsTheDriver) {
   EXPECT_EQ(balloon_->actual_pages(), 0u);
 }
 
+// A snapshot's device state: a fresh balloon on the same queues carries on
+// where the first left off (target, statistics, the held buffer, hinting).
+TEST_F(BalloonTest, SavedStateRestoresIntoAFreshBalloon) {
+  const BalloonOptions options{0, false, true, false, true};
+  Start(options, (1ull << kFeatureStatsVq) | (1ull << kFeatureFreePageHint));
+  SendStats(2, {{4, 1000}});
+  balloon_->SetTargetPages(100);
+  balloon_->StartHinting(true);
+  const BalloonState saved = balloon_->SaveState();
+  ASSERT_TRUE(saved.held_stats_head.has_value());
+
+  Balloon fresh(options);
+  ActivateContext context{&memory_, {}, balloon_->acked_features(), &sink_};
+  for (auto& q : queues_) context.queues.push_back(q.get());
+  ASSERT_TRUE(fresh.Activate(context).ok());
+  ASSERT_TRUE(fresh.RestoreState(saved).ok());
+  EXPECT_EQ(fresh.target_pages(), 100u);
+  EXPECT_EQ(fresh.stats()[4], 1000u);
+  EXPECT_EQ(fresh.hinting().host_cmd, balloon_->hinting().host_cmd);
+  EXPECT_EQ(fresh.metrics().stats_updates_count, 1u);
+  const uint16_t used = drivers_[2]->UsedIdx();
+  fresh.RequestStats();
+  EXPECT_EQ(drivers_[2]->UsedIdx(), used + 1) << "the held buffer went back";
+
+  BalloonState bad = saved;
+  bad.held_stats_head = 300;  // Past the queue.
+  EXPECT_FALSE(fresh.RestoreState(bad).ok());
+  bad = saved;
+  bad.next_hint_cmd = 1;  // DONE is reserved.
+  EXPECT_FALSE(fresh.RestoreState(bad).ok());
+  Balloon inactive(options);
+  EXPECT_FALSE(inactive.RestoreState(saved).ok()) << "a held buffer needs an active device";
+}
+
 }  // namespace
 }  // namespace blimp::device::virtio::balloon
