@@ -142,6 +142,13 @@ class Client:
     def stop_vm(self, vm_id: str) -> vm_pb.Vm:
         return self._call("StopVm", self._vms.StopVm, vm_pb.StopVmRequest(vm_id=vm_id))
 
+    def pause_vm(self, vm_id: str) -> vm_pb.Vm:
+        """No vCPU runs guest code until resume_vm (idempotent)."""
+        return self._call("PauseVm", self._vms.PauseVm, vm_pb.PauseVmRequest(vm_id=vm_id))
+
+    def resume_vm(self, vm_id: str) -> vm_pb.Vm:
+        return self._call("ResumeVm", self._vms.ResumeVm, vm_pb.ResumeVmRequest(vm_id=vm_id))
+
     def get_vm(self, vm_id: str) -> vm_pb.Vm:
         return self._call("GetVm", self._vms.GetVm, vm_pb.GetVmRequest(vm_id=vm_id))
 

@@ -1,6 +1,6 @@
 """blimp_client against a real blimpd with the Blimp test guest on KVM:
-create, list, get, delete, balloon target and actual, statistics, the watch
-stream, and blimpd's refusals as BlimpError subclasses.
+create, list, get, pause, resume, delete, balloon target and actual,
+statistics, the watch stream, and blimpd's refusals as BlimpError subclasses.
 """
 import time
 import unittest
@@ -11,7 +11,7 @@ import junit
 from blimp_client import (AlreadyExistsError, BlimpError, Client, FailedPreconditionError,
                           InvalidArgumentError, NotFoundError, UnavailableError)
 from blimpd import Blimpd, kvm_usable, test_guest_config
-from proto.blimp.v1.vm_service_pb2 import VM_STATE_CREATED, VM_STATE_RUNNING
+from proto.blimp.v1.vm_service_pb2 import VM_STATE_CREATED, VM_STATE_PAUSED, VM_STATE_RUNNING
 
 MIB = 1 << 20
 
@@ -76,6 +76,17 @@ class ClientE2eTest(unittest.TestCase):
         self.client.wait_for_actual("follow", 0)
         self.assertEqual(self.client.balloon_stats("follow").target_mib, 0)
         self.client.delete_vm("follow")
+
+    def test_pause_and_resume(self):
+        self.blimpd.boot_test_guest("nap", 128)
+        self.assertEqual(self.client.pause_vm("nap").state, VM_STATE_PAUSED)
+        self.assertEqual(self.client.get_vm("nap").state, VM_STATE_PAUSED)
+        self.client.set_target_mib("nap", 16)  # Taken while paused, applied on resume.
+        self.assertEqual(self.client.resume_vm("nap").state, VM_STATE_RUNNING)
+        self.client.wait_for_actual("nap", 16)
+        self.client.delete_vm("nap")
+        with self.assertRaises(NotFoundError):
+            self.client.pause_vm("nap")
 
     def test_statistics_arrive_and_see_the_balloon(self):
         self.blimpd.boot_test_guest("stats", 256)
