@@ -52,6 +52,7 @@ absl::string_view StateLabel(blimp::v1::VmState state) {
   switch (state) {
     case blimp::v1::VM_STATE_CREATED: return "not_started";
     case blimp::v1::VM_STATE_RUNNING: return "running";
+    case blimp::v1::VM_STATE_PAUSED: return "paused";
     case blimp::v1::VM_STATE_STOPPED: return "stopped";
     case blimp::v1::VM_STATE_FAILED: return "failed";
     default: return "unknown";
@@ -73,11 +74,11 @@ prometheus::MetricFamily PerVm(const std::vector<api::VmMetrics>& vms, std::stri
 // The state set: one series per VM and state, 1 for the VM's state.
 prometheus::MetricFamily StateFamily(const std::vector<api::VmMetrics>& vms) {
   static constexpr blimp::v1::VmState kStates[] = {
-      blimp::v1::VM_STATE_CREATED, blimp::v1::VM_STATE_RUNNING, blimp::v1::VM_STATE_STOPPED,
-      blimp::v1::VM_STATE_FAILED};
+      blimp::v1::VM_STATE_CREATED, blimp::v1::VM_STATE_RUNNING, blimp::v1::VM_STATE_PAUSED,
+      blimp::v1::VM_STATE_STOPPED, blimp::v1::VM_STATE_FAILED};
   prometheus::MetricFamily family =
       Family("blimp_vm_state", MetricType::Gauge,
-             "1 for the state the VM is in (not_started, running, stopped, failed), else 0.");
+             "1 for the state the VM is in (not_started, running, paused, stopped, failed), else 0.");
   for (const api::VmMetrics& vm : vms) {
     for (blimp::v1::VmState state : kStates) {
       AddSample(family, {{"vm", vm.vm.vm_id()}, {"state", std::string(StateLabel(state))}},

@@ -71,6 +71,7 @@ TEST_F(VmMetricsTest, TextHasEveryVmsSeriesInBytesAndTotals) {
   EXPECT_THAT(text, HasSubstr("blimp_vm_state{vm=\"a\",state=\"running\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("blimp_vm_state{vm=\"a\",state=\"stopped\"} 0\n"));
   EXPECT_THAT(text, HasSubstr("blimp_vm_state{vm=\"c\",state=\"not_started\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("blimp_vm_state{vm=\"a\",state=\"paused\"} 0\n"));
   EXPECT_THAT(text, HasSubstr("# TYPE blimp_vmm_rss_bytes gauge\n"));
   EXPECT_THAT(text, HasSubstr(absl::StrCat("blimp_balloon_target_bytes{vm=\"a\"} ", 16 * kMiB,
                                            "\n")));

@@ -70,6 +70,10 @@ TEST(PauseE2eTest, APausedGuestRunsNoCodeAndItsBalloonWaitsForTheResume) {
   EXPECT_EQ(paused->state(), v1::VM_STATE_PAUSED);
   EXPECT_GT(paused->vmm_pid(), 0);
   EXPECT_EQ(daemon.GetVm("vm")->state(), v1::VM_STATE_PAUSED);
+  auto metrics = HttpRequest(daemon.rest_socket(), "GET", "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_TRUE(absl::StrContains(metrics->body, R"(blimp_vm_state{vm="vm",state="paused"} 1)"))
+      << metrics->body;
   // Pausing again is a no-op.
   auto again = Pause(daemon, "vm");
   ASSERT_TRUE(again.ok()) << again.status();
