@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "api/openapi.h"
 #include "base/status_macros.h"
 #include "glog/logging.h"
 
@@ -13,6 +14,7 @@ absl::StatusOr<std::unique_ptr<RestGateways>> RestGateways::Create(
   std::unique_ptr<RestGateways> gateways(new RestGateways(api, std::move(options)));
   gateway::RouterOptions router_options;
   router_options.metrics = std::move(metrics);
+  router_options.openapi_json = api::OpenApiJson();
   ASSIGN_OR_RETURN(Served served,
                    gateways->Serve(gateway::Router::ForDaemon(gateways->api_, router_options),
                                    unix_path, tcp_listen, &gateways->tcp_port_));

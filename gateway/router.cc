@@ -39,6 +39,7 @@ enum class Router::Op {
   kDeleteVm,
   kListVms,
   kMetrics,
+  kOpenApi,
 };
 
 namespace {
@@ -72,6 +73,12 @@ constexpr Route kVmRoutes[] = {
 };
 
 constexpr Route kSingleVmRoot[] = {{"", "GET", Op::kInstanceInfo}};
+// The daemon's own paths, one segment each.
+constexpr Route kDaemonRoot[] = {
+    {"vms", "GET", Op::kListVms},
+    {"metrics", "GET", Op::kMetrics},
+    {"openapi.json", "GET", Op::kOpenApi},
+};
 constexpr Route kDaemonVmRoot[] = {
     {"", "PUT", Op::kCreateVm}, {"", "GET", Op::kGetVm}, {"", "DELETE", Op::kDeleteVm}};
 
@@ -170,11 +177,15 @@ HttpResponse Router::Handle(const HttpRequest& request) const {
   size_t vm_path_start = 0;
   absl::Span<const Route> root = kSingleVmRoot;
   if (daemon_) {
-    const bool metrics = parts.size() == 1 && parts[0] == "metrics" && options_.metrics;
-    if (metrics || (parts.size() == 1 && parts[0] == "vms")) {
-      const Route route = {parts[0], "GET", parts[0] == "vms" ? Op::kListVms : Op::kMetrics};
-      if (auto error = Lookup({&route, 1}, parts[0], request.method, &op)) return *error;
-      return op == Op::kMetrics ? Metrics() : Dispatch(op, "", request.body);
+    if (parts.size() == 1) {
+      for (const Route& route : kDaemonRoot) {
+        if (route.path != parts[0]) continue;
+        // Served only when the daemon gave them.
+        if (route.op == Op::kMetrics && !options_.metrics) break;
+        if (route.op == Op::kOpenApi && options_.openapi_json.empty()) break;
+        if (auto error = Lookup({&route, 1}, parts[0], request.method, &op)) return *error;
+        return Dispatch(op, "", request.body);
+      }
     }
     if (parts.size() < 2 || parts[0] != "vms") {
       return Fault(404, absl::StrCat("no such path: ", request.path));
@@ -350,6 +361,8 @@ HttpResponse Router::Dispatch(Op op, const std::string& vm_id, const std::string
     }
     case Op::kMetrics:
       return Metrics();
+    case Op::kOpenApi:
+      return Json(200, std::string(options_.openapi_json));
   }
   return Fault(500, "unhandled route");
 }

@@ -2,7 +2,8 @@
 // with no sockets and no VM logic (every rule is enforced behind VmApi). Two route sets:
 //  - single VM: Firecracker's own paths (PUT /balloon, GET /, ...) for one
 //    fixed VM, as served on a VM's firecracker.socket / blimp-vmm --api-sock;
-//  - daemon: every VM under /vms/{id}/..., plus /vms, /vms/{id} and /metrics.
+//  - daemon: every VM under /vms/{id}/..., plus /vms, /vms/{id}, /metrics
+//    and /openapi.json.
 // Success is 204 (PUT/PATCH/DELETE) or 200 with JSON (GET); errors carry
 // {"fault_message": "..."} (see http_status.h for the codes).
 // Handle() is const and thread-safe (VmApi implementations are). An
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "api/vm_api.h"
 #include "gateway/http_handler.h"
@@ -31,6 +33,9 @@ struct RouterOptions {
   // families, daemon/daemon_metrics.h). Without it /metrics is not served.
   // A function so the router (which blimp-vmm links) needs no metrics library.
   std::function<std::string()> metrics;
+  // Daemon mode: served at GET /openapi.json when not empty (blimpd's is
+  // api/openapi.json; blimp-vmm does not carry it). Must outlive the router.
+  absl::string_view openapi_json;
 };
 
 class Router : public HttpHandler {

@@ -164,6 +164,7 @@ TEST_F(SingleVmRouterTest, BadRequests) {
   ExpectFault(Do("GET", "/balloon/nope"), 404, "no such path");
   ExpectFault(Do("GET", "/vms/vm0/balloon"), 404, "no such path");  // Daemon path.
   ExpectFault(Do("GET", "/metrics"), 404, "no such path");
+  ExpectFault(Do("GET", "/openapi.json"), 404, "no such path");  // Daemon path.
   ExpectFault(Do("GET", "/balloon/"), 400, "empty segment");
   ExpectFault(Do("GET", "/balloon/../balloon"), 400, "'..'");
 
@@ -286,6 +287,23 @@ TEST_F(DaemonRouterTest, PathsAndMethods) {
   EXPECT_EQ(patch.headers.at(0).second, "PUT, GET, DELETE");
   EXPECT_EQ(Do("GET", "/vms/a/actions").status, 405);
   EXPECT_EQ(Do("PUT", "/metrics").status, 405);
+  EXPECT_EQ(daemon_.calls.load(), 0);
+}
+
+TEST_F(DaemonRouterTest, OpenApiDocumentOnlyWhenGiven) {
+  HttpResponse missing = Do("GET", "/openapi.json");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_THAT(missing.body, HasSubstr("no such path"));
+  RouterOptions options;
+  options.openapi_json = "{\"openapi\": \"3.1.0\"}";
+  Router router = Router::ForDaemon(daemon_, options);
+  HttpResponse r = router.Handle({"GET", "/openapi.json", ""});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(r.body, "{\"openapi\": \"3.1.0\"}");
+  HttpResponse put = router.Handle({"PUT", "/openapi.json", "{}"});
+  EXPECT_EQ(put.status, 405);
+  EXPECT_EQ(put.headers.at(0).second, "GET");
   EXPECT_EQ(daemon_.calls.load(), 0);
 }
 
