@@ -112,12 +112,12 @@ absl::Status Vcpu::SetLapic(const kvm_lapic_state& lapic) {
 constexpr size_t kXsaveAbiBytes = 4096;
 constexpr unsigned long kKvmGetXsave = _IOC(_IOC_READ, KVMIO, 0xa4, kXsaveAbiBytes);
 constexpr unsigned long kKvmSetXsave = _IOC(_IOC_WRITE, KVMIO, 0xa5, kXsaveAbiBytes);
-static_assert(sizeof(kvm_xsave) >= kXsaveAbiBytes);
+static_assert(sizeof(XsaveArea) == kXsaveAbiBytes);
 
-absl::StatusOr<kvm_xsave> Vcpu::GetXsave() const {
-  return GetStruct<kvm_xsave>(fd_, kKvmGetXsave, "KVM_GET_XSAVE");
+absl::StatusOr<XsaveArea> Vcpu::GetXsave() const {
+  return GetStruct<XsaveArea>(fd_, kKvmGetXsave, "KVM_GET_XSAVE");
 }
-absl::Status Vcpu::SetXsave(const kvm_xsave& xsave) {
+absl::Status Vcpu::SetXsave(const XsaveArea& xsave) {
   return SetStruct(fd_, kKvmSetXsave, "KVM_SET_XSAVE", xsave);
 }
 absl::StatusOr<kvm_xcrs> Vcpu::GetXcrs() const {

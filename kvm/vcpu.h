@@ -16,6 +16,12 @@
 
 namespace blimp::kvm {
 
+// struct kvm_xsave as the kernel's C ABI has it (4096 bytes): in C++ the
+// uapi struct's flexible array makes it 4100 bytes and unfit for StatusOr.
+struct XsaveArea {
+  uint32_t region[1024];
+};
+
 class Vcpu {
  public:
   Vcpu(Vcpu&&) = default;
@@ -41,8 +47,8 @@ class Vcpu {
   absl::Status SetLapic(const kvm_lapic_state& lapic);      // KVM_SET_LAPIC
   absl::StatusOr<kvm_mp_state> GetMpState() const;          // KVM_GET_MP_STATE
   absl::Status SetMpState(const kvm_mp_state& state);       // KVM_SET_MP_STATE
-  absl::StatusOr<kvm_xsave> GetXsave() const;              // KVM_GET_XSAVE
-  absl::Status SetXsave(const kvm_xsave& xsave);            // KVM_SET_XSAVE
+  absl::StatusOr<XsaveArea> GetXsave() const;              // KVM_GET_XSAVE
+  absl::Status SetXsave(const XsaveArea& xsave);            // KVM_SET_XSAVE
   absl::StatusOr<kvm_xcrs> GetXcrs() const;                 // KVM_GET_XCRS
   absl::Status SetXcrs(const kvm_xcrs& xcrs);               // KVM_SET_XCRS
   absl::StatusOr<kvm_debugregs> GetDebugregs() const;       // KVM_GET_DEBUGREGS

@@ -332,7 +332,7 @@ TEST_F(VcpuIrqchipTest, SnapshotStateRoundTrips) {
   ASSERT_TRUE(vm->SetClock(later).ok());
   EXPECT_GE(vm->GetClock()->clock, later.clock);
 
-  absl::StatusOr<kvm_xsave> xsave = vcpu->GetXsave();
+  absl::StatusOr<XsaveArea> xsave = vcpu->GetXsave();
   ASSERT_TRUE(xsave.ok()) << xsave.status();
   EXPECT_TRUE(vcpu->SetXsave(*xsave).ok());
   absl::StatusOr<kvm_debugregs> debugregs = vcpu->GetDebugregs();

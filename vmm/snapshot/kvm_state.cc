@@ -10,11 +10,9 @@
 namespace blimp::vmm::snapshot {
 namespace {
 
-// The ABI size of each struct; kvm_xsave's differs from sizeof in C++ (see
-// kvm/vcpu.cc).
+// The ABI size of each struct (kvm::XsaveArea is kvm::XsaveArea's C size).
 template <typename T>
 constexpr size_t AbiSize() {
-  if constexpr (std::is_same_v<T, kvm_xsave>) return 4096;
   return sizeof(T);
 }
 
@@ -46,7 +44,7 @@ absl::StatusOr<VcpuState> SaveVcpu(kvm::Vcpu& vcpu, const std::vector<uint32_t>&
   state.set_regs(ToBytes(regs));
   ASSIGN_OR_RETURN(kvm_sregs sregs, vcpu.GetSregs());
   state.set_sregs(ToBytes(sregs));
-  ASSIGN_OR_RETURN(kvm_xsave xsave, vcpu.GetXsave());
+  ASSIGN_OR_RETURN(kvm::XsaveArea xsave, vcpu.GetXsave());
   state.set_xsave(ToBytes(xsave));
   ASSIGN_OR_RETURN(kvm_xcrs xcrs, vcpu.GetXcrs());
   state.set_xcrs(ToBytes(xcrs));
@@ -76,7 +74,7 @@ absl::StatusOr<VcpuState> SaveVcpu(kvm::Vcpu& vcpu, const std::vector<uint32_t>&
 absl::Status RestoreVcpu(kvm::Vcpu& vcpu, const VcpuState& state) {
   ASSIGN_OR_RETURN(kvm_sregs sregs, FromBytes<kvm_sregs>(state.sregs(), "sregs"));
   ASSIGN_OR_RETURN(kvm_regs regs, FromBytes<kvm_regs>(state.regs(), "regs"));
-  ASSIGN_OR_RETURN(kvm_xsave xsave, FromBytes<kvm_xsave>(state.xsave(), "xsave"));
+  ASSIGN_OR_RETURN(kvm::XsaveArea xsave, FromBytes<kvm::XsaveArea>(state.xsave(), "xsave"));
   ASSIGN_OR_RETURN(kvm_xcrs xcrs, FromBytes<kvm_xcrs>(state.xcrs(), "xcrs"));
   ASSIGN_OR_RETURN(kvm_lapic_state lapic, FromBytes<kvm_lapic_state>(state.lapic(), "lapic"));
   ASSIGN_OR_RETURN(kvm_mp_state mp, FromBytes<kvm_mp_state>(state.mp_state(), "mp_state"));
