@@ -43,7 +43,7 @@ constexpr absl::Duration kPauseTimeout = absl::Seconds(2);
 absl::StatusOr<std::unique_ptr<Vm>> Vm::Launch(const VmConfig& config,
                                               const VmOptions& options) {
   ASSIGN_OR_RETURN(kvm::Kvm kvm, kvm::Kvm::Open());
-  ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, Build(config, options, -1));
+  ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, Build(kvm, config, options, -1));
   RETURN_IF_ERROR(vm->SetUpVcpus(kvm));
   RETURN_IF_ERROR(vm->SetUpConsoleInput());
   vm->Start();
@@ -67,7 +67,7 @@ absl::StatusOr<std::unique_ptr<Vm>> Vm::Restore(const VmConfig& config, const Vm
     return absl::InvalidArgumentError("snapshot: the balloon's state does not match its config");
   }
   ASSIGN_OR_RETURN(kvm::Kvm kvm, kvm::Kvm::Open());
-  ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, Build(config, options, memory_file));
+  ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, Build(kvm, config, options, memory_file));
   RETURN_IF_ERROR(vm->RestoreDevices(state));
   RETURN_IF_ERROR(vm->RestoreVcpus(kvm, state));
   RETURN_IF_ERROR(snapshot::RestoreVmDevices(vm->kvm_vm_, state));
@@ -80,9 +80,8 @@ absl::StatusOr<std::unique_ptr<Vm>> Vm::Restore(const VmConfig& config, const Vm
   return vm;
 }
 
-absl::StatusOr<std::unique_ptr<Vm>> Vm::Build(const VmConfig& config, const VmOptions& options,
-                                             int memory_file) {
-  ASSIGN_OR_RETURN(kvm::Kvm kvm, kvm::Kvm::Open());
+absl::StatusOr<std::unique_ptr<Vm>> Vm::Build(const kvm::Kvm& kvm, const VmConfig& config,
+                                             const VmOptions& options, int memory_file) {
   ASSIGN_OR_RETURN(kvm::Vm kvm_vm, kvm.CreateVm());
   // Under the `limit` enforcement the memory cgroup follows the balloon: an
   // inflated 4 KiB page must be uncharged at once, and on a huge page it stays

@@ -82,7 +82,7 @@ class Vm : public RunningVm {
 
   // The machine without its vCPUs: RAM (from `memory_file` if >= 0), the
   // irqchip, PIT and devices.
-  static absl::StatusOr<std::unique_ptr<Vm>> Build(const VmConfig& config,
+  static absl::StatusOr<std::unique_ptr<Vm>> Build(const kvm::Kvm& kvm, const VmConfig& config,
                                                    const VmOptions& options, int memory_file);
   absl::Status SetUpMemory();
   absl::Status SetUpDevices();
