@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 out=build/fuzz
 mkdir -p "$out"
 
-bazel build //proto/blimp/v1:all //vmm/control:control_cc_proto >/dev/null 2>&1 ||
-  bazel build //proto/blimp/v1:all //vmm/control:control_cc_proto
+bazel build //proto/blimp/v1:all //vmm/control:control_cc_proto //vmm/snapshot:snapshot_cc_proto >/dev/null 2>&1 ||
+  bazel build //proto/blimp/v1:all //vmm/control:control_cc_proto //vmm/snapshot:snapshot_cc_proto
 gen=$(bazel info bazel-bin 2>/dev/null)
 
 absl_libs=$(pkg-config --libs absl_status absl_statusor absl_strings absl_str_format \
@@ -34,7 +34,8 @@ declare -A sources=(
   [http_parser_fuzzer]="fuzz/http_parser_fuzzer.cc gateway/http_parser.cc"
   [router_fuzzer]="fuzz/router_fuzzer.cc $api_srcs gateway/router.cc gateway/path.cc
     gateway/fault.cc gateway/http_status.cc vmm/vm_controller.cc vmm/single_vm_api.cc
-    vmm/control/control_handler.cc vmm/control/response_status.cc vmm/control/vm_control.cc"
+    vmm/control/control_handler.cc vmm/control/response_status.cc vmm/control/vm_control.cc
+    api/snapshot_params.cc vmm/snapshot/snapshot_file.cc $gen/vmm/snapshot/snapshot.pb.cc"
 )
 
 targets=("$@")

@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "absl/strings/str_cat.h"
+#include "api/snapshot_params.h"
 #include "base/status_macros.h"
 #include "base/errno_status.h"
 #include "base/unique_fd.h"
@@ -27,16 +28,7 @@ absl::Status NotAfterBoot() {
 }
 
 absl::Status CheckSnapshotPaths(const SnapshotPaths& paths) {
-  for (const std::string* path : {&paths.state_path, &paths.memory_path}) {
-    if (path->empty() || (*path)[0] != '/' || path->find('\0') != std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("snapshot paths must be absolute, got '", *path, "'"));
-    }
-  }
-  if (paths.state_path == paths.memory_path) {
-    return absl::InvalidArgumentError("snapshot_path and mem_file_path must differ");
-  }
-  return absl::OkStatus();
+  return api::CheckSnapshotFiles({paths.state_path, paths.memory_path});
 }
 
 // A path the client gave that cannot be opened is bad input (400), never

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "api/snapshot_params.h"
 #include "base/status_macros.h"
 #include "device/virtio/balloon/balloon_defs.h"
 #include "vmm/config_file.h"
@@ -25,37 +26,14 @@ VmStatus::Phase ToPhase(const VmInfo& info) {
   return VmStatus::FAILED;
 }
 
-// Firecracker's snapshot bodies, with what Blimp does not do refused.
 absl::StatusOr<SnapshotPaths> CreatePaths(const blimp::v1::SnapshotCreateParams& params) {
-  if (!params.snapshot_type().empty() && params.snapshot_type() != "Full") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "snapshot_type '", params.snapshot_type(), "' is not supported (only \"Full\")"));
-  }
-  if (params.snapshot_path().empty() || params.mem_file_path().empty()) {
-    return absl::InvalidArgumentError("snapshot_path and mem_file_path are required");
-  }
-  return SnapshotPaths{params.snapshot_path(), params.mem_file_path()};
+  ASSIGN_OR_RETURN(api::SnapshotFiles files, api::SnapshotCreateFiles(params));
+  return SnapshotPaths{files.state_path, files.memory_path};
 }
 
 absl::StatusOr<SnapshotPaths> LoadPaths(const blimp::v1::SnapshotLoadParams& params) {
-  if (params.enable_diff_snapshots()) {
-    return absl::InvalidArgumentError("enable_diff_snapshots is not supported");
-  }
-  if (params.snapshot_path().empty()) return absl::InvalidArgumentError("snapshot_path is required");
-  const bool backend = params.has_mem_backend();
-  if (backend == !params.mem_file_path().empty()) {
-    return absl::InvalidArgumentError("give exactly one of mem_backend and mem_file_path");
-  }
-  if (!backend) return SnapshotPaths{params.snapshot_path(), params.mem_file_path()};
-  if (params.mem_backend().backend_type() != "File") {
-    return absl::InvalidArgumentError(absl::StrCat("mem_backend.backend_type '",
-                                                   params.mem_backend().backend_type(),
-                                                   "' is not supported (only \"File\")"));
-  }
-  if (params.mem_backend().backend_path().empty()) {
-    return absl::InvalidArgumentError("mem_backend.backend_path is required");
-  }
-  return SnapshotPaths{params.snapshot_path(), params.mem_backend().backend_path()};
+  ASSIGN_OR_RETURN(api::SnapshotFiles files, api::SnapshotLoadFiles(params));
+  return SnapshotPaths{files.state_path, files.memory_path};
 }
 
 }  // namespace
