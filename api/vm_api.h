@@ -42,7 +42,7 @@ class VmApi {
   virtual absl::StatusOr<blimp::v1::Vm> PauseVm(const std::string& vm_id) = 0;
   virtual absl::StatusOr<blimp::v1::Vm> ResumeVm(const std::string& vm_id) = 0;
   // Firecracker's PUT /snapshot/create (paused VM) and /snapshot/load
-  // (before boot); the paths are the VMM's.
+  // (blimp-vmm: before boot; blimpd: creates VM `vm_id` from the snapshot).
   virtual absl::StatusOr<blimp::v1::SnapshotInfo> CreateSnapshot(
       const std::string& vm_id, const blimp::v1::SnapshotCreateParams& params) = 0;
   virtual absl::StatusOr<blimp::v1::Vm> LoadSnapshot(

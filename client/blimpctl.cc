@@ -12,6 +12,7 @@ namespace {
 
 std::vector<Command> AllCommands() {
   std::vector<Command> commands = VmCommands();
+  for (Command& command : SnapshotCommands()) commands.push_back(std::move(command));
   for (Command& command : BalloonCommands()) commands.push_back(std::move(command));
   return commands;
 }

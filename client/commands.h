@@ -17,6 +17,8 @@ struct Command {
 
 // vm create|start|stop|delete|get|list|console.
 std::vector<Command> VmCommands();
+// vm snapshot|restore|migrate.
+std::vector<Command> SnapshotCommands();
 // balloon set|get|stats|metrics|interval, balloon hinting start|status|stop.
 std::vector<Command> BalloonCommands();
 

@@ -62,9 +62,8 @@ absl::StatusOr<v1::SnapshotInfo> DaemonApi::CreateSnapshot(
 }
 
 absl::StatusOr<v1::Vm> DaemonApi::LoadSnapshot(const std::string& vm_id,
-                                               const v1::SnapshotLoadParams&) {
-  return absl::UnimplementedError(absl::StrCat(
-      "VM '", vm_id, "': blimpd restores snapshots through CreateVm, not /snapshot/load"));
+                                               const v1::SnapshotLoadParams& params) {
+  return supervisor_.CreateVmFromSnapshot(vm_id, params);
 }
 
 absl::Status DaemonApi::DeleteVm(const std::string& vm_id) { return supervisor_.DeleteVm(vm_id); }

@@ -99,6 +99,9 @@ ABSL_FLAG(absl::Duration, describe_timeout, absl::Seconds(1),
           "last known one");
 ABSL_FLAG(absl::Duration, rpc_timeout, absl::Seconds(5),
           "The longest a call forwarded to one VM's blimp-vmm may take");
+ABSL_FLAG(absl::Duration, migration_idle_timeout, absl::Seconds(30),
+          "ReceiveVm: a migration stream silent for this long is cut off (nothing of it "
+          "stays)");
 
 namespace blimp::daemon {
 namespace {
@@ -246,7 +249,11 @@ int Run(int argc, char** argv) {
   watch_limits.per_vm = absl::GetFlag(FLAGS_max_watches_per_vm);
   watch_limits.total = absl::GetFlag(FLAGS_max_watches);
   DaemonApi api(**supervisor, watch_limits);
-  DaemonVmService vm_service(api, vm_events);
+  MigrationOptions migration_options;
+  migration_options.tls = tcp_security->migration;
+  migration_options.idle_timeout = absl::GetFlag(FLAGS_migration_idle_timeout);
+  Migration migration(**supervisor, migration_options);
+  DaemonVmService vm_service(api, vm_events, migration);
   DaemonBalloonService balloon_service(api);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

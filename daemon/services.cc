@@ -20,7 +20,31 @@ grpc::Status Answer(absl::StatusOr<T> result, T* response) {
 
 grpc::Status DaemonVmService::CreateVm(grpc::ServerContext*, const v1::CreateVmRequest* request,
                                        v1::Vm* response) {
+  if (request->has_snapshot()) {
+    if (request->has_config()) {
+      return ToGrpcStatus(absl::InvalidArgumentError(
+          "give config or snapshot, not both (a snapshot carries its VM's config)"));
+    }
+    return Answer(api_.LoadSnapshot(request->vm_id(), request->snapshot()), response);
+  }
   return Answer(api_.CreateVm(request->vm_id(), request->config()), response);
+}
+
+grpc::Status DaemonVmService::CreateSnapshot(grpc::ServerContext*,
+                                             const v1::CreateSnapshotRequest* request,
+                                             v1::SnapshotInfo* response) {
+  return Answer(api_.CreateSnapshot(request->vm_id(), request->params()), response);
+}
+
+grpc::Status DaemonVmService::MigrateVm(grpc::ServerContext*, const v1::MigrateVmRequest* request,
+                                        v1::MigrateVmResponse* response) {
+  return Answer(migration_.MigrateOut(*request), response);
+}
+
+grpc::Status DaemonVmService::ReceiveVm(grpc::ServerContext* context,
+                                        grpc::ServerReader<v1::MigrationChunk>* reader,
+                                        v1::Vm* response) {
+  return Answer(migration_.ReceiveVm(*context, *reader), response);
 }
 
 grpc::Status DaemonVmService::PutBootSource(grpc::ServerContext*,

@@ -7,6 +7,7 @@
 #define BLIMP_DAEMON_SERVICES_H_
 
 #include "daemon/daemon_api.h"
+#include "daemon/migration.h"
 #include "daemon/vm_events.h"
 #include "proto/blimp/v1/balloon_service.grpc.pb.h"
 #include "proto/blimp/v1/vm_service.grpc.pb.h"
@@ -15,7 +16,8 @@ namespace blimp::daemon {
 
 class DaemonVmService final : public blimp::v1::VmService::Service {
  public:
-  DaemonVmService(DaemonApi& api, VmEvents& events) : api_(api), events_(events) {}
+  DaemonVmService(DaemonApi& api, VmEvents& events, Migration& migration)
+      : api_(api), events_(events), migration_(migration) {}
 
   grpc::Status CreateVm(grpc::ServerContext*, const blimp::v1::CreateVmRequest*,
                         blimp::v1::Vm*) override;
@@ -32,6 +34,13 @@ class DaemonVmService final : public blimp::v1::VmService::Service {
                        blimp::v1::Vm*) override;
   grpc::Status ResumeVm(grpc::ServerContext*, const blimp::v1::ResumeVmRequest*,
                         blimp::v1::Vm*) override;
+  grpc::Status CreateSnapshot(grpc::ServerContext*, const blimp::v1::CreateSnapshotRequest*,
+                              blimp::v1::SnapshotInfo*) override;
+  grpc::Status MigrateVm(grpc::ServerContext*, const blimp::v1::MigrateVmRequest*,
+                         blimp::v1::MigrateVmResponse*) override;
+  // Sync: a thread per stream, bounded by MigrationOptions::max_receives.
+  grpc::Status ReceiveVm(grpc::ServerContext*, grpc::ServerReader<blimp::v1::MigrationChunk>*,
+                         blimp::v1::Vm*) override;
   grpc::Status DeleteVm(grpc::ServerContext*, const blimp::v1::DeleteVmRequest*,
                         google::protobuf::Empty*) override;
   grpc::Status GetVm(grpc::ServerContext*, const blimp::v1::GetVmRequest*,
@@ -45,6 +54,7 @@ class DaemonVmService final : public blimp::v1::VmService::Service {
  private:
   DaemonApi& api_;
   VmEvents& events_;
+  Migration& migration_;
 };
 
 class DaemonBalloonService final

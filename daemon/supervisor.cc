@@ -1,8 +1,10 @@
 #include "daemon/supervisor.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -14,8 +16,10 @@
 #include "base/status_macros.h"
 #include "daemon/gather.h"
 #include "daemon/run_dir.h"
+#include "daemon/sparse_file.h"
 #include "glog/logging.h"
 #include "vmm/control/instance_lock.h"
+#include "vmm/snapshot/snapshot_file.h"
 
 namespace blimp::daemon {
 namespace {
@@ -27,6 +31,16 @@ absl::Status NoSuchVm(const std::string& vm_id) {
 }
 
 }  // namespace
+
+api::SnapshotFiles FolderSnapshotFiles(const std::string& vm_dir) {
+  return {absl::StrCat(vm_dir, "/", kSnapshotStateFile),
+          absl::StrCat(vm_dir, "/", kSnapshotMemoryFile)};
+}
+
+void RemoveFolderSnapshot(const api::SnapshotFiles& files) {
+  ::unlink(files.state_path.c_str());
+  ::unlink(files.memory_path.c_str());
+}
 
 absl::StatusOr<std::unique_ptr<Supervisor>> Supervisor::Create(SupervisorOptions options) {
   const std::string vms = absl::StrCat(options.run_dir, "/", kVmsDir);
@@ -205,29 +219,20 @@ void Supervisor::Erase(const std::string& vm_id) {
   vms_.erase(vm_id);
 }
 
-absl::StatusOr<v1::Vm> Supervisor::CreateVm(const std::string& vm_id,
-                                            const v1::VmConfig& config) {
-  RETURN_IF_ERROR(api::ValidateVmId(vm_id));
-  RETURN_IF_ERROR(api::ValidateVmConfig(config));
-  // What blimp-vmm would refuse after its spawn, refused before it.
-  RETURN_IF_ERROR(CheckBootSource(config.boot_source()));
-  RETURN_IF_ERROR(base::CheckMemoryFitsHost(config.machine_config().mem_size_mib()));
-  uid_t jail_uid = 0;
-  {
-    absl::MutexLock lock(&mu_);
-    if (shut_down_) return absl::UnavailableError("blimpd is shutting down");
-    if (vms_.count(vm_id) != 0) {
-      return absl::AlreadyExistsError(absl::StrCat("VM '", vm_id, "' already exists"));
-    }
-    ASSIGN_OR_RETURN(jail_uid, TakeJailUidLocked());
-    vms_[vm_id] = Entry{nullptr, false, jail_uid};  // Reserved: the id is taken from now on.
+absl::StatusOr<uid_t> Supervisor::Reserve(const std::string& vm_id) {
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) return absl::UnavailableError("blimpd is shutting down");
+  if (vms_.count(vm_id) != 0) {
+    return absl::AlreadyExistsError(absl::StrCat("VM '", vm_id, "' already exists"));
   }
-  const absl::Time begin = absl::Now();
-  const std::string dir = VmDir(vm_id);
-  absl::Status made = MakeVmDir(dir);
-  absl::StatusOr<std::shared_ptr<VmInstance>> vm =
-      made.ok() ? VmInstance::Launch(vm_id, dir, config, instance_options_, *loop_, jail_uid)
-                : made;
+  ASSIGN_OR_RETURN(uid_t jail_uid, TakeJailUidLocked());
+  vms_[vm_id] = Entry{nullptr, false, jail_uid};  // Reserved: the id is taken from now on.
+  return jail_uid;
+}
+
+absl::StatusOr<v1::Vm> Supervisor::Register(const std::string& vm_id,
+                                            absl::StatusOr<std::shared_ptr<VmInstance>> vm,
+                                            absl::Time begin) {
   if (!vm.ok()) {
     LOG(WARNING) << "create VM '" << vm_id << "': " << vm.status();
     Erase(vm_id);
@@ -249,8 +254,74 @@ absl::StatusOr<v1::Vm> Supervisor::CreateVm(const std::string& vm_id,
   }
   LOG(INFO) << "VM '" << vm_id << "' created (blimp-vmm pid " << (*vm)->pid() << ", ready in "
             << absl::FormatDuration(absl::Now() - begin) << ")";
-  if (hooks.on_created) hooks.on_created(vm_id, dir);
+  if (hooks.on_created) hooks.on_created(vm_id, (*vm)->dir());
   return (*vm)->Describe(options_.describe_timeout);
+}
+
+absl::StatusOr<v1::Vm> Supervisor::CreateVm(const std::string& vm_id,
+                                            const v1::VmConfig& config) {
+  RETURN_IF_ERROR(api::ValidateVmId(vm_id));
+  RETURN_IF_ERROR(api::ValidateVmConfig(config));
+  // What blimp-vmm would refuse after its spawn, refused before it.
+  RETURN_IF_ERROR(CheckBootSource(config.boot_source()));
+  RETURN_IF_ERROR(base::CheckMemoryFitsHost(config.machine_config().mem_size_mib()));
+  ASSIGN_OR_RETURN(uid_t jail_uid, Reserve(vm_id));
+  const absl::Time begin = absl::Now();
+  const std::string dir = VmDir(vm_id);
+  absl::Status made = MakeVmDir(dir);
+  return Register(vm_id,
+                  made.ok() ? VmInstance::Launch(vm_id, dir, config, instance_options_, *loop_,
+                                                 jail_uid)
+                            : made,
+                  begin);
+}
+
+absl::StatusOr<v1::Vm> Supervisor::RestoreVm(const std::string& vm_id, bool resume,
+                                             const SnapshotFill& fill) {
+  RETURN_IF_ERROR(api::ValidateVmId(vm_id));
+  ASSIGN_OR_RETURN(uid_t jail_uid, Reserve(vm_id));
+  const absl::Time begin = absl::Now();
+  const std::string dir = VmDir(vm_id);
+  const api::SnapshotFiles files = FolderSnapshotFiles(dir);
+  auto launch = [&]() -> absl::StatusOr<std::shared_ptr<VmInstance>> {
+    RETURN_IF_ERROR(MakeVmDir(dir));
+    RETURN_IF_ERROR(fill(files));
+    // Checked here before a VMM is spawned for it (blimp-vmm checks again).
+    absl::StatusOr<vmm::snapshot::VmState> read = vmm::snapshot::ReadSnapshot(files.state_path);
+    if (!read.ok()) return absl::InvalidArgumentError(read.status().message());
+    const vmm::snapshot::VmState& state = *read;
+    RETURN_IF_ERROR(api::ValidateVmConfig(state.config()));
+    RETURN_IF_ERROR(base::CheckMemoryFitsHost(state.config().machine_config().mem_size_mib()));
+    if (jail_uid != 0) {
+      for (const std::string& path : {files.state_path, files.memory_path}) {
+        if (::chown(path.c_str(), jail_uid, jail_uid) != 0) {
+          return base::ErrnoStatus(absl::StrCat("chown ", path));
+        }
+      }
+    }
+    return VmInstance::Restore(vm_id, dir, state.config(), files, resume, instance_options_,
+                               *loop_, jail_uid);
+  };
+  return Register(vm_id, launch(), begin);
+}
+
+absl::StatusOr<v1::Vm> Supervisor::CreateVmFromSnapshot(const std::string& vm_id,
+                                                        const v1::SnapshotLoadParams& params) {
+  RETURN_IF_ERROR(api::ValidateVmId(vm_id));
+  ASSIGN_OR_RETURN(api::SnapshotFiles from, api::SnapshotLoadFiles(params));
+  for (const std::string& path : {from.state_path, from.memory_path}) {
+    if (::access(path.c_str(), R_OK) != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot read snapshot file '", path, "': ", std::strerror(errno)));
+    }
+  }
+  return RestoreVm(vm_id, params.resume_vm(), [&](const api::SnapshotFiles& into) {
+    // Copies: the VM never depends on files a user may change or remove
+    // (a private mapping of a file that changes underneath is undefined).
+    absl::Status copied = CopySparse(from.state_path, into.state_path);
+    if (copied.ok()) copied = CopySparse(from.memory_path, into.memory_path);
+    return copied.ok() ? copied : absl::InvalidArgumentError(copied.message());
+  });
 }
 
 absl::Status Supervisor::PutBootSource(const std::string& vm_id, const v1::BootSource& boot) {
@@ -303,10 +374,53 @@ absl::StatusOr<v1::Vm> Supervisor::SetPaused(const std::string& vm_id, bool paus
   return vm->SetPaused(paused);
 }
 
+absl::StatusOr<FolderSnapshot> Supervisor::SnapshotInFolder(const std::string& vm_id) {
+  ASSIGN_OR_RETURN(std::shared_ptr<VmInstance> vm, Running(vm_id));
+  {
+    absl::MutexLock lock(&mu_);
+    if (!snapshotting_.insert(vm_id).second) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("a snapshot or migration of VM '", vm_id, "' is in progress"));
+    }
+  }
+  FolderSnapshot snapshot{FolderSnapshotFiles(vm->dir()), {}};
+  RemoveFolderSnapshot(snapshot.files);  // A leftover of a VMM killed mid-snapshot.
+  v1::SnapshotCreateParams params;
+  params.set_snapshot_type("Full");
+  params.set_snapshot_path(snapshot.files.state_path);
+  params.set_mem_file_path(snapshot.files.memory_path);
+  absl::StatusOr<v1::SnapshotInfo> info = vm->CreateSnapshot(params);
+  absl::MutexLock lock(&mu_);
+  snapshotting_.erase(vm_id);
+  if (!info.ok()) return info.status();
+  snapshot.info = *info;
+  return snapshot;
+}
+
 absl::StatusOr<v1::SnapshotInfo> Supervisor::CreateSnapshot(
     const std::string& vm_id, const v1::SnapshotCreateParams& params) {
-  ASSIGN_OR_RETURN(std::shared_ptr<VmInstance> vm, Find(vm_id));
-  return vm->CreateSnapshot(params);
+  RETURN_IF_ERROR(api::ValidateVmId(vm_id));
+  ASSIGN_OR_RETURN(api::SnapshotFiles to, api::SnapshotCreateFiles(params));
+  for (const std::string& path : {to.state_path, to.memory_path}) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", path, "' exists; a snapshot never replaces a file"));
+    }
+    const std::string parent = path.substr(0, path.rfind('/') + 1);
+    if (::stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return absl::InvalidArgumentError(absl::StrCat("no folder '", parent, "' for '", path, "'"));
+    }
+  }
+  ASSIGN_OR_RETURN(FolderSnapshot snapshot, SnapshotInFolder(vm_id));
+  absl::Status moved = MoveFile(snapshot.files.memory_path, to.memory_path);
+  if (moved.ok()) {
+    moved = MoveFile(snapshot.files.state_path, to.state_path);
+    if (!moved.ok()) ::unlink(to.memory_path.c_str());
+  }
+  RemoveFolderSnapshot(snapshot.files);
+  if (!moved.ok()) return absl::InvalidArgumentError(moved.message());
+  return snapshot.info;
 }
 
 absl::Status Supervisor::DeleteVm(const std::string& vm_id) {

@@ -24,6 +24,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "base/event_loop.h"
+#include "api/snapshot_params.h"
 #include "base/image_file_check.h"
 #include "daemon/vm_instance.h"
 #include "proto/blimp/v1/vm_service.pb.h"
@@ -63,6 +64,16 @@ struct VmHooks {
   std::function<void(const std::string& vm_id)> on_deleted;
 };
 
+// A snapshot in a VM's own folder.
+struct FolderSnapshot {
+  api::SnapshotFiles files;
+  blimp::v1::SnapshotInfo info;
+};
+inline constexpr char kSnapshotStateFile[] = "snapshot.state";
+inline constexpr char kSnapshotMemoryFile[] = "snapshot.mem";
+api::SnapshotFiles FolderSnapshotFiles(const std::string& vm_dir);
+void RemoveFolderSnapshot(const api::SnapshotFiles& files);
+
 class Supervisor {
  public:
   // Starts the event loop thread (VMM exits) and adopts the VMMs left
@@ -89,10 +100,25 @@ class Supervisor {
   absl::StatusOr<blimp::v1::Vm> StopVm(const std::string& vm_id);
   // PauseVm (paused) and ResumeVm, forwarded to the VMM.
   absl::StatusOr<blimp::v1::Vm> SetPaused(const std::string& vm_id, bool paused);
-  // PUT /snapshot/create, forwarded: the paths are the VMM's (inside its
-  // jail: its own folder).
+  // PUT /snapshot/create on a paused VM: its state and memory into the new
+  // host files `params` names (never replacing one). The VMM writes them in
+  // its own folder (all a jailed VMM sees); blimpd moves them there.
   absl::StatusOr<blimp::v1::SnapshotInfo> CreateSnapshot(
       const std::string& vm_id, const blimp::v1::SnapshotCreateParams& params);
+  // A snapshot of the paused VM in its own folder (FolderSnapshotFiles), for
+  // MigrateVm; the caller removes it (RemoveFolderSnapshot). One at a time
+  // per VM: FAILED_PRECONDITION while another runs.
+  absl::StatusOr<FolderSnapshot> SnapshotInFolder(const std::string& vm_id);
+  // Creates VM `vm_id` from a snapshot that `fill` writes into the new VM's
+  // folder (the files it is given), checked before a blimp-vmm is spawned
+  // for it; running if `resume`, else paused. On failure nothing is left.
+  using SnapshotFill = std::function<absl::Status(const api::SnapshotFiles& into)>;
+  absl::StatusOr<blimp::v1::Vm> RestoreVm(const std::string& vm_id, bool resume,
+                                          const SnapshotFill& fill);
+  // CreateVm from the snapshot files `params` names (PUT /snapshot/load's
+  // body): copied into the VM's folder (sparse) and restored.
+  absl::StatusOr<blimp::v1::Vm> CreateVmFromSnapshot(const std::string& vm_id,
+                                                     const blimp::v1::SnapshotLoadParams& params);
   // Stops the VM if needed, removes its folder and forgets it.
   absl::Status DeleteVm(const std::string& vm_id);
   // Within describe_timeout (the last known state if the VM does not answer).
@@ -139,6 +165,13 @@ class Supervisor {
   // when every uid of the range is in use.
   absl::StatusOr<uid_t> TakeJailUidLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status MakeVmDir(const std::string& dir);
+  // Takes the id (and a jail uid) for a VM being created: ALREADY_EXISTS,
+  // UNAVAILABLE after Shutdown.
+  absl::StatusOr<uid_t> Reserve(const std::string& vm_id);
+  // The launched VM listed under its reserved id, or the id freed again.
+  absl::StatusOr<blimp::v1::Vm> Register(const std::string& vm_id,
+                                         absl::StatusOr<std::shared_ptr<VmInstance>> vm,
+                                         absl::Time begin);
   // Refuses new VMs from now on; the VMs to stop or detach and the hooks
   // (none if it was done already).
   std::vector<std::shared_ptr<VmInstance>> CloseForGood(VmHooks* hooks);
@@ -155,6 +188,7 @@ class Supervisor {
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   std::map<std::string, Entry> vms_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> snapshotting_ ABSL_GUARDED_BY(mu_);  // SnapshotInFolder running.
   VmHooks hooks_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -58,7 +58,8 @@ class SupervisorTest : public ::testing::Test {
     ASSERT_TRUE(supervisor.ok()) << supervisor.status();
     supervisor_ = std::move(*supervisor);
     api_ = std::make_unique<DaemonApi>(*supervisor_);
-    vm_service_ = std::make_unique<DaemonVmService>(*api_, events_);
+    migration_ = std::make_unique<Migration>(*supervisor_, MigrationOptions{});
+    vm_service_ = std::make_unique<DaemonVmService>(*api_, events_, *migration_);
     balloon_service_ = std::make_unique<DaemonBalloonService>(*api_);
     grpc::ServerBuilder builder;
     builder.RegisterService(vm_service_.get());
@@ -101,6 +102,7 @@ class SupervisorTest : public ::testing::Test {
   std::unique_ptr<Supervisor> supervisor_;
   std::unique_ptr<DaemonApi> api_;
   VmEvents events_;  // WatchVmEvents (not used here).
+  std::unique_ptr<Migration> migration_;
   std::unique_ptr<DaemonVmService> vm_service_;
   std::unique_ptr<DaemonBalloonService> balloon_service_;
   std::unique_ptr<grpc::Server> server_;

@@ -72,6 +72,11 @@ absl::StatusOr<TcpSecurity> SecureTcpListeners(const TcpListenFlags& flags) {
   options.pem_key_cert_pairs.push_back({ReadFile(flags.tls_key), ReadFile(flags.tls_cert)});
   security.tls = true;
   security.grpc = grpc::SslServerCredentials(options);
+  grpc::SslCredentialsOptions client;
+  client.pem_root_certs = options.pem_root_certs;
+  client.pem_private_key = options.pem_key_cert_pairs[0].private_key;
+  client.pem_cert_chain = options.pem_key_cert_pairs[0].cert_chain;
+  security.migration = grpc::SslCredentials(client);
   security.rest = *std::move(rest);
   return security;
 }

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
 
 #include "absl/status/statusor.h"
@@ -31,6 +32,10 @@ struct TcpSecurity {
   std::shared_ptr<grpc::ServerCredentials> grpc;
   // For --http-listen (HttpServerOptions::tcp_tls); null: plain HTTP.
   std::shared_ptr<const gateway::TlsAcceptor> rest;
+  // For MigrateVm's connection to another blimpd: this blimpd's certificate
+  // as the client's, the client CA as the root the target's certificate
+  // must chain to (one fleet CA signs both). Null without TLS.
+  std::shared_ptr<grpc::ChannelCredentials> migration;
 };
 
 // Checks the rules above and the files (readable, PEM, the key is the

@@ -82,6 +82,33 @@ absl::StatusOr<std::shared_ptr<VmInstance>> VmInstance::Launch(std::string id, s
   return vm;
 }
 
+absl::StatusOr<std::shared_ptr<VmInstance>> VmInstance::Restore(
+    std::string id, std::string dir, const v1::VmConfig& config, const api::SnapshotFiles& files,
+    bool resume, const VmInstanceOptions& options, base::EventLoop& loop, uid_t jail_uid) {
+  std::shared_ptr<VmInstance> vm(new VmInstance(std::move(id), std::move(dir), options, loop));
+  absl::Status status = vm->Spawn(config, jail_uid, /*write_config=*/false);
+  if (status.ok()) status = vm->WaitUntilReady();
+  if (status.ok()) {
+    Request load;
+    load.mutable_load_snapshot()->set_snapshot_path(files.state_path);
+    load.mutable_load_snapshot()->mutable_mem_backend()->set_backend_type("File");
+    load.mutable_load_snapshot()->mutable_mem_backend()->set_backend_path(files.memory_path);
+    load.mutable_load_snapshot()->set_resume_vm(resume);
+    absl::StatusOr<Response> loaded = vm->Call(load, options.snapshot_timeout);
+    if (loaded.ok()) {
+      vm->Merge(loaded->vm());
+    } else {
+      status = loaded.status();
+    }
+  }
+  if (!status.ok()) {
+    if (vm->pidfd_.valid()) vm->Stop();
+    vm->Close();
+    return status;
+  }
+  return vm;
+}
+
 absl::StatusOr<std::shared_ptr<VmInstance>> VmInstance::Adopt(std::string id, std::string dir,
                                                               const VmInstanceOptions& options,
                                                               base::EventLoop& loop,
@@ -121,15 +148,15 @@ absl::StatusOr<std::shared_ptr<VmInstance>> VmInstance::Adopt(std::string id, st
 
 std::string VmInstance::ControlSocket() const { return absl::StrCat(dir_, "/", kControlSocket); }
 
-absl::Status VmInstance::Spawn(const v1::VmConfig& config, uid_t jail_uid) {
+absl::Status VmInstance::Spawn(const v1::VmConfig& config, uid_t jail_uid, bool write_config) {
   const std::string config_path = dir_ + "/config.json";
-  RETURN_IF_ERROR(WriteFile(config_path, api::ToJson(config), 0600));
+  if (write_config) RETURN_IF_ERROR(WriteFile(config_path, api::ToJson(config), 0600));
   std::optional<JailPlan> jail;
   if (!options_.jail_root.empty()) {
     // The VM's user owns its folder and reads its config; vmm.log stays the
     // daemon's (the VMM gets it as an fd).
     if (::chown(dir_.c_str(), jail_uid, jail_uid) != 0 ||
-        ::chown(config_path.c_str(), jail_uid, jail_uid) != 0) {
+        (write_config && ::chown(config_path.c_str(), jail_uid, jail_uid) != 0)) {
       return base::ErrnoStatus(absl::StrCat("chown ", dir_));
     }
     JailConfig jail_config;
@@ -137,8 +164,10 @@ absl::Status VmInstance::Spawn(const v1::VmConfig& config, uid_t jail_uid) {
     jail_config.gid = jail_uid;
     jail_config.root_mountpoint = options_.jail_root;
     jail_config.vm_dir = dir_;
-    jail_config.read_only = {options_.vmm_binary, config.boot_source().kernel_image_path()};
-    if (!config.boot_source().initrd_path().empty()) {
+    jail_config.read_only = {options_.vmm_binary};
+    // A restored guest is in its memory file: its images are not read.
+    if (write_config) jail_config.read_only.push_back(config.boot_source().kernel_image_path());
+    if (write_config && !config.boot_source().initrd_path().empty()) {
       jail_config.read_only.push_back(config.boot_source().initrd_path());
     }
     ASSIGN_OR_RETURN(jail, JailPlan::For(jail_config));
@@ -154,8 +183,6 @@ absl::Status VmInstance::Spawn(const v1::VmConfig& config, uid_t jail_uid) {
   // running, logging and serving when blimpd dies or is restarted.
   SpawnOptions spawn;
   spawn.argv = {options_.vmm_binary,
-                "--config-file",
-                config_path,
                 "--control-sock",
                 ControlSocket(),
                 "--console-log",
@@ -166,6 +193,7 @@ absl::Status VmInstance::Spawn(const v1::VmConfig& config, uid_t jail_uid) {
                 "--id",
                 id_,
                 "--wait-for-start"};
+  if (write_config) spawn.argv.insert(spawn.argv.begin() + 1, {"--config-file", config_path});
   spawn.stdin_fd = null_fd.get();
   spawn.stdout_fd = log_fd.get();
   spawn.stderr_fd = log_fd.get();

@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "api/snapshot_params.h"
 #include "base/event_loop.h"
 #include "base/unique_fd.h"
 #include "daemon/console_totals.h"
@@ -79,6 +80,15 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
                                                             const VmInstanceOptions& options,
                                                             base::EventLoop& loop,
                                                             uid_t jail_uid = 0);
+  // Spawns blimp-vmm with no config in `dir` (as Launch) and loads the
+  // snapshot at `files` (in `dir`, readable by the VM's user), running if
+  // `resume`, else paused. `config` is the snapshot's (the memory cgroup is
+  // sized from it). On failure no child is left; a snapshot blimp-vmm
+  // refuses is INVALID_ARGUMENT with its message.
+  static absl::StatusOr<std::shared_ptr<VmInstance>> Restore(
+      std::string id, std::string dir, const blimp::v1::VmConfig& config,
+      const api::SnapshotFiles& files, bool resume, const VmInstanceOptions& options,
+      base::EventLoop& loop, uid_t jail_uid = 0);
   // The blimp-vmm that serves <dir>/control.sock, left running by an earlier
   // blimpd: NOT_FOUND if none holds its lock (a leftover folder). Asks it
   // for its state within `describe_timeout`; a VMM that does not answer
@@ -160,7 +170,8 @@ class VmInstance : public std::enable_shared_from_this<VmInstance> {
   VmInstance(std::string id, std::string dir, const VmInstanceOptions& options,
              base::EventLoop& loop);
 
-  absl::Status Spawn(const blimp::v1::VmConfig& config, uid_t jail_uid);
+  // With `write_config` false blimp-vmm starts without one (a restore).
+  absl::Status Spawn(const blimp::v1::VmConfig& config, uid_t jail_uid, bool write_config = true);
   // Puts the just spawned VMM (still waiting for StartVm, no guest RAM
   // touched) into <memory_cgroup_parent>/<id>, limited for `mem_size_mib`.
   absl::Status JoinMemoryCgroup(uint32_t mem_size_mib);

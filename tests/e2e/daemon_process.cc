@@ -29,10 +29,6 @@
 namespace blimp::tests {
 namespace {
 
-std::string Runfile(const std::string& path) {
-  return absl::StrCat(std::getenv("TEST_SRCDIR"), "/", std::getenv("TEST_WORKSPACE"), "/", path);
-}
-
 template <typename Request>
 Request For(const std::string& id) {
   Request request;

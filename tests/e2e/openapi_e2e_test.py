@@ -290,7 +290,8 @@ class VmLifeTest(RestCase):
                   status=204)
         self.assertIn("host_cmd", self.call("GET", "/vms/a/balloon/hinting/status", status=200))
         self.call("PATCH", "/vms/a/balloon/hinting/stop", status=204)
-        snapshot = {"snapshot_path": "/a.snap", "mem_file_path": "/a.mem"}
+        snapshot = {"snapshot_path": os.path.join(self.blimpd.run_dir, "a.snap"),
+                    "mem_file_path": os.path.join(self.blimpd.run_dir, "a.mem")}
         self.call("PUT", "/vms/a/snapshot/create", snapshot, status=400)  # Not paused.
         self.call("PATCH", "/vms/a/vm", {"state": "Frozen"}, status=400, doc_rejects=True)
         self.call("PATCH", "/vms/a/vm", {"state": "Paused"}, status=204)
@@ -299,7 +300,15 @@ class VmLifeTest(RestCase):
                   doc_rejects=True)
         self.call("PUT", "/vms/a/snapshot/create", {**snapshot, "snapshot_type": "Diff"},
                   status=400, doc_rejects=True)
-        self.call("PUT", "/vms/a/snapshot/load", snapshot, status=501)  # blimpd: CreateVm.
+        self.call("PUT", "/vms/a/snapshot/create", snapshot, status=204)
+        self.call("PUT", "/vms/a/snapshot/load", snapshot, status=400)  # 'a' exists.
+        # On blimpd a load creates the VM it names, from the snapshot.
+        self.call("PUT", "/vms/b/snapshot/load",
+                  {"snapshot_path": snapshot["snapshot_path"], "resume_vm": True,
+                   "mem_backend": {"backend_type": "File",
+                                   "backend_path": snapshot["mem_file_path"]}}, status=204)
+        self.assertEqual(self.call("GET", "/vms/b", status=200)["state"], "VM_STATE_RUNNING")
+        self.call("DELETE", "/vms/b", status=204)
         self.call("PATCH", "/vms/a/vm", {"state": "Resumed"}, status=204)
         self.assertIn('blimp_vm_state{vm="a",state="running"} 1',
                       self.call("GET", "/metrics", status=200))

@@ -14,7 +14,6 @@
 #include "base/process_memory.h"
 
 namespace blimp::tests {
-namespace {
 
 std::string Runfile(const std::string& path) {
   const char* dir = std::getenv("TEST_SRCDIR");
@@ -22,8 +21,6 @@ std::string Runfile(const std::string& path) {
   if (dir == nullptr || workspace == nullptr) return path;
   return absl::StrCat(dir, "/", workspace, "/", path);
 }
-
-}  // namespace
 
 std::string TempDir() {
   const char* dir = std::getenv("TEST_TMPDIR");

@@ -18,6 +18,7 @@
 namespace blimp::tests {
 
 // Paths of the built binaries (from the test's runfiles).
+std::string Runfile(const std::string& path);  // Relative to the workspace.
 std::string VmmBinary();
 std::string TestGuestKernel();
 // True if /dev/kvm can be opened; tests that need it skip loudly otherwise.
