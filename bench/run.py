@@ -2,7 +2,7 @@
 """Prints every benchmark table: Blimp vs QEMU (-M microvm) booting the same
 guest file, measured in the same run. See BENCHMARKS.md.
 
-  python3 bench/run.py [--runs N] [--only boot,balloon,reclaim,api,enforcement,linux]
+  python3 bench/run.py [--runs N] [--only boot,balloon,reclaim,api,enforcement,snapshot,linux]
                       [--before DIR]
 
 --before DIR: a copy of an earlier bazel-bin (daemon/blimpd, vmm/blimp-vmm,
@@ -18,6 +18,7 @@ import boot_bench
 import daemon_bench
 import enforcement_bench
 import reclaim_bench
+import snapshot_bench
 import linux_bench
 
 SECTIONS = {
@@ -26,6 +27,7 @@ SECTIONS = {
     "reclaim": reclaim_bench.run,
     "api": daemon_bench.run,
     "enforcement": enforcement_bench.run,
+    "snapshot": snapshot_bench.run,
     "linux": linux_bench.run,
 }
 # Minutes long (real Linux on this host): only with --only linux.

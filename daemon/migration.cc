@@ -224,7 +224,8 @@ std::shared_ptr<grpc::Channel> Migration::Dial(const std::string& target) const 
   return grpc::CreateChannel(target, tls ? options_.tls : grpc::InsecureChannelCredentials());
 }
 
-absl::StatusOr<v1::Vm> Migration::Send(const std::string& target, const std::string& target_vm_id,
+absl::StatusOr<v1::Vm> Migration::Send(v1::VmService::Stub& stub, const std::string& target,
+                                       const std::string& target_vm_id,
                                        const FolderSnapshot& snapshot,
                                        v1::MigrateVmResponse& response) {
   base::UniqueFd state(::open(snapshot.files.state_path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -234,12 +235,11 @@ absl::StatusOr<v1::Vm> Migration::Send(const std::string& target, const std::str
       ::fstat(memory.get(), &memory_st) != 0) {
     return base::ErrnoStatus("open the snapshot");
   }
-  std::unique_ptr<v1::VmService::Stub> stub = v1::VmService::NewStub(Dial(target));
   grpc::ClientContext context;
   context.set_deadline(Deadline(options_.transfer_timeout));
   v1::Vm received;
   std::unique_ptr<grpc::ClientWriter<v1::MigrationChunk>> writer =
-      stub->ReceiveVm(&context, &received);
+      stub.ReceiveVm(&context, &received);
   // A refused write means the target ended the stream: Finish says why.
   bool open = true;
   auto send = [&](const v1::MigrationChunk& chunk) {
@@ -306,6 +306,21 @@ absl::StatusOr<v1::MigrateVmResponse> Migration::MigrateOut(const v1::MigrateVmR
     return WithContext(valid, "target_vm_id");
   }
   RETURN_IF_ERROR(CheckTarget(request.target()));
+  {
+    absl::MutexLock lock(&mu_);
+    if (!migrating_.insert(vm_id).second) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("VM '", vm_id, "' is already being migrated"));
+    }
+  }
+  struct Done {
+    Migration* self;
+    const std::string& vm_id;
+    ~Done() {
+      absl::MutexLock lock(&self->mu_);
+      self->migrating_.erase(vm_id);
+    }
+  } done{this, vm_id};
   ASSIGN_OR_RETURN(v1::Vm before, supervisor_.GetVm(vm_id));
   if (before.state() != v1::VM_STATE_RUNNING && before.state() != v1::VM_STATE_PAUSED) {
     return absl::FailedPreconditionError(absl::StrCat("VM '", vm_id, "' is ",
@@ -334,7 +349,10 @@ absl::StatusOr<v1::MigrateVmResponse> Migration::MigrateOut(const v1::MigrateVmR
   if (!snapshot.ok()) return stay(snapshot.status());
   const absl::Time snapshotted_at = absl::Now();
   response.set_snapshot_ms(Millis(snapshotted_at - paused_at));
-  absl::StatusOr<v1::Vm> there = Send(request.target(), target_vm_id, *snapshot, response);
+  // One channel for the stream and the resume: no second handshake in the
+  // downtime.
+  std::unique_ptr<v1::VmService::Stub> stub = v1::VmService::NewStub(Dial(request.target()));
+  absl::StatusOr<v1::Vm> there = Send(*stub, request.target(), target_vm_id, *snapshot, response);
   RemoveFolderSnapshot(snapshot->files);
   response.set_transfer_ms(Millis(absl::Now() - snapshotted_at));
   if (!there.ok()) return stay(there.status());
@@ -344,7 +362,6 @@ absl::StatusOr<v1::MigrateVmResponse> Migration::MigrateOut(const v1::MigrateVmR
   if (!deleted.ok()) LOG(WARNING) << what << ": deleting the source: " << deleted;
   *response.mutable_vm() = *there;
   if (was_running) {
-    std::unique_ptr<v1::VmService::Stub> stub = v1::VmService::NewStub(Dial(request.target()));
     grpc::ClientContext context;
     context.set_deadline(Deadline(options_.rpc_timeout));
     v1::ResumeVmRequest resume;

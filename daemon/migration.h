@@ -13,6 +13,8 @@
 #define BLIMP_DAEMON_MIGRATION_H_
 
 #include <memory>
+#include <set>
+#include <string>
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/sync_stream.h>
@@ -21,7 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/supervisor.h"
-#include "proto/blimp/v1/vm_service.pb.h"
+#include "proto/blimp/v1/vm_service.grpc.pb.h"
 
 namespace blimp::daemon {
 
@@ -55,7 +57,8 @@ class Migration {
  private:
   absl::Status CheckTarget(const std::string& target) const;
   // Streams the folder snapshot to the target; the VM there, paused.
-  absl::StatusOr<blimp::v1::Vm> Send(const std::string& target, const std::string& target_vm_id,
+  absl::StatusOr<blimp::v1::Vm> Send(blimp::v1::VmService::Stub& stub, const std::string& target,
+                                     const std::string& target_vm_id,
                                      const FolderSnapshot& snapshot,
                                      blimp::v1::MigrateVmResponse& response);
   std::shared_ptr<grpc::Channel> Dial(const std::string& target) const;
@@ -64,6 +67,7 @@ class Migration {
   const MigrationOptions options_;
   absl::Mutex mu_;
   int receiving_ ABSL_GUARDED_BY(mu_) = 0;
+  std::set<std::string> migrating_ ABSL_GUARDED_BY(mu_);  // MigrateOut running for them.
 };
 
 }  // namespace blimp::daemon

@@ -48,7 +48,7 @@ absl::StatusOr<TestCerts> MakeTestCerts() {
   certs.dir = dir;
   const std::string server_ext =
       "basicConstraints=CA:FALSE\\nsubjectAltName=IP:127.0.0.1,DNS:localhost\\n"
-      "extendedKeyUsage=serverAuth\\n";
+      "extendedKeyUsage=serverAuth,clientAuth\\n";  // A node's: blimpd dials with it too.
   const std::string client_ext = "basicConstraints=CA:FALSE\\nextendedKeyUsage=clientAuth\\n";
   for (const std::string& step :
        {NewCa("ca"), Signed("server", "ca", server_ext), Signed("client", "ca", client_ext),

@@ -1,6 +1,7 @@
 // Tests only: a throwaway PKI made with the openssl CLI at run time, for the
 // mutual-TLS tests (gateway, blimpd, blimpctl). Two CAs: `ca` signs the
-// server certificate (SAN IP:127.0.0.1, DNS:localhost) and a good client
+// server certificate (SAN IP:127.0.0.1, DNS:localhost; server and client
+// use, as blimpd also dials with it to migrate) and a good client
 // certificate; `other_ca` signs a client certificate the server must refuse.
 #ifndef BLIMP_GATEWAY_TESTING_TEST_CERTS_H_
 #define BLIMP_GATEWAY_TESTING_TEST_CERTS_H_

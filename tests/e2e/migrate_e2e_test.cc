@@ -17,6 +17,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gateway/testing/test_certs.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/daemon_process.h"
 #include "tests/e2e/host_tools.h"
@@ -353,6 +354,44 @@ TEST_F(MigrateE2eTest, HostileReceiveStreamsLeaveNothingBehind) {
   nothing_left("h4");
   // The target still works.
   EXPECT_TRUE(target_->BootTestGuest("fine", 64).ok());
+}
+
+// Over TCP with the containment issue's mutual TLS: each blimpd dials the
+// other with its own certificate; a target without TLS is refused by the
+// handshake and the VM runs on.
+TEST(MigrateTlsE2eTest, MigratesOverMutualTlsAndNeverInClearText) {
+  SKIP_WITHOUT_KVM();
+  absl::StatusOr<gateway::testing::TestCerts> certs = gateway::testing::MakeTestCerts();
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  const std::vector<std::string> tls = {"--grpc-listen=127.0.0.1:0", "--tls-cert",
+                                        certs->server_cert, "--tls-key", certs->server_key,
+                                        "--tls-client-ca", certs->ca_cert};
+  auto source = DaemonProcess::Start(tls);
+  auto target = DaemonProcess::Start(tls);
+  auto plain = DaemonProcess::Start({"--grpc-listen=127.0.0.1:0"});
+  ASSERT_TRUE(source.ok() && target.ok() && plain.ok());
+  absl::StatusOr<int> tls_port = (*target)->GrpcTcpPort();
+  absl::StatusOr<int> plain_port = (*plain)->GrpcTcpPort();
+  ASSERT_TRUE(tls_port.ok() && plain_port.ok());
+  ASSERT_TRUE((*source)->BootTestGuest("web", 128).ok());
+  auto migrate = [&](const std::string& to, v1::MigrateVmResponse* response) {
+    grpc::ClientContext context;
+    WithDeadline(context, 60);
+    v1::MigrateVmRequest request;
+    request.set_vm_id("web");
+    request.set_target(to);
+    return (*source)->vms().MigrateVm(&context, request, response);
+  };
+  v1::MigrateVmResponse moved;
+  grpc::Status refused = migrate(absl::StrCat("127.0.0.1:", *plain_port), &moved);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
+  EXPECT_EQ((*source)->GetVm("web")->state(), v1::VM_STATE_RUNNING);
+  grpc::Status status = migrate(absl::StrCat("127.0.0.1:", *tls_port), &moved);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(moved.vm().state(), v1::VM_STATE_RUNNING);
+  EXPECT_EQ((*target)->GetVm("web")->state(), v1::VM_STATE_RUNNING);
+  EXPECT_FALSE((*source)->GetVm("web").ok());
+  std::system(("rm -rf " + certs->dir).c_str());
 }
 
 }  // namespace

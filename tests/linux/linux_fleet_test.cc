@@ -5,7 +5,10 @@
 // it from the idle one, never over budget, the busy guest never running out
 // (deflate_on_oom is off: only the controller can help it). Last, the idle
 // guest (deflate_on_oom on) runs out under its balloon and Linux deflates it
-// itself; blimpd's memory check never flags either guest.
+// itself; blimpd's memory check never flags either guest. Then the busy
+// guest migrates to a second blimpd and keeps its file and its balloon.
+#include <chrono>
+#include <iostream>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
@@ -137,6 +140,50 @@ TEST(LinuxFleetTest, ControllerMovesMemoryFromTheIdleGuestToTheBusyOne) {
         << id << ": " << vm->memory_enforcement().reason();
     EXPECT_EQ(vm->memory_enforcement().flag_count(), 0u) << id;
   }
+
+  // Migration to a second blimpd: Linux's driver keeps working there, the
+  // file written before is intact, and only resident memory travels.
+  auto second = DaemonProcess::Start();
+  ASSERT_TRUE(second.ok()) << second.status();
+  DaemonProcess& target_daemon = **second;
+  std::string unhog = daemon.Console("busy", "unhog", {"ok", "error:"});
+  ASSERT_THAT(unhog, ::testing::ContainsRegex("(^|\n)ok\r?\n")) << unhog;
+  // The controller phase may have logged allocation warnings: none may follow.
+  const std::string traces = daemon.Console("busy", "dmesg-count Call Trace", {"ok", "error:"});
+  std::string filled = daemon.Console("busy", "fill 16", {"ok", "error:"}, absl::Seconds(60));
+  ASSERT_THAT(filled, ::testing::ContainsRegex("(^|\n)ok\r?\n")) << filled;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  blimp::v1::MigrateVmRequest migrate;
+  migrate.set_vm_id("busy");
+  migrate.set_target("unix:" + target_daemon.run_dir() + "/blimp.grpc.sock");
+  blimp::v1::MigrateVmResponse moved;
+  grpc::Status status = daemon.vms().MigrateVm(&context, migrate, &moved);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::cout << "Linux guest migrated: " << moved.memory_sent_bytes() / kMiB << " of "
+            << moved.memory_bytes() / kMiB << " MiB sent (balloon "
+            << moved.vm().balloon_actual_mib() << " MiB), snapshot " << moved.snapshot_ms()
+            << " ms, transfer " << moved.transfer_ms() << " ms, downtime " << moved.downtime_ms()
+            << " ms" << std::endl;
+  EXPECT_LT(moved.memory_sent_bytes(), moved.memory_bytes());
+  EXPECT_FALSE(daemon.GetVm("busy").ok());
+  std::string checked = target_daemon.Console("busy", "check", {"ok", "error:"}, absl::Seconds(60));
+  EXPECT_THAT(checked, ::testing::ContainsRegex("(^|\n)ok\r?\n")) << checked;
+  EXPECT_EQ(target_daemon.Console("busy", "dmesg-count Call Trace", {"ok", "error:"}), traces);
+  auto moved_vm = target_daemon.GetVm("busy");
+  ASSERT_TRUE(moved_vm.ok()) << moved_vm.status();
+  EXPECT_EQ(moved_vm->state(), blimp::v1::VM_STATE_RUNNING);
+  const uint32_t after_move = moved_vm->balloon_actual_mib();
+  ASSERT_TRUE(target_daemon.SetTarget("busy", after_move + 32).ok());
+  EXPECT_TRUE(target_daemon.WaitForActual("busy", after_move + 32, absl::Seconds(60)).ok());
+  ASSERT_TRUE(target_daemon.SetTarget("busy", 0).ok());
+  EXPECT_TRUE(target_daemon.WaitForActual("busy", 0, absl::Seconds(60)).ok());
+  auto moved_stats = target_daemon.Stats("busy");
+  ASSERT_TRUE(moved_stats.ok()) << moved_stats.status();
+  EXPECT_TRUE(moved_stats->has_available_memory());
+  std::string hogged = target_daemon.Console("busy", "memhog 64", {"ok", "error:"},
+                                             absl::Seconds(90));
+  EXPECT_THAT(hogged, ::testing::ContainsRegex("(^|\n)ok\r?\n")) << hogged;
 }
 
 }  // namespace
