@@ -13,6 +13,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/controller.h"
@@ -152,6 +155,20 @@ TEST(LinuxFleetTest, ControllerMovesMemoryFromTheIdleGuestToTheBusyOne) {
   const std::string traces = daemon.Console("busy", "dmesg-count Call Trace", {"ok", "error:"});
   std::string filled = daemon.Console("busy", "fill 16", {"ok", "error:"}, absl::Seconds(60));
   ASSERT_THAT(filled, ::testing::ContainsRegex("(^|\n)ok\r?\n")) << filled;
+  // Seconds since boot, from /proc/uptime ("123.45 67.89"); -1 if unreadable.
+  auto uptime = [](DaemonProcess& host) {
+    const std::string out = host.Console("busy", "cat /proc/uptime", {"ok", "error:"});
+    for (absl::string_view line : absl::StrSplit(out, '\n')) {
+      double seconds;
+      if (!line.empty() && absl::ascii_isdigit(line[0]) &&
+          absl::SimpleAtod(line.substr(0, line.find(' ')), &seconds)) {
+        return seconds;
+      }
+    }
+    return -1.0;
+  };
+  const double uptime_before = uptime(daemon);
+  ASSERT_GT(uptime_before, 0);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
   blimp::v1::MigrateVmRequest migrate;
@@ -170,6 +187,7 @@ TEST(LinuxFleetTest, ControllerMovesMemoryFromTheIdleGuestToTheBusyOne) {
   std::string checked = target_daemon.Console("busy", "check", {"ok", "error:"}, absl::Seconds(60));
   EXPECT_THAT(checked, ::testing::ContainsRegex("(^|\n)ok\r?\n")) << checked;
   EXPECT_EQ(target_daemon.Console("busy", "dmesg-count Call Trace", {"ok", "error:"}), traces);
+  EXPECT_GT(uptime(target_daemon), uptime_before) << "its clock moves on";
   auto moved_vm = target_daemon.GetVm("busy");
   ASSERT_TRUE(moved_vm.ok()) << moved_vm.status();
   EXPECT_EQ(moved_vm->state(), blimp::v1::VM_STATE_RUNNING);
