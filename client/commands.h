@@ -15,6 +15,10 @@ struct Command {
   int (*run)(Env& env, const CommandHelp& help, const std::vector<std::string>& args);
 };
 
+// `path` made absolute against the current directory: blimpd opens the
+// files a command names, from its own working directory.
+std::string Absolute(const std::string& path);
+
 // vm create|start|stop|delete|get|list|console.
 std::vector<Command> VmCommands();
 // vm snapshot|restore|migrate.

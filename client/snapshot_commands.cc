@@ -1,6 +1,4 @@
 // vm snapshot|restore|migrate.
-#include <unistd.h>
-
 #include "absl/strings/str_cat.h"
 #include "api/validate.h"
 #include "client/commands.h"
@@ -8,14 +6,6 @@
 
 namespace blimp::client {
 namespace {
-
-// blimpd opens the files, from its own working directory.
-std::string Absolute(const std::string& path) {
-  if (path.empty() || path[0] == '/') return path;
-  char cwd[4096];
-  if (::getcwd(cwd, sizeof(cwd)) == nullptr) return path;
-  return absl::StrCat(cwd, "/", path);
-}
 
 std::string Mib(uint64_t bytes) { return absl::StrCat(bytes >> 20, " MiB"); }
 

@@ -23,14 +23,6 @@ Request For(const std::string& id) {
   return request;
 }
 
-// The daemon opens the files, from its own working directory.
-std::string Absolute(const std::string& path) {
-  if (path.empty() || path[0] == '/') return path;
-  char cwd[4096];
-  if (::getcwd(cwd, sizeof(cwd)) == nullptr) return path;
-  return absl::StrCat(cwd, "/", path);
-}
-
 int VmCreate(Env& env, const CommandHelp& help, const std::vector<std::string>& args) {
   std::string config_path, kernel, initrd, boot_args = "console=ttyS0";
   uint32_t vcpus = 1, mem_mib = 256, balloon_mib = 0, stats_interval = 0;
@@ -207,6 +199,13 @@ int VmConsole(Env& env, const CommandHelp& help, const std::vector<std::string>&
 }
 
 }  // namespace
+
+std::string Absolute(const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  char cwd[4096];
+  if (::getcwd(cwd, sizeof(cwd)) == nullptr) return path;
+  return absl::StrCat(cwd, "/", path);
+}
 
 std::vector<Command> VmCommands() {
   return {
