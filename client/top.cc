@@ -15,6 +15,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -285,7 +286,9 @@ int Top(Env& env, const CommandHelp& help, const std::vector<std::string>& args)
     }
     if (dirty) {
       TopFrameOptions options;
-      options.width = width;
+      // One column short: a full last column leaves the cursor in the
+      // terminal's pending wrap, where "erase to end of line" eats it.
+      options.width = width - 1;
       options.height = height;
       options.unicode = unicode;
       options.title = Title(env);
