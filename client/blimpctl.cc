@@ -14,6 +14,7 @@ std::vector<Command> AllCommands() {
   std::vector<Command> commands = VmCommands();
   for (Command& command : SnapshotCommands()) commands.push_back(std::move(command));
   for (Command& command : BalloonCommands()) commands.push_back(std::move(command));
+  for (Command& command : TopCommands()) commands.push_back(std::move(command));
   return commands;
 }
 

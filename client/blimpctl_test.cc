@@ -42,7 +42,7 @@ TEST(BlimpctlUsageTest, TopHelpListsEveryCommand) {
   Result r = Blimpctl({"--help"});
   EXPECT_EQ(r.code, 0);
   for (const char* name : {"vm create", "vm list", "vm console", "balloon set", "balloon stats",
-                           "balloon hinting status", "balloon interval"}) {
+                           "balloon hinting status", "balloon interval", "top"}) {
     EXPECT_THAT(r.out, HasSubstr(name));
   }
   EXPECT_THAT(Blimpctl({"help"}).out, HasSubstr("Usage: blimpctl COMMAND"));
@@ -64,7 +64,8 @@ TEST(BlimpctlUsageTest, EveryCommandHasHelp) {
                                              {"balloon", "interval"},
                                              {"balloon", "hinting", "start"},
                                              {"balloon", "hinting", "status"},
-                                             {"balloon", "hinting", "stop"}}) {
+                                             {"balloon", "hinting", "stop"},
+                                             {"top"}}) {
     std::string name = absl::StrJoin(command, " ");
     command.push_back("--help");
     Result r = Blimpctl(command);
@@ -102,6 +103,9 @@ TEST(BlimpctlUsageTest, UsageErrorsExitTwo) {
            {{"balloon", "interval", "a", "soon"}, "SECONDS wants"},
            {{"balloon", "stats", "a", "--watch=maybe"}, "true or false"},
            {{"vm", "list", "--tls-ca", "ca.pem"}, "blimpd's unix socket is plain"},
+           {{"top"}, "top needs a terminal on stdout (--once prints one frame)"},
+           {{"top", "--once", "--sort", "size"}, "--sort: no column \"size\""},
+           {{"top", "--interval-ms", "5"}, "--interval-ms wants 100..60000"},
            {{"vm", "list", "--server", "127.0.0.1:1", "--tls-ca", "ca.pem"}, "go together"},
            {{"vm", "list", "--server", "127.0.0.1:1", "--tls-ca", "/nonexistent/ca.pem",
              "--tls-cert", "c.pem", "--tls-key", "k.pem"},
@@ -331,6 +335,23 @@ class BlimpctlServerTest : public ::testing::Test {
   std::string server_address_;
   std::unique_ptr<grpc::Server> server_;
 };
+
+TEST_F(BlimpctlServerTest, TopOnce) {
+  ASSERT_EQ(Ctl({"vm", "create", "db", "--kernel", "/boot/k", "--mem-mib", "1024"}).code, 0);
+  ASSERT_EQ(Ctl({"balloon", "set", "web", "--amount-mib", "128"}).code, 0);
+  Result r = Ctl({"top", "--once", "--sort", "mem", "--ascii"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("2 VMs (MiB)  sort: mem"));
+  EXPECT_THAT(r.out, HasSubstr("ID  "));
+  const size_t db = r.out.find("\ndb "), web = r.out.find("\nweb ");
+  ASSERT_NE(db, std::string::npos) << r.out;
+  ASSERT_NE(web, std::string::npos) << r.out;
+  EXPECT_LT(db, web) << r.out;  // 1024 MiB first.
+  EXPECT_THAT(r.out, Not(HasSubstr("\033")));
+  EXPECT_THAT(r.out, Not(HasSubstr("q quit")));
+  r = Ctl({"top", "--once"});
+  EXPECT_LT(r.out.find("\ndb "), r.out.find("\nweb ")) << r.out;  // By id.
+}
 
 TEST_F(BlimpctlServerTest, CreateFromFlagsSendsTheConfig) {
   Result r = Ctl({"vm", "create", "db", "--kernel", "vmlinux", "--vcpus", "2", "--mem-mib",

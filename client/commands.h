@@ -25,6 +25,8 @@ std::vector<Command> VmCommands();
 std::vector<Command> SnapshotCommands();
 // balloon set|get|stats|metrics|interval, balloon hinting start|status|stop.
 std::vector<Command> BalloonCommands();
+// top (top.cc).
+std::vector<Command> TopCommands();
 
 }  // namespace blimp::client
 

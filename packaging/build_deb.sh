@@ -45,6 +45,8 @@ install -D -m 0644 "$here/blimp.service" "$root/lib/systemd/system/blimp.service
 install -D -m 0644 "$here/blimp-autoballoon.service" \
   "$root/lib/systemd/system/blimp-autoballoon.service"
 install -D -m 0644 "$here/default-blimp" "$root/etc/default/blimp"
+install -D -m 0644 client/blimpctl.bash-completion \
+  "$root/usr/share/bash-completion/completions/blimpctl"
 echo /etc/default/blimp > "$root/DEBIAN/conffiles"
 
 doc="$root/usr/share/doc/blimp"

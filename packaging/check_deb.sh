@@ -31,6 +31,7 @@ sort > "$tmp/want" <<'LIST'
 -rw-r--r-- root/root ./etc/default/blimp
 -rw-r--r-- root/root ./lib/systemd/system/blimp-autoballoon.service
 -rw-r--r-- root/root ./lib/systemd/system/blimp.service
+-rw-r--r-- root/root ./usr/share/bash-completion/completions/blimpctl
 -rw-r--r-- root/root ./usr/share/doc/blimp/README.md
 -rw-r--r-- root/root ./usr/share/doc/blimp/blimpd.md
 -rw-r--r-- root/root ./usr/share/doc/blimp/changelog.Debian.gz

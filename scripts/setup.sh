@@ -32,6 +32,8 @@ packages=(
   # tests/e2e/openapi_e2e_test.py checks blimpd's REST answers against
   # api/openapi.json with it.
   python3-jsonschema
+  # client/top_e2e_test runs `blimpctl top` in a detached tmux terminal.
+  tmux
   # The Linux guest kernel, built from Debian's linux-source-6.1
   # (tests/guest/linux/build_kernel.sh).
   make patch flex bison bc libelf-dev libssl-dev
