@@ -48,12 +48,15 @@ class IdleCanceller {
  public:
   IdleCanceller(grpc::ServerContext& context, absl::Duration timeout)
       : context_(context), timeout_(timeout), thread_([this] { Watch(); }) {}
-  ~IdleCanceller() {
+  ~IdleCanceller() { Disarm(); }
+  // From now on nothing is cancelled (the stream is complete: the restore
+  // that follows may take longer than the idle timeout). Idempotent.
+  void Disarm() {
     {
       absl::MutexLock lock(&mu_);
       done_ = true;
     }
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
   }
   void Touch() {
     absl::MutexLock lock(&mu_);
@@ -193,7 +196,9 @@ absl::StatusOr<v1::Vm> Migration::ReceiveVm(
   const absl::Time begin = absl::Now();
   absl::StatusOr<v1::Vm> vm = supervisor_.RestoreVm(
       header.vm_id(), /*resume=*/false, [&](const api::SnapshotFiles& into) {
-        return ReceiveFiles(reader, header, into, idle);
+        absl::Status received = ReceiveFiles(reader, header, into, idle);
+        idle.Disarm();
+        return received;
       });
   if (!vm.ok()) {
     LOG(WARNING) << "receiving VM '" << header.vm_id() << "': " << vm.status();
@@ -292,7 +297,13 @@ absl::StatusOr<v1::Vm> Migration::Send(v1::VmService::Stub& stub, const std::str
   response.set_memory_bytes(memory_st.st_size);
   response.set_memory_sent_bytes(memory_sent);
   response.set_state_bytes(state_st.st_size);
-  if (!finished.ok()) return WithContext(finished, absl::StrCat("target ", target));
+  if (!finished.ok()) {
+    // UNAVAILABLE would read as "blimpd cannot be reached" to our caller:
+    // this blimpd answers, the target did not.
+    const absl::StatusCode code = absl::IsUnavailable(finished) ? absl::StatusCode::kAborted
+                                                                : finished.code();
+    return absl::Status(code, absl::StrCat("target ", target, ": ", finished.message()));
+  }
   if (!sent.ok()) return sent;
   return received;
 }

@@ -165,7 +165,7 @@ TEST_F(MigrateE2eTest, AFailedMigrationLeavesTheVmRunningWhereItWas) {
   v1::MigrateVmResponse moved;
 
   grpc::Status nobody = Migrate("web", "127.0.0.1:1", &moved);
-  EXPECT_EQ(nobody.error_code(), grpc::StatusCode::UNAVAILABLE) << nobody.error_message();
+  EXPECT_EQ(nobody.error_code(), grpc::StatusCode::ABORTED) << nobody.error_message();
   EXPECT_TRUE(absl::StrContains(nobody.error_message(), "runs here again"))
       << nobody.error_message();
   EXPECT_EQ(State(*source_, "web"), v1::VM_STATE_RUNNING);
@@ -191,6 +191,7 @@ TEST_F(MigrateE2eTest, AFailedMigrationLeavesTheVmRunningWhereItWas) {
       "/blimp.grpc.sock vm migrate web --to 127.0.0.1:1 2>&1"));
   EXPECT_NE(cli.exit_code, 0);
   EXPECT_TRUE(absl::StrContains(cli.output, "runs here again")) << cli.output;
+  EXPECT_FALSE(absl::StrContains(cli.output, "cannot reach")) << "blimpd answered: " << cli.output;
 
   // Still the same guest here.
   EXPECT_EQ(State(*source_, "web"), v1::VM_STATE_RUNNING);
@@ -384,7 +385,7 @@ TEST(MigrateTlsE2eTest, MigratesOverMutualTlsAndNeverInClearText) {
   };
   v1::MigrateVmResponse moved;
   grpc::Status refused = migrate(absl::StrCat("127.0.0.1:", *plain_port), &moved);
-  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::ABORTED) << refused.error_message();
   EXPECT_EQ((*source)->GetVm("web")->state(), v1::VM_STATE_RUNNING);
   grpc::Status status = migrate(absl::StrCat("127.0.0.1:", *tls_port), &moved);
   ASSERT_TRUE(status.ok()) << status.error_message();

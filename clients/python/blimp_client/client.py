@@ -107,9 +107,10 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _call(self, method: str, stub_method: Callable[..., Response], request: object) -> Response:
+    def _call(self, method: str, stub_method: Callable[..., Response], request: object,
+              timeout_s: Optional[float] = None) -> Response:
         try:
-            return stub_method(request, timeout=self.timeout_s)
+            return stub_method(request, timeout=timeout_s or self.timeout_s)
         except grpc.RpcError as error:
             raise from_rpc_error(error, method, self.server) from None
 
@@ -155,6 +156,32 @@ class Client:
     def delete_vm(self, vm_id: str) -> None:
         """Stops the VM if it runs and forgets it."""
         self._call("DeleteVm", self._vms.DeleteVm, vm_pb.DeleteVmRequest(vm_id=vm_id))
+
+    def create_snapshot(self, vm_id: str, snapshot_path: str, mem_file_path: str,
+                        timeout_s: float = 300.0) -> config_pb2.SnapshotInfo:
+        """A paused VM's state and (sparse) memory into two new host files."""
+        params = config_pb2.SnapshotCreateParams(snapshot_type="Full", snapshot_path=snapshot_path,
+                                                 mem_file_path=mem_file_path)
+        return self._call("CreateSnapshot", self._vms.CreateSnapshot,
+                          vm_pb.CreateSnapshotRequest(vm_id=vm_id, params=params), timeout_s)
+
+    def restore_vm(self, vm_id: str, snapshot_path: str, mem_file_path: str,
+                   resume: bool = True, timeout_s: float = 300.0) -> vm_pb.Vm:
+        """Creates VM `vm_id` from a snapshot (running if `resume`, else paused)."""
+        load = config_pb2.SnapshotLoadParams(
+            snapshot_path=snapshot_path, resume_vm=resume,
+            mem_backend=config_pb2.MemoryBackend(backend_type="File", backend_path=mem_file_path))
+        return self._call("CreateVm", self._vms.CreateVm,
+                          vm_pb.CreateVmRequest(vm_id=vm_id, snapshot=load), timeout_s)
+
+    def migrate_vm(self, vm_id: str, target: str, target_vm_id: str = "",
+                   timeout_s: float = 900.0) -> vm_pb.MigrateVmResponse:
+        """Moves a running or paused VM to the blimpd at `target` (HOST:PORT or
+        unix:PATH), as `target_vm_id` (default: the same id). On a failure
+        before the target holds it, it runs here again and the error says so."""
+        return self._call("MigrateVm", self._vms.MigrateVm,
+                          vm_pb.MigrateVmRequest(vm_id=vm_id, target=target,
+                                                 target_vm_id=target_vm_id), timeout_s)
 
     # BalloonService.
 

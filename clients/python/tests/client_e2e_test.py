@@ -156,5 +156,26 @@ class ClientE2eTest(unittest.TestCase):
         self.client.delete_vm("not-started")
 
 
+@unittest.skipUnless(kvm_usable(), "/dev/kvm is missing or not usable")
+class MigrateE2eTest(unittest.TestCase):
+    def test_a_vm_moves_to_another_blimpd_and_a_failed_move_keeps_it_here(self):
+        with Blimpd() as source, Blimpd() as target:
+            source.boot_test_guest("mover", 128)
+            with self.assertRaises(BlimpError) as raised:
+                source.client.migrate_vm("mover", "unix:/nonexistent/blimp.grpc.sock")
+            self.assertEqual(raised.exception.code, grpc.StatusCode.ABORTED)
+            self.assertIn("runs here again", raised.exception.message)
+            self.assertEqual(source.client.get_vm("mover").state, VM_STATE_RUNNING)
+            moved = source.client.migrate_vm("mover", target.server, target_vm_id="moved")
+            self.assertEqual(moved.vm.vm_id, "moved")
+            self.assertEqual(moved.vm.state, VM_STATE_RUNNING)
+            self.assertEqual(moved.memory_bytes, 128 * MIB)
+            self.assertLess(moved.memory_sent_bytes, 128 * MIB)
+            with self.assertRaises(NotFoundError):
+                source.client.get_vm("mover")
+            target.client.set_target_mib("moved", 32)
+            target.client.wait_for_actual("moved", 32)
+
+
 if __name__ == "__main__":
     junit.main()
