@@ -5,13 +5,50 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "base/errno_status.h"
 #include "base/unique_fd.h"
 
 namespace blimp::tests {
+namespace {
+
+std::string HeaderValue(absl::string_view head, absl::string_view name) {
+  for (absl::string_view line : absl::StrSplit(head, "\r\n")) {
+    const size_t colon = line.find(':');
+    if (colon != absl::string_view::npos && absl::EqualsIgnoreCase(line.substr(0, colon), name)) {
+      return std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
+    }
+  }
+  return "";
+}
+
+void Record(const std::string& method, const std::string& path, const std::string& body,
+            const HttpResult& result, const std::string& content_type) {
+  const std::string file = RecordedExchangesPath();
+  if (file.empty()) return;
+  static absl::Mutex mu(absl::kConstInit);
+  absl::MutexLock lock(&mu);
+  std::ofstream out(file, std::ios::app);
+  out << absl::Base64Escape(method) << ' ' << absl::Base64Escape(path) << ' '
+      << absl::Base64Escape(body) << ' ' << absl::Base64Escape(absl::StrCat(result.status))
+      << ' ' << absl::Base64Escape(content_type) << ' ' << absl::Base64Escape(result.body) << '\n';
+}
+
+}  // namespace
+
+std::string RecordedExchangesPath() {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  return dir == nullptr ? "" : absl::StrCat(dir, "/http_exchanges");
+}
 
 absl::StatusOr<HttpResult> HttpRequest(const std::string& socket, const std::string& method,
                                        const std::string& path, const std::string& body) {
@@ -40,6 +77,7 @@ absl::StatusOr<HttpResult> HttpRequest(const std::string& socket, const std::str
   }
   size_t head_end = response.find("\r\n\r\n");
   if (head_end != std::string::npos) result.body = response.substr(head_end + 4);
+  Record(method, path, body, result, HeaderValue(response.substr(0, head_end), "Content-Type"));
   return result;
 }
 

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import socket
+import sys
 import time
 import unittest
 from typing import Any, Dict, Optional
@@ -24,8 +25,8 @@ import jsonschema
 import junit
 from blimpd import TEST_GUEST, Blimpd, kvm_usable, runfile
 
-METHODS = ("get", "put", "patch", "post", "delete")
-
+sys.path.insert(0, runfile("api"))
+from openapi_check import Document  # noqa: E402  (api/ is not on PYTHONPATH)
 
 class UnixHTTPConnection(http.client.HTTPConnection):
     def __init__(self, path: str) -> None:
@@ -36,72 +37,6 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(20)
         self.sock.connect(self.unix_path)
-
-
-class Document:
-    """api/openapi.json: operations by method and path, and validation."""
-
-    def __init__(self, text: str) -> None:
-        self.doc = json.loads(text)
-        self.resolver = jsonschema.RefResolver.from_schema(self.doc)
-
-    def resolve(self, node: Dict[str, Any]) -> Dict[str, Any]:
-        """`node` with its $ref (if any) replaced by the target's fields."""
-        if "$ref" not in node:
-            return node
-        _, target = self.resolver.resolve(node["$ref"])
-        return {**self.resolve(target), **{k: v for k, v in node.items() if k != "$ref"}}
-
-    def operations(self):
-        """(method, path template, operation) for every operation."""
-        for template, item in self.doc["paths"].items():
-            item = self.resolve(item)
-            for method in METHODS:
-                if method in item:
-                    yield method.upper(), template, item[method]
-
-    def operation(self, method: str, path: str) -> Optional[Dict[str, Any]]:
-        """The operation for `method` on `path`; None if the path is
-        documented with other methods only (405)."""
-        path_known = False
-        for op_method, template, operation in self.operations():
-            pattern = "^" + re.sub(r"\\{[a-z_]+\\}", "[^/]+", re.escape(template)) + "$"
-            if re.match(pattern, path):
-                if op_method == method:
-                    return operation
-                path_known = True
-        if path_known:
-            return None
-        raise AssertionError(f"{path} is not in the document")
-
-    def errors(self, schema: Dict[str, Any], value: Any):
-        validator = jsonschema.Draft202012Validator(schema, resolver=self.resolver)
-        return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-                for e in validator.iter_errors(value)]
-
-    def request_errors(self, operation: Dict[str, Any], body: Optional[Any]):
-        """Why `body` is not a valid request for `operation` ([] if it is)."""
-        request = self.resolve(operation.get("requestBody", {}))
-        if body is None:
-            return ["a request body is required"] if request.get("required") else []
-        if not request:
-            return ["this operation takes no body"]
-        return self.errors(request["content"]["application/json"]["schema"], body)
-
-    def response_errors(self, operation: Dict[str, Any], status: int, content_type: str,
-                        body: bytes):
-        responses = operation["responses"]
-        response = self.resolve(responses.get(str(status)) or responses.get("default") or {})
-        if not response:
-            return [f"status {status} is not documented"]
-        content = response.get("content")
-        if not content:
-            return [] if body == b"" else [f"status {status} has no body, got {body[:200]!r}"]
-        media = content_type.split(";")[0].strip()
-        if media not in content:
-            return [f"content type {content_type!r} is not one of {sorted(content)}"]
-        value = json.loads(body) if media == "application/json" else body.decode()
-        return self.errors(content[media]["schema"], value)
 
 
 with open(runfile("api/openapi.json")) as _file:
