@@ -75,7 +75,7 @@ std::thread StopSignalThread(const sigset_t& signals, absl::Notification& done,
   return std::thread([signals, &done, on_signal] {
     while (!done.HasBeenNotified()) {
       timespec timeout{0, 100 * 1000 * 1000};
-      if (sigtimedwait(&signals, nullptr, &timeout) > 0) on_signal();
+      if (sigtimedwait(&signals, nullptr, &timeout) > 0 && !done.HasBeenNotified()) on_signal();
     }
   });
 }
@@ -225,6 +225,9 @@ int Run(int argc, char** argv) {
     ended = ExitReasonName(reason);
   }
   done.Notify();
+  // Wakes its sigtimedwait at once: the exit does not wait out its timeout
+  // (a stop or a migration's hand-over would take up to 100 ms longer).
+  pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
   if (http) http->Stop();
   if (control_server) control_server->Stop();
