@@ -40,6 +40,15 @@ def prepare(command, ctl, balloon_mib):
         wait_for(lambda: ctl.actual_mib() == balloon_mib)
 
 
+def answers(api_sock):
+    """Whether blimp-vmm serves its API yet (the socket file comes first)."""
+    try:
+        control.BlimpRest(api_sock).request("GET", "/")
+        return True
+    except OSError:
+        return False
+
+
 def allocated_mib(path):
     return os.stat(path).st_blocks * 512 / (1 << 20)
 
@@ -65,7 +74,7 @@ def blimp_snapshot(workdir, balloon_mib):
     start = time.monotonic()
     restored = vmm_runner.Console([vmm_runner.BLIMP_VMM, "--api-sock", api2])
     try:
-        wait_for(lambda: os.path.exists(api2), 10)
+        wait_for(lambda: answers(api2), 10)
         control.BlimpRest(api2).request("PUT", "/snapshot/load", {
             "snapshot_path": state, "resume_vm": True,
             "mem_backend": {"backend_type": "File", "backend_path": mem}})
