@@ -43,12 +43,12 @@ class Daemon:
                 return path
         return None
 
-    def boot(self, vm_id, balloon=None):
+    def boot(self, vm_id, balloon=None, mem_mib=128):
         """Seconds from PUT /vms/{id} until BLIMP-GUEST-READY in its console.
         `balloon`: fields added to the balloon's config."""
         config = {"boot-source": {"kernel_image_path": vmm_runner.TEST_GUEST,
                                   "boot_args": "console=ttyS0"},
-                  "machine-config": {"vcpu_count": 1, "mem_size_mib": 128},
+                  "machine-config": {"vcpu_count": 1, "mem_size_mib": mem_mib},
                   "balloon": {"amount_mib": 0, "deflate_on_oom": False,
                               "stats_polling_interval_s": 1, **(balloon or {})}}
         start = time.monotonic()

@@ -142,14 +142,7 @@ def blimp_migrate(balloon_mib):
     source = daemon_bench.Daemon(daemon_bench.CURRENT)
     target = daemon_bench.Daemon(daemon_bench.CURRENT)
     try:
-        config = {"boot-source": {"kernel_image_path": vmm_runner.TEST_GUEST,
-                                  "boot_args": "console=ttyS0"},
-                  "machine-config": {"vcpu_count": 1, "mem_size_mib": MEM_MIB},
-                  "balloon": BALLOON}
-        source.rest.request("PUT", "/vms/vm", config)
-        source.rest.request("PUT", "/vms/vm/actions", {"action_type": "InstanceStart"})
-        wait_for(lambda: source.vm_file("vm", "console.log") and b"BLIMP-GUEST-READY" in open(
-            source.vm_file("vm", "console.log"), "rb").read(), 30)
+        source.boot("vm", mem_mib=MEM_MIB)
         ctl = control.BlimpRest(source.sock)
         ctl.set_target_mib = lambda mib: ctl.request("PATCH", "/vms/vm/balloon",
                                                      {"amount_mib": mib})

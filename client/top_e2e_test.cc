@@ -15,16 +15,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/daemon_process.h"
+#include "tests/e2e/vm_process.h"
 
 namespace blimp::client {
 namespace {
 
+using ::blimp::tests::Runfile;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string Runfile(const std::string& path) {
-  return absl::StrCat(std::getenv("TEST_SRCDIR"), "/", std::getenv("TEST_WORKSPACE"), "/", path);
-}
 
 // `command`'s stdout (through sh).
 std::string Shell(const std::string& command) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "api/validate.h"
@@ -180,13 +181,10 @@ absl::StatusOr<v1::Vm> Migration::ReceiveVm(
     }
     ++receiving_;
   }
-  struct Done {
-    Migration* self;
-    ~Done() {
-      absl::MutexLock lock(&self->mu_);
-      --self->receiving_;
-    }
-  } done{this};
+  absl::Cleanup done = [this] {
+    absl::MutexLock lock(&mu_);
+    --receiving_;
+  };
   IdleCanceller idle(context, options_.idle_timeout);
   v1::MigrationChunk first;
   if (!reader.Read(&first)) return absl::AbortedError("the stream ended before its header");
@@ -324,14 +322,10 @@ absl::StatusOr<v1::MigrateVmResponse> Migration::MigrateOut(const v1::MigrateVmR
           absl::StrCat("VM '", vm_id, "' is already being migrated"));
     }
   }
-  struct Done {
-    Migration* self;
-    const std::string& vm_id;
-    ~Done() {
-      absl::MutexLock lock(&self->mu_);
-      self->migrating_.erase(vm_id);
-    }
-  } done{this, vm_id};
+  absl::Cleanup done = [this, &vm_id] {
+    absl::MutexLock lock(&mu_);
+    migrating_.erase(vm_id);
+  };
   ASSIGN_OR_RETURN(v1::Vm before, supervisor_.GetVm(vm_id));
   if (before.state() != v1::VM_STATE_RUNNING && before.state() != v1::VM_STATE_PAUSED) {
     return absl::FailedPreconditionError(absl::StrCat("VM '", vm_id, "' is ",

@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/e2e/host_tools.h"
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/vm_process.h"
 
@@ -23,18 +23,12 @@ class OpenApiCheck : public ::testing::Environment {
   void TearDown() override {
     const std::string exchanges = RecordedExchangesPath();
     if (exchanges.empty() || ::access(exchanges.c_str(), R_OK) != 0) return;  // None recorded.
-    const std::string command =
-        absl::StrCat("/usr/bin/python3 -P ", Runfile("api/openapi_check.py"), " ",
-                     Runfile("api/openapi.json"), " ", exchanges, " 2>&1");
-    std::string output;
-    std::FILE* pipe = ::popen(command.c_str(), "r");
-    ASSERT_NE(pipe, nullptr) << command;
-    char buffer[4096];
-    size_t n;
-    while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, n);
-    const int status = ::pclose(pipe);
-    std::fputs(output.c_str(), stdout);
-    EXPECT_EQ(status, 0) << "HTTP exchanges that api/openapi.json does not describe:\n" << output;
+    const CommandResult check = RunCommand(absl::StrCat(
+        "/usr/bin/python3 -P ", Runfile("api/openapi_check.py"), " ", Runfile("api/openapi.json"),
+        " ", exchanges));
+    std::fputs(check.output.c_str(), stdout);
+    EXPECT_EQ(check.exit_code, 0) << "HTTP exchanges that api/openapi.json does not describe:\n"
+                                  << check.output;
   }
 };
 
