@@ -51,6 +51,7 @@ class UsingBlimpDocTest(unittest.TestCase):
             self.assertEqual(done.returncode, 0, output + "\nblimpd's log:\n" + blimpd.log()[-3000:])
             # What the commands print, as the page says.
             self.assertIn('"actual_mib":64', output)
+            self.assertIn('"openapi": "3.1.0"', output)
             self.assertIn("blimp.v1.BalloonService", output)
             self.assertIn("rpc PatchBalloon(blimp.v1.PatchBalloonRequest)", output)
             self.assertIn('"vm_id": "demo"', output)
